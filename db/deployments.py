@@ -1,0 +1,254 @@
+"""Deployment queries and state transitions. Each transition is one conditional UPDATE plus its event."""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import paging
+from db.models import DEPLOYMENT_STATUSES, Deployment, DeploymentEvent, TrainingJob
+
+SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
+    "CREATED_AT": (paging.SortKey("created_at", datetime),),
+    "UPDATED_AT": (paging.SortKey("updated_at", datetime),),
+    "MODEL_NAME": (paging.SortKey("model_name", str),),
+    "VERSION": (
+        paging.SortKey("version_major", int),
+        paging.SortKey("version_minor", int),
+        paging.SortKey("version_patch", int),
+    ),
+    "STATUS": (paging.SortKey("status", int, rank=DEPLOYMENT_STATUSES),),
+}
+ID_KEY = paging.SortKey("id", int)
+
+
+@dataclass(frozen=True)
+class DeploymentFilter:
+    statuses: Sequence[str] | None = None
+    model_name: str | None = None
+    training_job_id: int | None = None
+    model_sizes: Sequence[str] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    ids: Sequence[int] | None = None  # restricts to these rows (e.g. a metric-ordered page)
+
+
+def make_order(fields: Sequence[tuple[str, bool]]) -> paging.Order:
+    """Sort keys for (field, descending) pairs; the id breaks ties in the last key's direction."""
+    keys = [(key, desc) for field, desc in fields for key in SORT_KEYS[field]]
+    keys.append((ID_KEY, fields[-1][1] if fields else False))
+    return paging.Order(tuple(keys))
+
+
+def _where(flt: DeploymentFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [Deployment.deleted_at.is_(None)]
+    if flt.statuses is not None:
+        clauses.append(Deployment.status.in_(flt.statuses))
+    if flt.model_name:
+        clauses.append(func.lower(Deployment.model_name).contains(flt.model_name.lower(), autoescape=True))
+    if flt.training_job_id is not None:
+        clauses.append(Deployment.training_job_id == flt.training_job_id)
+    if flt.model_sizes is not None:
+        clauses.append(Deployment.model_size.in_(flt.model_sizes))
+    if flt.created_after is not None:
+        clauses.append(Deployment.created_at >= flt.created_after)
+    if flt.created_before is not None:
+        clauses.append(Deployment.created_at < flt.created_before)
+    if flt.ids is not None:
+        clauses.append(Deployment.id.in_(flt.ids))
+    return clauses
+
+
+async def list_deployments(
+    *, session: AsyncSession, flt: DeploymentFilter, order: paging.Order, page: paging.PageRequest
+) -> paging.Page[Deployment]:
+    return await paging.fetch_page(session, Deployment, _where(flt), order, page)
+
+
+async def list_deployments_by_job(
+    *,
+    session: AsyncSession,
+    job_ids: Sequence[int],
+    flt: DeploymentFilter,
+    order: paging.Order,
+    page: paging.PageRequest,
+) -> dict[int, paging.Page[Deployment]]:
+    return await paging.fetch_pages(session, Deployment, _where(flt), order, page, "training_job_id", job_ids)
+
+
+async def count_deployments(*, session: AsyncSession, flt: DeploymentFilter) -> int:
+    return await paging.count(session, Deployment, _where(flt))
+
+
+async def count_deployments_by_job(
+    *, session: AsyncSession, job_ids: Sequence[int], flt: DeploymentFilter
+) -> dict[int, int]:
+    return await paging.count_by(session, Deployment, _where(flt), "training_job_id", job_ids)
+
+
+async def get_deployments(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Deployment]:
+    """Live deployments by id; deleted ones are absent."""
+    stmt = select(Deployment).where(Deployment.id.in_(ids), Deployment.deleted_at.is_(None))
+    return {row.id: row for row in (await session.scalars(stmt)).all()}
+
+
+async def get_deployment_any(*, session: AsyncSession, deployment_id: int) -> Deployment | None:
+    """A deployment by id, deleted or not (to tell NOT_FOUND from a wrong state)."""
+    return await session.get(Deployment, deployment_id)
+
+
+async def events_of(
+    *, session: AsyncSession, deployment_ids: Sequence[int]
+) -> dict[int, list[DeploymentEvent]]:
+    """Audit trails, oldest first."""
+    stmt = (
+        select(DeploymentEvent)
+        .where(DeploymentEvent.deployment_id.in_(deployment_ids))
+        .order_by(DeploymentEvent.deployment_id, DeploymentEvent.at, DeploymentEvent.id)
+    )
+    trails: dict[int, list[DeploymentEvent]] = {i: [] for i in deployment_ids}
+    for event in (await session.scalars(stmt)).all():
+        trails[event.deployment_id].append(event)
+    return trails
+
+
+async def has_live_deployments(*, session: AsyncSession, job_id: int) -> bool:
+    stmt = (
+        select(Deployment.id)
+        .where(Deployment.training_job_id == job_id, Deployment.deleted_at.is_(None))
+        .limit(1)
+    )
+    return (await session.scalar(stmt)) is not None
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
+
+
+async def create_deployment(
+    *, session: AsyncSession, job: TrainingJob, actor: str, now: datetime, rollout_due_at: datetime
+) -> Deployment:
+    """Insert the next version of the job's model; the unique constraint settles races."""
+    highest = await session.scalar(
+        select(func.max(Deployment.version_minor)).where(
+            Deployment.model_name == job.model_name, Deployment.version_major == 1
+        )
+    )
+    minor = 0 if highest is None else highest + 1
+    deployment = Deployment(
+        training_job_id=job.id,
+        model_name=job.model_name,
+        version_major=1,
+        version_minor=minor,
+        version_patch=0,
+        status="DEPLOYING",
+        endpoint=f"/api/inference/{slug(job.model_name)}/v1.{minor}.0",
+        deployed_by=actor,
+        model_size=job.model_size,
+        created_at=now,
+        updated_at=now,
+        rollout_due_at=rollout_due_at,
+    )
+    session.add(deployment)
+    await session.flush()
+    session.add(
+        DeploymentEvent(
+            deployment_id=deployment.id,
+            kind="CREATED",
+            from_status=None,
+            to_status="DEPLOYING",
+            actor=actor,
+            message=f"Deploying {job.model_name} {deployment.version}",
+            at=now,
+        )
+    )
+    await session.flush()
+    return deployment
+
+
+async def transition(
+    *,
+    session: AsyncSession,
+    deployment_id: int,
+    from_status: str,
+    to_status: str,
+    kind: str,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    message: str | None = None,
+) -> bool:
+    """Move one live deployment if it is still in `from_status`; False when another writer won."""
+    result = await session.execute(
+        update(Deployment)
+        .where(
+            Deployment.id == deployment_id,
+            Deployment.status == from_status,
+            Deployment.deleted_at.is_(None),
+        )
+        .values(status=to_status, status_reason=reason, updated_at=at, rollout_due_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.add(
+        DeploymentEvent(
+            deployment_id=deployment_id,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            message=message or reason,
+            at=at,
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def soft_delete(
+    *, session: AsyncSession, deployment_id: int, from_statuses: Sequence[str], actor: str, at: datetime
+) -> str | None:
+    """Delete a live deployment in one of `from_statuses`; returns the status it had, or None."""
+    status = await session.scalar(
+        select(Deployment.status).where(Deployment.id == deployment_id, Deployment.deleted_at.is_(None))
+    )
+    if status not in from_statuses:
+        return None
+    result = await session.execute(
+        update(Deployment)
+        .where(
+            Deployment.id == deployment_id,
+            Deployment.status == status,
+            Deployment.deleted_at.is_(None),
+        )
+        .values(deleted_at=at, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    session.add(
+        DeploymentEvent(
+            deployment_id=deployment_id,
+            kind="DELETED",
+            from_status=status,
+            to_status=None,
+            actor=actor,
+            at=at,
+        )
+    )
+    await session.flush()
+    return status
+
+
+async def due_rollouts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
+    """DEPLOYING deployments whose simulated rollout has finished by `now`."""
+    stmt = select(Deployment.id, Deployment.rollout_due_at).where(
+        Deployment.status == "DEPLOYING",
+        Deployment.rollout_due_at <= now,
+        Deployment.deleted_at.is_(None),
+    )
+    return [(i, due) for i, due in (await session.execute(stmt)).all()]

@@ -1,0 +1,111 @@
+"""ORM models. Rows are soft-deleted (`deleted_at`) so the audit trail and used versions survive."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import UTCDateTime
+
+MODEL_SIZES = ("NANO", "SMALL", "LARGE")
+JOB_STATUSES = ("QUEUED", "RUNNING", "COMPLETE", "FAILED", "CANCELLED")
+DEPLOYMENT_STATUSES = ("DEPLOYING", "ACTIVE", "PAUSED", "FAILED")
+EVENT_KINDS = ("CREATED", "ACTIVATED", "PAUSED", "RESUMED", "FAILED", "DELETED")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=f"ck_{column}_valid")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TrainingJob(Base):
+    __tablename__ = "training_jobs"
+    __table_args__ = (
+        _one_of("status", JOB_STATUSES),
+        _one_of("model_size", MODEL_SIZES),
+        Index("ix_training_jobs_created", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(100), index=True)
+    base_model: Mapped[str] = mapped_column(String(100))
+    parameter_count: Mapped[float] = mapped_column(Float)
+    model_size: Mapped[str] = mapped_column(String(10))
+    dataset: Mapped[str] = mapped_column(String(200))
+    learning_rate: Mapped[float] = mapped_column(Float)
+    epochs: Mapped[int] = mapped_column(Integer)
+    batch_size: Mapped[int] = mapped_column(Integer)
+    lora_rank: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    final_loss: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+    __table_args__ = (
+        # Versions are never reused: the constraint also covers soft-deleted rows.
+        UniqueConstraint("model_name", "version_major", "version_minor", "version_patch", name="uq_version"),
+        _one_of("status", DEPLOYMENT_STATUSES),
+        _one_of("model_size", MODEL_SIZES),
+        Index("ix_deployments_created", "created_at", "id"),
+        Index("ix_deployments_status_due", "status", "rollout_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    training_job_id: Mapped[int] = mapped_column(
+        ForeignKey("training_jobs.id", ondelete="RESTRICT"), index=True
+    )
+    model_name: Mapped[str] = mapped_column(String(100))
+    version_major: Mapped[int] = mapped_column(Integer)
+    version_minor: Mapped[int] = mapped_column(Integer)
+    version_patch: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    endpoint: Mapped[str] = mapped_column(String(300))
+    deployed_by: Mapped[str] = mapped_column(String(100))
+    model_size: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the simulated rollout of a DEPLOYING deployment finishes.
+    rollout_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def version(self) -> str:
+        return f"v{self.version_major}.{self.version_minor}.{self.version_patch}"
+
+
+class DeploymentEvent(Base):
+    __tablename__ = "deployment_events"
+    __table_args__ = (
+        _one_of("kind", EVENT_KINDS),
+        Index("ix_events_deployment", "deployment_id", "at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(10))
+    from_status: Mapped[str | None] = mapped_column(String(10))
+    to_status: Mapped[str | None] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,75 @@
+"""Training job queries."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import paging
+from db.models import JOB_STATUSES, TrainingJob
+
+SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
+    "CREATED_AT": (paging.SortKey("created_at", datetime),),
+    "COMPLETED_AT": (paging.SortKey("completed_at", datetime, nullable=True),),
+    "MODEL_NAME": (paging.SortKey("model_name", str),),
+    "STATUS": (paging.SortKey("status", int, rank=JOB_STATUSES),),
+    "FINAL_LOSS": (paging.SortKey("final_loss", float, nullable=True),),
+}
+ID_KEY = paging.SortKey("id", int)
+
+
+@dataclass(frozen=True)
+class TrainingJobFilter:
+    statuses: Sequence[str] | None = None
+    model_name: str | None = None
+    deployable: bool | None = None
+
+
+def make_order(fields: Sequence[tuple[str, bool]]) -> paging.Order:
+    """Sort keys for (field, descending) pairs; the id breaks ties in the last key's direction."""
+    keys = [(key, desc) for field, desc in fields for key in SORT_KEYS[field]]
+    keys.append((ID_KEY, fields[-1][1] if fields else False))
+    return paging.Order(tuple(keys))
+
+
+def _where(flt: TrainingJobFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [TrainingJob.deleted_at.is_(None)]
+    if flt.statuses is not None:
+        clauses.append(TrainingJob.status.in_(flt.statuses))
+    if flt.model_name:
+        clauses.append(func.lower(TrainingJob.model_name).contains(flt.model_name.lower(), autoescape=True))
+    if flt.deployable is not None:
+        complete = TrainingJob.status == "COMPLETE"
+        clauses.append(complete if flt.deployable else ~complete)
+    return clauses
+
+
+async def list_jobs(
+    *, session: AsyncSession, flt: TrainingJobFilter, order: paging.Order, page: paging.PageRequest
+) -> paging.Page[TrainingJob]:
+    return await paging.fetch_page(session, TrainingJob, _where(flt), order, page)
+
+
+async def count_jobs(*, session: AsyncSession, flt: TrainingJobFilter) -> int:
+    return await paging.count(session, TrainingJob, _where(flt))
+
+
+async def get_jobs(
+    *, session: AsyncSession, ids: Sequence[int], include_deleted: bool = False
+) -> dict[int, TrainingJob]:
+    stmt = select(TrainingJob).where(TrainingJob.id.in_(ids))
+    if not include_deleted:
+        stmt = stmt.where(TrainingJob.deleted_at.is_(None))
+    return {row.id: row for row in (await session.scalars(stmt)).all()}
+
+
+async def soft_delete(*, session: AsyncSession, job_id: int, at: datetime) -> bool:
+    result = await session.execute(
+        update(TrainingJob)
+        .where(TrainingJob.id == job_id, TrainingJob.deleted_at.is_(None))
+        .values(deleted_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]

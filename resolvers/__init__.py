@@ -1,0 +1,1 @@
+"""Query and mutation logic: validation, pagination, transitions. Returns rows, never Strawberry types."""

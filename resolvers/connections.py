@@ -1,0 +1,52 @@
+"""A page of rows with its cursors, as plain data for the schema's Connection types."""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from db.paging import Order, Page
+from resolvers.errors import ApiError
+from resolvers.pagination import encode_cursor
+
+Row = TypeVar("Row")
+
+
+@dataclass
+class Connection(Generic[Row]):
+    rows: list[Row]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    count: Callable[[], Awaitable[int]]  # totalCount runs only when asked for
+
+
+def from_page(
+    page: Page[Row], order: Order, count: Callable[[], Awaitable[int]], as_of: datetime | None = None
+) -> Connection[Row]:
+    cursors = [encode_cursor(order, key, as_of) for key in page.keys]
+    return Connection(page.rows, cursors, page.has_next, page.has_previous, count)
+
+
+def order_fields(
+    order_by: Sequence[tuple[str, bool]] | None, default: tuple[str, bool]
+) -> list[tuple[str, bool]]:
+    """The requested (field, descending) keys, or the default; a field may appear once."""
+    fields = list(order_by or [default])
+    names = [name for name, _ in fields]
+    if len(set(names)) != len(names):
+        raise ApiError("`orderBy` names a field more than once", "INVALID_ORDER")
+    if len(fields) > 5:
+        raise ApiError("`orderBy` takes at most 5 keys", "INVALID_ORDER")
+    return fields
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Timestamps from clients without an offset are taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def tuple_or_none(values: Sequence[Any] | None) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(values)

@@ -1,0 +1,148 @@
+"""Mutations: each runs in one transaction; a UserError rolls it back and changes nothing."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Generic, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import deployments, training_jobs
+from db.models import Deployment, TrainingJob
+from resolvers import ids
+from resolvers.context import Context
+from resolvers.errors import ApiError, UserError, UserErrorException
+
+T = TypeVar("T")
+_VERSION_RETRIES = 5
+
+
+@dataclass
+class Result(Generic[T]):
+    value: T | None = None
+    errors: list[UserError] = field(default_factory=list)
+
+
+def _fail(code: str, message: str, *path: str) -> UserErrorException:
+    return UserErrorException(UserError(code, message, ("input", *path) if path else None))
+
+
+def _row_id(global_id: str, type_name: str, field_name: str) -> int:
+    try:
+        return ids.decode(global_id, type_name)
+    except ApiError as exc:
+        raise _fail("INVALID_ID", exc.message, field_name) from None
+
+
+async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Result[T]:
+    try:
+        async with ctx.db.write() as session:
+            return Result(await work(session))
+    except UserErrorException as exc:
+        return Result(errors=[exc.error])
+
+
+async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
+    """Deploy a COMPLETE job as the next version of its model."""
+
+    async def work(session: AsyncSession) -> Deployment:
+        job_id = _row_id(job_global_id, "TrainingJob", "jobId")
+        job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
+        if job is None:
+            raise _fail("NOT_FOUND", f"No training job {job_global_id}", "jobId")
+        if job.status != "COMPLETE":
+            raise _fail(
+                "JOB_NOT_COMPLETE",
+                f"Training job is {job.status}; only COMPLETE jobs can be deployed",
+                "jobId",
+            )
+        return await deployments.create_deployment(
+            session=session,
+            job=job,
+            actor=ctx.actor,
+            now=ctx.now,
+            rollout_due_at=ctx.now + timedelta(seconds=ctx.rollout_seconds),
+        )
+
+    # On PostgreSQL two deploys can pick the same version; the unique constraint refuses one.
+    for _ in range(_VERSION_RETRIES):
+        try:
+            return await _run(ctx, work)
+        except IntegrityError:
+            continue
+    return Result(errors=[UserError("CONFLICT", "Too many concurrent deploys of this model; try again")])
+
+
+async def _move(
+    ctx: Context, global_id: str, from_status: str, to_status: str, kind: str, verb: str
+) -> Result[Deployment]:
+    async def work(session: AsyncSession) -> Deployment:
+        row_id = _row_id(global_id, "Deployment", "id")
+        moved = await deployments.transition(
+            session=session,
+            deployment_id=row_id,
+            from_status=from_status,
+            to_status=to_status,
+            kind=kind,
+            actor=ctx.actor,
+            at=ctx.now,
+        )
+        row = await deployments.get_deployment_any(session=session, deployment_id=row_id)
+        if row is None or row.deleted_at is not None:
+            raise _fail("NOT_FOUND", f"No deployment {global_id}", "id")
+        if not moved:
+            raise _fail(
+                "INVALID_TRANSITION",
+                f"Deployment is {row.status}; only {from_status} deployments can be {verb}",
+                "id",
+            )
+        await session.refresh(row)
+        return row
+
+    return await _run(ctx, work)
+
+
+async def pause_deployment(ctx: Context, global_id: str) -> Result[Deployment]:
+    return await _move(ctx, global_id, "ACTIVE", "PAUSED", "PAUSED", "paused")
+
+
+async def resume_deployment(ctx: Context, global_id: str) -> Result[Deployment]:
+    return await _move(ctx, global_id, "PAUSED", "ACTIVE", "RESUMED", "resumed")
+
+
+async def delete_deployment(ctx: Context, global_id: str) -> Result[str]:
+    async def work(session: AsyncSession) -> str:
+        row_id = _row_id(global_id, "Deployment", "id")
+        if await deployments.soft_delete(
+            session=session,
+            deployment_id=row_id,
+            from_statuses=("PAUSED", "FAILED"),
+            actor=ctx.actor,
+            at=ctx.now,
+        ):
+            return global_id
+        row = await deployments.get_deployment_any(session=session, deployment_id=row_id)
+        if row is None or row.deleted_at is not None:
+            raise _fail("NOT_FOUND", f"No deployment {global_id}", "id")
+        raise _fail(
+            "INVALID_TRANSITION",
+            f"Deployment is {row.status}; only PAUSED or FAILED deployments can be deleted",
+            "id",
+        )
+
+    return await _run(ctx, work)
+
+
+async def delete_training_job(ctx: Context, global_id: str) -> Result[str]:
+    async def work(session: AsyncSession) -> str:
+        job_id = _row_id(global_id, "TrainingJob", "id")
+        job: TrainingJob | None = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
+        if job is None:
+            raise _fail("NOT_FOUND", f"No training job {global_id}", "id")
+        if await deployments.has_live_deployments(session=session, job_id=job_id):
+            raise _fail("HAS_DEPLOYMENTS", "Delete this job's deployments first", "id")
+        await training_jobs.soft_delete(session=session, job_id=job_id, at=ctx.now)
+        return global_id
+
+    return await _run(ctx, work)

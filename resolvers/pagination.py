@@ -1,0 +1,101 @@
+"""Connection arguments: page-size checks and opaque, validated keyset cursors."""
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from db.paging import KeyValue, Order, PageRequest
+from resolvers.errors import ApiError
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+_MAX_CURSOR_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class Cursor:
+    values: tuple[KeyValue, ...]
+    as_of: datetime | None = None
+
+
+def encode_cursor(order: Order, values: Sequence[KeyValue], as_of: datetime | None = None) -> str:
+    payload: dict[str, Any] = {"o": order.signature, "v": [_plain(v) for v in values]}
+    if as_of is not None:
+        payload["t"] = as_of.isoformat()
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
+
+
+def decode_cursor(cursor: str, order: Order, argument: str) -> Cursor:
+    """Parse a cursor made for `order`; ApiError(INVALID_CURSOR) for anything else."""
+    try:
+        if len(cursor) > _MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
+        payload = orjson.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        if not isinstance(payload, dict) or not isinstance(payload.get("v"), list):
+            raise ValueError("not a cursor")
+        if payload.get("o") != order.signature:
+            raise ApiError(f"`{argument}` cursor was made for a different orderBy", "INVALID_CURSOR")
+        raw = payload["v"]
+        if len(raw) != len(order.keys):
+            raise ValueError("wrong length")
+        values = tuple(_parse(v, key.kind, key.nullable) for (key, _), v in zip(order.keys, raw, strict=True))
+        as_of = _parse_time(payload["t"]) if "t" in payload else None
+    except ApiError:
+        raise
+    except (ValueError, TypeError, binascii.Error, UnicodeError, orjson.JSONDecodeError):
+        raise ApiError(f"`{argument}` is not a valid cursor", "INVALID_CURSOR") from None
+    return Cursor(values, as_of)
+
+
+def page_request(
+    order: Order, first: int | None, after: str | None, last: int | None, before: str | None
+) -> tuple[PageRequest, list[Cursor]]:
+    """Validated page arguments; also returns the decoded cursors (for their asOf)."""
+    if first is not None and last is not None:
+        raise ApiError("Pass `first` or `last`, not both", "INVALID_PAGINATION")
+    for name, size in (("first", first), ("last", last)):
+        if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
+            raise ApiError(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {size}", "PAGE_SIZE_LIMIT")
+    if first is None and last is None:
+        first = DEFAULT_PAGE_SIZE
+    after_cursor = decode_cursor(after, order, "after") if after is not None else None
+    before_cursor = decode_cursor(before, order, "before") if before is not None else None
+    request = PageRequest(
+        first=first,
+        last=last,
+        after=after_cursor.values if after_cursor else None,
+        before=before_cursor.values if before_cursor else None,
+    )
+    return request, [c for c in (after_cursor, before_cursor) if c is not None]
+
+
+def _plain(value: KeyValue) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _parse(value: Any, kind: type, nullable: bool) -> KeyValue:
+    if value is None:
+        if not nullable:
+            raise ValueError("null key")
+        return None
+    if kind is datetime:
+        return _parse_time(value)
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if type(value) is not kind:
+        raise ValueError("wrong key type")
+    return value  # type: ignore[no-any-return]
+
+
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("not a timestamp")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("naive timestamp")
+    return parsed.astimezone(UTC)

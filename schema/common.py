@@ -1,0 +1,103 @@
+"""Types shared by every entity: Node, PageInfo, ordering, model sizes, UserError."""
+
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from resolvers.connections import Connection
+from resolvers.errors import UserError as UserErrorRow
+
+
+@strawberry.interface(description="An object with a global ID, refetchable with `node(id)`.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+
+
+@strawberry.type(description="Relay page information of a connection.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item.")
+
+    @classmethod
+    def of(cls, conn: Connection[object]) -> "PageInfo":
+        return cls(
+            has_next_page=conn.has_next,
+            has_previous_page=conn.has_previous,
+            start_cursor=conn.cursors[0] if conn.cursors else None,
+            end_cursor=conn.cursors[-1] if conn.cursors else None,
+        )
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(Enum):
+    ASC = strawberry.enum_value("ASC", description="Smallest first; nulls last.")
+    DESC = strawberry.enum_value("DESC", description="Largest first; nulls last.")
+
+
+@strawberry.enum(description="Size class of a model by parameter count.")
+class ModelSize(Enum):
+    NANO = strawberry.enum_value("NANO", description="Under 1B parameters")
+    SMALL = strawberry.enum_value("SMALL", description="1B to under 7B parameters")
+    LARGE = strawberry.enum_value("LARGE", description="7B parameters and over")
+
+
+@strawberry.enum(description="Why a mutation did not happen.")
+class UserErrorCode(Enum):
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No such object (or it was deleted).")
+    INVALID_ID = strawberry.enum_value("INVALID_ID", description="The ID is malformed or of another type.")
+    INVALID_INPUT = strawberry.enum_value("INVALID_INPUT", description="An input value is out of bounds.")
+    JOB_NOT_COMPLETE = strawberry.enum_value(
+        "JOB_NOT_COMPLETE", description="Only COMPLETE jobs can be deployed."
+    )
+    INVALID_TRANSITION = strawberry.enum_value(
+        "INVALID_TRANSITION", description="The object's status does not allow this change."
+    )
+    HAS_DEPLOYMENTS = strawberry.enum_value(
+        "HAS_DEPLOYMENTS", description="Deployments still reference this training job."
+    )
+    CONFLICT = strawberry.enum_value("CONFLICT", description="A concurrent change won; retry.")
+
+
+@strawberry.type(description="An expected failure of a mutation; nothing was changed.")
+class UserError:
+    code: UserErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field at fault, e.g. ["input", "jobId"].'
+    )
+
+    @classmethod
+    def from_row(cls, error: UserErrorRow) -> "UserError":
+        return cls(
+            code=UserErrorCode(error.code),
+            message=error.message,
+            field=list(error.field) if error.field else None,
+        )
+
+
+def direction_desc(direction: OrderDirection) -> bool:
+    return direction is OrderDirection.DESC
+
+
+@strawberry.type(description="A foundation model that training jobs fine-tune.")
+class BaseModel:
+    name: str = strawberry.field(description="Catalog name, e.g. LFM2-1.2B.")
+    parameter_count: float = strawberry.field(description="Number of parameters.")
+    model_size: ModelSize = strawberry.field(description="Size class by parameter count.")
+
+
+# Argument types with their descriptions, shared by every field that takes them.
+First = Annotated[
+    int | None, strawberry.argument(description="Page size from the start (max 100; default 20).")
+]
+After = Annotated[
+    str | None, strawberry.argument(description="Cursor to continue after (from pageInfo.endCursor).")
+]
+Last = Annotated[int | None, strawberry.argument(description="Page size from the end (max 100).")]
+Before = Annotated[
+    str | None, strawberry.argument(description="Cursor to continue before (from pageInfo.startCursor).")
+]
+GlobalId = Annotated[strawberry.ID, strawberry.argument(description="Opaque global ID.")]

@@ -1,0 +1,190 @@
+"""Deployment, its audit trail, and its connection, filter and order."""
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from db.deployments import DeploymentFilter as DeploymentFilterSpec
+from db.models import Deployment as DeploymentRow
+from db.models import DeploymentEvent as EventRow
+from resolvers import deployments as resolvers
+from resolvers import ids
+from resolvers import training_jobs as job_resolvers
+from resolvers.connections import Connection
+from schema.common import ModelSize, Node, OrderDirection, PageInfo, direction_desc
+
+if TYPE_CHECKING:
+    from schema.training_job import TrainingJob
+
+_TrainingJob = Annotated["TrainingJob", strawberry.lazy("schema.training_job")]
+
+
+@strawberry.enum(description="Lifecycle of a deployment.")
+class DeploymentStatus(Enum):
+    DEPLOYING = strawberry.enum_value("DEPLOYING", description="Rolling out; not serving yet.")
+    ACTIVE = strawberry.enum_value("ACTIVE", description="Serving traffic.")
+    PAUSED = strawberry.enum_value("PAUSED", description="Stopped by a user; may be resumed.")
+    FAILED = strawberry.enum_value("FAILED", description="Rollout failed; see statusReason.")
+
+
+@strawberry.enum(description="What happened in one audit-trail entry.")
+class DeploymentEventKind(Enum):
+    CREATED = strawberry.enum_value("CREATED", description="deployJob created the deployment.")
+    ACTIVATED = strawberry.enum_value("ACTIVATED", description="The rollout finished; serving.")
+    PAUSED = strawberry.enum_value("PAUSED", description="A user paused it.")
+    RESUMED = strawberry.enum_value("RESUMED", description="A user resumed it.")
+    FAILED = strawberry.enum_value("FAILED", description="The rollout failed.")
+    DELETED = strawberry.enum_value("DELETED", description="A user deleted it.")
+
+
+@strawberry.type(description="One entry of a deployment's audit trail.")
+class DeploymentEvent:
+    kind: DeploymentEventKind = strawberry.field(description="What happened.")
+    from_status: DeploymentStatus | None = strawberry.field(description="Status before; null on creation.")
+    to_status: DeploymentStatus | None = strawberry.field(description="Status after; null on deletion.")
+    actor: str = strawberry.field(description="Who did it: a token name, or `system` for rollouts.")
+    message: str | None = strawberry.field(description="Details, e.g. a failure cause.")
+    at: datetime = strawberry.field(description="When it happened.")
+
+    @classmethod
+    def from_row(cls, row: EventRow) -> "DeploymentEvent":
+        return cls(
+            kind=DeploymentEventKind(row.kind),
+            from_status=DeploymentStatus(row.from_status) if row.from_status else None,
+            to_status=DeploymentStatus(row.to_status) if row.to_status else None,
+            actor=row.actor,
+            message=row.message,
+            at=row.at,
+        )
+
+
+@strawberry.type(description="A version of a model serving (or about to serve) inference requests.")
+class Deployment(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+    database_id: int = strawberry.field(description="Row id in the database.")
+    model_name: str = strawberry.field(description="Name of the deployed model.")
+    version: str = strawberry.field(
+        description="Semantic version, unique per modelName and never reused: v1.0.0, v1.1.0, ..."
+    )
+    status: DeploymentStatus = strawberry.field(description="Where the deployment is in its lifecycle.")
+    status_reason: str | None = strawberry.field(
+        description="Why the deployment is in its status, e.g. the failure cause."
+    )
+    endpoint: str = strawberry.field(description="Path of its inference endpoint.")
+    deployed_by: str = strawberry.field(description="Who deployed it.")
+    created_at: datetime = strawberry.field(description="When deployJob created it.")
+    updated_at: datetime = strawberry.field(description="When its status last changed.")
+    model_size: ModelSize = strawberry.field(description="Size class of the model.")
+    _training_job_id: strawberry.Private[int]
+
+    @strawberry.field(description="The training job this deployment was built from.")
+    async def training_job(self, info: strawberry.Info) -> _TrainingJob:
+        from schema.training_job import TrainingJob
+
+        return TrainingJob.from_row(await job_resolvers.job_of(info.context, self._training_job_id))
+
+    @strawberry.field(description="Audit trail, oldest first.")
+    async def events(self, info: strawberry.Info) -> list[DeploymentEvent]:
+        rows = await resolvers.events(info.context, self.database_id)
+        return [DeploymentEvent.from_row(row) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: DeploymentRow) -> "Deployment":
+        return cls(
+            id=strawberry.ID(ids.encode(resolvers.TYPE_NAME, row.id)),
+            database_id=row.id,
+            model_name=row.model_name,
+            version=row.version,
+            status=DeploymentStatus(row.status),
+            status_reason=row.status_reason,
+            endpoint=row.endpoint,
+            deployed_by=row.deployed_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            model_size=ModelSize(row.model_size),
+            _training_job_id=row.training_job_id,
+        )
+
+
+@strawberry.input(description="Deployments matching all given conditions.")
+class DeploymentFilter:
+    status: list[DeploymentStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    model_name: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of modelName."
+    )
+    training_job_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Built from this training job."
+    )
+    model_size: list[ModelSize] | None = strawberry.field(
+        default=None, description="Any of these size classes."
+    )
+    created_after: datetime | None = strawberry.field(
+        default=None, description="Created at or after this instant."
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None, description="Created before this instant."
+    )
+
+
+@strawberry.enum(description="Sortable fields of deployments.")
+class DeploymentOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Creation time.")
+    UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="Time of the last status change.")
+    MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
+    VERSION = strawberry.enum_value("VERSION", description="Semantic order: v1.10.0 comes after v1.9.0")
+    STATUS = strawberry.enum_value(
+        "STATUS", description="Lifecycle order: DEPLOYING, ACTIVE, PAUSED, FAILED."
+    )
+
+
+@strawberry.input(description="One sort key for deployments.")
+class DeploymentOrder:
+    field: DeploymentOrderField = strawberry.field(description="Field to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
+
+
+@strawberry.type(description="A deployment and its cursor.")
+class DeploymentEdge:
+    cursor: str = strawberry.field(description="Opaque cursor for `after`/`before`.")
+    node: Deployment = strawberry.field(description="The deployment.")
+
+
+@strawberry.type(description="A page of deployments.")
+class DeploymentConnection:
+    edges: list[DeploymentEdge] = strawberry.field(description="Deployments with their cursors.")
+    nodes: list[Deployment] = strawberry.field(description="The deployments of this page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    _conn: strawberry.Private[Connection[DeploymentRow]]
+
+    @strawberry.field(description="Deployments matching the filter, over all pages.")
+    async def total_count(self) -> int:
+        return await self._conn.count()
+
+    @classmethod
+    def of(cls, conn: Connection[DeploymentRow]) -> "DeploymentConnection":
+        nodes = [Deployment.from_row(row) for row in conn.rows]
+        edges = [DeploymentEdge(cursor=c, node=n) for c, n in zip(conn.cursors, nodes, strict=True)]
+        return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(conn), _conn=conn)
+
+
+def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
+    if flt is None:
+        return resolvers.deployment_filter()
+    return resolvers.deployment_filter(
+        statuses=[s.value for s in flt.status] if flt.status is not None else None,
+        model_name=flt.model_name,
+        training_job_id=flt.training_job_id,
+        model_sizes=[s.value for s in flt.model_size] if flt.model_size is not None else None,
+        created_after=flt.created_after,
+        created_before=flt.created_before,
+    )
+
+
+def to_order(order_by: list[DeploymentOrder] | None) -> list[tuple[str, bool]] | None:
+    if not order_by:
+        return None
+    return [(o.field.value, direction_desc(o.direction)) for o in order_by]

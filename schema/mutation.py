@@ -1,0 +1,106 @@
+"""The Mutation root: every mutation takes one `input` and returns a payload with `errors`."""
+
+from typing import Annotated
+
+import strawberry
+
+from resolvers import mutations
+from schema.common import UserError
+from schema.deployment import Deployment
+from schema.training_job import TrainingJob
+
+_INPUT = strawberry.argument(description="The mutation's arguments.")
+
+
+@strawberry.input(description="Which job to deploy.")
+class DeployJobInput:
+    job_id: strawberry.ID = strawberry.field(description="Global ID of a COMPLETE training job.")
+
+
+@strawberry.input(description="Which deployment to change.")
+class DeploymentIdInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the deployment.")
+
+
+@strawberry.input(description="Which training job to change.")
+class TrainingJobIdInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the training job.")
+
+
+@strawberry.type(description="Result of a deployment mutation.")
+class DeploymentPayload:
+    deployment: Deployment | None = strawberry.field(
+        description="The deployment after the change; null on error."
+    )
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+
+    @classmethod
+    def of(cls, result: mutations.Result) -> "DeploymentPayload":  # type: ignore[type-arg]
+        return cls(
+            deployment=Deployment.from_row(result.value) if result.value is not None else None,
+            errors=[UserError.from_row(e) for e in result.errors],
+        )
+
+
+@strawberry.type(description="Result of deleteDeployment.")
+class DeleteDeploymentPayload:
+    deleted_id: strawberry.ID | None = strawberry.field(description="Global ID of the deleted deployment.")
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+
+
+@strawberry.type(description="Result of a training job mutation.")
+class TrainingJobPayload:
+    training_job: TrainingJob | None = strawberry.field(
+        description="The job after the change; null on error."
+    )
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+
+
+@strawberry.type(description="Result of deleteTrainingJob.")
+class DeleteTrainingJobPayload:
+    deleted_id: strawberry.ID | None = strawberry.field(description="Global ID of the deleted job.")
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+
+
+def _deleted(result: mutations.Result[str]) -> tuple[strawberry.ID | None, list[UserError]]:
+    deleted = strawberry.ID(result.value) if result.value is not None else None
+    return deleted, [UserError.from_row(e) for e in result.errors]
+
+
+@strawberry.type(description="Deploy, pause, resume and delete.")
+class Mutation:
+    @strawberry.mutation(description="Deploy a COMPLETE training job as the next version of its model.")
+    async def deploy_job(
+        self, info: strawberry.Info, input: Annotated[DeployJobInput, _INPUT]
+    ) -> DeploymentPayload:
+        return DeploymentPayload.of(await mutations.deploy_job(info.context, input.job_id))
+
+    @strawberry.mutation(description="ACTIVE -> PAUSED.")
+    async def pause_deployment(
+        self, info: strawberry.Info, input: Annotated[DeploymentIdInput, _INPUT]
+    ) -> DeploymentPayload:
+        return DeploymentPayload.of(await mutations.pause_deployment(info.context, input.id))
+
+    @strawberry.mutation(description="PAUSED -> ACTIVE.")
+    async def resume_deployment(
+        self, info: strawberry.Info, input: Annotated[DeploymentIdInput, _INPUT]
+    ) -> DeploymentPayload:
+        return DeploymentPayload.of(await mutations.resume_deployment(info.context, input.id))
+
+    @strawberry.mutation(description="Only PAUSED or FAILED deployments can be deleted.")
+    async def delete_deployment(
+        self,
+        info: strawberry.Info,
+        input: Annotated[DeploymentIdInput, _INPUT],
+    ) -> DeleteDeploymentPayload:
+        deleted, errors = _deleted(await mutations.delete_deployment(info.context, input.id))
+        return DeleteDeploymentPayload(deleted_id=deleted, errors=errors)
+
+    @strawberry.mutation(description="Refused with HAS_DEPLOYMENTS while any deployment references the job.")
+    async def delete_training_job(
+        self,
+        info: strawberry.Info,
+        input: Annotated[TrainingJobIdInput, _INPUT],
+    ) -> DeleteTrainingJobPayload:
+        deleted, errors = _deleted(await mutations.delete_training_job(info.context, input.id))
+        return DeleteTrainingJobPayload(deleted_id=deleted, errors=errors)

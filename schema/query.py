@@ -1,0 +1,122 @@
+"""The Query root."""
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from resolvers import catalog
+from resolvers import deployments as deployment_resolvers
+from resolvers import nodes as node_resolvers
+from resolvers import training_jobs as job_resolvers
+from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node
+from schema.deployment import Deployment, DeploymentConnection, DeploymentFilter, DeploymentOrder
+from schema.deployment import to_filter as deployment_filter
+from schema.deployment import to_order as deployment_order
+from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilter, TrainingJobOrder
+from schema.training_job import to_filter as job_filter
+from schema.training_job import to_order as job_order
+
+
+def _node_of(found: tuple[str, object] | None) -> Node | None:
+    if found is None:
+        return None
+    type_name, row = found
+    return Deployment.from_row(row) if type_name == "Deployment" else TrainingJob.from_row(row)  # type: ignore[arg-type]
+
+
+@strawberry.type(description="Read the training jobs, deployments and their statistics.")
+class Query:
+    @strawberry.field(description="Any object by its global ID; null when it does not exist.")
+    async def node(self, info: strawberry.Info, id: GlobalId) -> Node | None:
+        return _node_of(await node_resolvers.load_node(info.context, id))
+
+    @strawberry.field(description="Objects by global ID, in the same order; null where one does not exist.")
+    async def nodes(
+        self,
+        info: strawberry.Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Up to 100 global IDs.")],
+    ) -> list[Node | None]:
+        node_resolvers.check_count(ids)
+        return [_node_of(await node_resolvers.load_node(info.context, i)) for i in ids]
+
+    @strawberry.field(description="The catalog of base models a training job can fine-tune.")
+    def base_models(self) -> list[BaseModel]:
+        return [
+            BaseModel(name=m.name, parameter_count=m.parameter_count, model_size=ModelSize(m.model_size))
+            for m in catalog.base_models()
+        ]
+
+    @strawberry.field(description="A training job by global ID; null when it does not exist.")
+    async def training_job(self, info: strawberry.Info, id: GlobalId) -> TrainingJob | None:
+        row = await job_resolvers.get_job(info.context, id)
+        return None if row is None else TrainingJob.from_row(row)
+
+    @strawberry.field(description="Training jobs. Default order: CREATED_AT DESC.")
+    async def training_jobs(
+        self,
+        info: strawberry.Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            TrainingJobFilter | None, strawberry.argument(description="Only jobs matching all conditions.")
+        ] = None,
+        order_by: Annotated[
+            list[TrainingJobOrder] | None,
+            strawberry.argument(description="Sort keys, most significant first."),
+        ] = None,
+    ) -> TrainingJobConnection:
+        conn = await job_resolvers.list_jobs(
+            info.context,
+            flt=job_filter(filter),
+            order_by=job_order(order_by),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        return TrainingJobConnection.of(conn)
+
+    @strawberry.field(description="A deployment by global ID; null when it does not exist.")
+    async def deployment(self, info: strawberry.Info, id: GlobalId) -> Deployment | None:
+        row = await deployment_resolvers.get_deployment(info.context, id)
+        return None if row is None else Deployment.from_row(row)
+
+    @strawberry.field(
+        description="Default order: CREATED_AT DESC. asOf pins the metrics used to sort, filter and show."
+    )
+    async def deployments(
+        self,
+        info: strawberry.Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            DeploymentFilter | None,
+            strawberry.argument(description="Only deployments matching all conditions."),
+        ] = None,
+        order_by: Annotated[
+            list[DeploymentOrder] | None,
+            strawberry.argument(description="Sort keys, most significant first."),
+        ] = None,
+        as_of: Annotated[
+            datetime | None, strawberry.argument(description="Instant the metrics are for; default: now.")
+        ] = None,
+    ) -> DeploymentConnection:
+        conn = await deployment_resolvers.list_deployments(
+            info.context,
+            flt=deployment_filter(filter),
+            order_by=deployment_order(order_by),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        return DeploymentConnection.of(conn)
+
+    @strawberry.field(description="The server's clock for this request (UTC).")
+    def server_time(self, info: strawberry.Info) -> datetime:
+        return info.context.now  # type: ignore[no-any-return]

@@ -1,0 +1,200 @@
+"""TrainingJob and its connection, filter and order."""
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from db.models import TrainingJob as TrainingJobRow
+from db.training_jobs import TrainingJobFilter as JobFilterSpec
+from resolvers import deployments as deployment_resolvers
+from resolvers import ids
+from resolvers import training_jobs as resolvers
+from resolvers.connections import Connection
+from schema.common import (
+    After,
+    Before,
+    First,
+    Last,
+    ModelSize,
+    Node,
+    OrderDirection,
+    PageInfo,
+    direction_desc,
+)
+
+if TYPE_CHECKING:
+    from schema.deployment import DeploymentConnection, DeploymentFilter, DeploymentOrder
+
+_Deployments = Annotated["DeploymentConnection", strawberry.lazy("schema.deployment")]
+_DeploymentFilter = Annotated["DeploymentFilter", strawberry.lazy("schema.deployment")]
+_DeploymentOrder = Annotated["DeploymentOrder", strawberry.lazy("schema.deployment")]
+
+
+@strawberry.enum(description="Lifecycle of a training job.")
+class TrainingJobStatus(Enum):
+    QUEUED = strawberry.enum_value("QUEUED", description="Waiting for a GPU.")
+    RUNNING = strawberry.enum_value("RUNNING", description="Training.")
+    COMPLETE = strawberry.enum_value("COMPLETE", description="Finished; deployable.")
+    FAILED = strawberry.enum_value("FAILED", description="Stopped by an error; see statusReason.")
+    CANCELLED = strawberry.enum_value("CANCELLED", description="Stopped by a user.")
+
+
+@strawberry.type(description="Fine-tuning settings of a training job.")
+class Hyperparameters:
+    learning_rate: float = strawberry.field(description="Optimizer learning rate.")
+    epochs: int = strawberry.field(description="Passes over the dataset.")
+    batch_size: int = strawberry.field(description="Examples per optimizer step.")
+    lora_rank: int | None = strawberry.field(description="LoRA adapter rank; null for full fine-tuning.")
+
+
+@strawberry.type(description="A fine-tuning run of a base model on a dataset.")
+class TrainingJob(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+    database_id: int = strawberry.field(description="Row id in the database.")
+    model_name: str = strawberry.field(
+        description="Name of the model this job produces; deployments inherit it."
+    )
+    base_model: str = strawberry.field(description="Name of the base model fine-tuned.")
+    parameter_count: float = strawberry.field(description="Parameters of the base model.")
+    model_size: ModelSize = strawberry.field(description="Size class of the base model.")
+    dataset: str = strawberry.field(description="Dataset trained on.")
+    hyperparameters: Hyperparameters = strawberry.field(description="Fine-tuning settings.")
+    status: TrainingJobStatus = strawberry.field(description="Where the job is in its lifecycle.")
+    status_reason: str | None = strawberry.field(description="Why the job failed, when it did.")
+    progress: float = strawberry.field(description="Fraction done, 0 to 1.")
+    final_loss: float | None = strawberry.field(description="Training loss at the end; null until COMPLETE.")
+    created_at: datetime = strawberry.field(description="When the job was submitted.")
+    started_at: datetime | None = strawberry.field(description="When training started.")
+    completed_at: datetime | None = strawberry.field(
+        description="When the job finished, failed or was cancelled."
+    )
+    deployable: bool = strawberry.field(description="True when the job is COMPLETE and may be deployed.")
+
+    @strawberry.field(description="Deployments of this job's model built from this job.")
+    async def deployments(
+        self,
+        info: strawberry.Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            _DeploymentFilter | None,
+            strawberry.argument(description="Only deployments matching all conditions."),
+        ] = None,
+        order_by: Annotated[
+            list[_DeploymentOrder] | None,
+            strawberry.argument(description="Sort keys, most significant first."),
+        ] = None,
+    ) -> _Deployments:
+        from schema.deployment import DeploymentConnection, to_filter, to_order
+
+        conn = await deployment_resolvers.job_deployments(
+            info.context,
+            self.database_id,
+            flt=to_filter(filter),
+            order_by=to_order(order_by),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        return DeploymentConnection.of(conn)
+
+    @classmethod
+    def from_row(cls, row: TrainingJobRow) -> "TrainingJob":
+        return cls(
+            id=strawberry.ID(ids.encode(resolvers.TYPE_NAME, row.id)),
+            database_id=row.id,
+            model_name=row.model_name,
+            base_model=row.base_model,
+            parameter_count=row.parameter_count,
+            model_size=ModelSize(row.model_size),
+            dataset=row.dataset,
+            hyperparameters=Hyperparameters(
+                learning_rate=row.learning_rate,
+                epochs=row.epochs,
+                batch_size=row.batch_size,
+                lora_rank=row.lora_rank,
+            ),
+            status=TrainingJobStatus(row.status),
+            status_reason=row.status_reason,
+            progress=row.progress,
+            final_loss=row.final_loss,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            completed_at=row.completed_at,
+            deployable=row.status == "COMPLETE",
+        )
+
+
+@strawberry.input(description="Training jobs matching all given conditions.")
+class TrainingJobFilter:
+    status: list[TrainingJobStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    model_name: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of modelName."
+    )
+    deployable: bool | None = strawberry.field(
+        default=None, description="Only jobs that are (or are not) deployable."
+    )
+
+
+@strawberry.enum(description="Sortable fields of training jobs.")
+class TrainingJobOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Submission time.")
+    COMPLETED_AT = strawberry.enum_value("COMPLETED_AT", description="Finish time; unfinished jobs last.")
+    MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
+    STATUS = strawberry.enum_value(
+        "STATUS", description="Lifecycle order: QUEUED, RUNNING, COMPLETE, FAILED, CANCELLED."
+    )
+    FINAL_LOSS = strawberry.enum_value("FINAL_LOSS", description="Final loss; jobs without one last.")
+
+
+@strawberry.input(description="One sort key for training jobs.")
+class TrainingJobOrder:
+    field: TrainingJobOrderField = strawberry.field(description="Field to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
+
+
+@strawberry.type(description="A training job and its cursor.")
+class TrainingJobEdge:
+    cursor: str = strawberry.field(description="Opaque cursor for `after`/`before`.")
+    node: TrainingJob = strawberry.field(description="The training job.")
+
+
+@strawberry.type(description="A page of training jobs.")
+class TrainingJobConnection:
+    edges: list[TrainingJobEdge] = strawberry.field(description="Jobs with their cursors.")
+    nodes: list[TrainingJob] = strawberry.field(description="The jobs of this page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    _conn: strawberry.Private[Connection[TrainingJobRow]]
+
+    @strawberry.field(description="Jobs matching the filter, over all pages.")
+    async def total_count(self) -> int:
+        return await self._conn.count()
+
+    @classmethod
+    def of(cls, conn: Connection[TrainingJobRow]) -> "TrainingJobConnection":
+        nodes = [TrainingJob.from_row(row) for row in conn.rows]
+        edges = [TrainingJobEdge(cursor=c, node=n) for c, n in zip(conn.cursors, nodes, strict=True)]
+        return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(conn), _conn=conn)
+
+
+def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
+    if flt is None:
+        return resolvers.job_filter()
+    return resolvers.job_filter(
+        statuses=[s.value for s in flt.status] if flt.status is not None else None,
+        model_name=flt.model_name,
+        deployable=flt.deployable,
+    )
+
+
+def to_order(order_by: list[TrainingJobOrder] | None) -> list[tuple[str, bool]] | None:
+    if not order_by:
+        return None
+    return [(o.field.value, direction_desc(o.direction)) for o in order_by]

@@ -1,0 +1,181 @@
+"""Deploydeck server: settings, the Starlette app, and the `python server.py` entry point."""
+
+import argparse
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from db import demo
+from db.engine import Database
+from resolvers import lifecycle
+from resolvers.context import Context
+from schema import schema
+
+log = logging.getLogger("deploydeck")
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, with its default; flags and environment variables both feed it."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db: str = "deploydeck.db"
+    demo: bool = True
+    rollout_seconds: float = 30.0
+    log_level: str = "info"
+
+
+def _non_negative(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {raw}")
+    return value
+
+
+def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Settings from flags, falling back to environment variables, then defaults."""
+    env = dict(os.environ) if env is None else env
+    d = Settings()
+    parser = argparse.ArgumentParser(
+        prog="python server.py",
+        description="Deploydeck: a GraphQL API to deploy ML models and monitor their inference metrics.",
+    )
+    parser.add_argument(
+        "--host",
+        default=env.get("DEPLOYDECK_HOST", d.host),
+        help="address to bind (env DEPLOYDECK_HOST; default %(default)s)",
+    )
+    # String defaults go through `type` too, so a bad environment value fails like a bad flag.
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=env.get("DEPLOYDECK_PORT", str(d.port)),
+        help="port to bind (env DEPLOYDECK_PORT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--db",
+        default=env.get("DATABASE_URL", d.db),
+        help="SQLite file path or database URL (env DATABASE_URL; default %(default)s)",
+    )
+    demo_default = d.demo if "DEPLOYDECK_DEMO" not in env else _env_bool_from(env, "DEPLOYDECK_DEMO")
+    parser.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=demo_default,
+        help="load demo data into an empty database (env DEPLOYDECK_DEMO; default %(default)s)",
+    )
+    parser.add_argument(
+        "--rollout-seconds",
+        type=_non_negative,
+        default=env.get("DEPLOYDECK_ROLLOUT_SECONDS", str(d.rollout_seconds)),
+        help="how long a simulated rollout takes (env DEPLOYDECK_ROLLOUT_SECONDS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default=env.get("DEPLOYDECK_LOG_LEVEL", d.log_level),
+        help="log verbosity (env DEPLOYDECK_LOG_LEVEL; default %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    return Settings(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        demo=args.demo,
+        rollout_seconds=args.rollout_seconds,
+        log_level=args.log_level,
+    )
+
+
+def _env_bool_from(env: dict[str, str], name: str) -> bool:
+    raw = env[name].lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be true or false, got {env[name]!r}")
+
+
+class GraphQLApp(GraphQL):  # type: ignore[type-arg]
+    """Strawberry's ASGI app with our context, one clock reading per request, and orjson."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        super().__init__(schema)
+        self.settings = settings
+        self.clock = clock
+        self.db: Database | None = None
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        assert self.db is not None, "the lifespan opens the database"
+        now = self.clock()
+        await lifecycle.settle(self.db, now)
+        return Context(
+            db=self.db,
+            now=now,
+            rollout_seconds=self.settings.rollout_seconds,
+            request=request,
+            response=response,
+        )
+
+    def encode_json(self, data: Any) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+
+def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Starlette:
+    """The ASGI app; the lifespan owns the database engine."""
+    settings = settings or Settings()
+    graphql = GraphQLApp(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.db)
+        await db.create_schema()
+        if settings.demo:
+            async with db.write() as session:
+                if await demo.is_empty(session):
+                    await demo.load_demo(session, clock())
+                    log.info("loaded demo data into %s", db.url)
+        graphql.db = app.state.db = db
+        try:
+            yield
+        finally:
+            graphql.db = None
+            await db.dispose()
+
+    # Route, not Mount: Mount answers POST /graphql with a redirect to /graphql/.
+    routes = [Route("/graphql", graphql, methods=["GET", "POST"])]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = parse_settings(argv)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    log.info(
+        "serving GraphQL at http://%s:%d/graphql (database %s)", settings.host, settings.port, settings.db
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+if __name__ == "__main__":
+    main()

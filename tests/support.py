@@ -1,0 +1,156 @@
+"""Test helpers: a controllable clock, a GraphQL client over the ASGI app, row factories."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from db.engine import Database
+from db.models import Deployment, DeploymentEvent, TrainingJob
+from server import Settings, create_app
+
+T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday noon
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Api:
+    """A GraphQL client over the ASGI app, plus direct database access for arranging data."""
+
+    http: httpx.AsyncClient
+    db: Database
+    clock: Clock
+    headers: dict[str, str] = field(default_factory=dict)
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The whole response body."""
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers, **kwargs
+        )
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`data` of a response that must have no errors."""
+        body = await self.post(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]  # type: ignore[no-any-return]
+
+    async def error(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The single GraphQL error a query must produce."""
+        body = await self.post(query, variables)
+        assert body.get("errors"), body
+        assert len(body["errors"]) == 1, body["errors"]
+        return body["errors"][0]  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def running_api(tmp_path: Path, clock: Clock | None = None, **settings: Any) -> AsyncIterator[Api]:
+    clock = clock or Clock()
+    options: dict[str, Any] = {"db": str(tmp_path / "test.db"), "demo": False, "rollout_seconds": 0}
+    options.update(settings)
+    app = create_app(Settings(**options), clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            db = app.state.db
+            yield Api(http=http, db=db, clock=clock)
+
+
+_counter = iter(range(1, 10**9))
+
+
+def make_job(session: Any, **overrides: Any) -> TrainingJob:
+    n = next(_counter)
+    values: dict[str, Any] = dict(
+        model_name=f"model-{n}",
+        base_model="LFM2-350M",
+        parameter_count=354e6,
+        model_size="NANO",
+        dataset="tickets",
+        learning_rate=2e-4,
+        epochs=3,
+        batch_size=16,
+        lora_rank=16,
+        status="COMPLETE",
+        progress=1.0,
+        final_loss=0.5,
+        created_at=T0 - timedelta(days=3),
+        started_at=T0 - timedelta(days=3),
+        completed_at=T0 - timedelta(days=2),
+    )
+    values.update(overrides)
+    job = TrainingJob(**values)
+    session.add(job)
+    return job
+
+
+async def make_deployment(session: Any, job: TrainingJob, **overrides: Any) -> Deployment:
+    """A deployment of `job` with a matching audit trail (CREATED, then ACTIVATED when ACTIVE)."""
+    await session.flush()
+    created = overrides.pop("created_at", T0 - timedelta(days=1))
+    minor = overrides.pop("minor", 0)
+    values: dict[str, Any] = dict(
+        training_job_id=job.id,
+        model_name=job.model_name,
+        version_major=1,
+        version_minor=minor,
+        version_patch=0,
+        status="ACTIVE",
+        endpoint=f"/api/inference/{job.model_name}/v1.{minor}.0",
+        deployed_by="tester",
+        model_size=job.model_size,
+        created_at=created,
+        updated_at=created,
+    )
+    values.update(overrides)
+    dep = Deployment(**values)
+    session.add(dep)
+    await session.flush()
+    session.add(
+        DeploymentEvent(
+            deployment_id=dep.id, kind="CREATED", to_status="DEPLOYING", actor="tester", at=created
+        )
+    )
+    if dep.status != "DEPLOYING":
+        kind = "FAILED" if dep.status == "FAILED" else "ACTIVATED"
+        to = "FAILED" if dep.status == "FAILED" else "ACTIVE"
+        session.add(
+            DeploymentEvent(
+                deployment_id=dep.id,
+                kind=kind,
+                from_status="DEPLOYING",
+                to_status=to,
+                actor="system",
+                at=created + timedelta(seconds=30),
+            )
+        )
+    if dep.status == "PAUSED":
+        session.add(
+            DeploymentEvent(
+                deployment_id=dep.id,
+                kind="PAUSED",
+                from_status="ACTIVE",
+                to_status="PAUSED",
+                actor="tester",
+                at=created + timedelta(hours=1),
+            )
+        )
+    await session.flush()
+    return dep

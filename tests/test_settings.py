@@ -1,0 +1,48 @@
+"""Settings: flags win over environment variables, which win over defaults; bad values fail clearly."""
+
+import pytest
+
+from server import Settings, parse_settings
+
+
+def test_defaults() -> None:
+    assert parse_settings([], env={}) == Settings()
+
+
+def test_environment_then_flags() -> None:
+    env = {
+        "DEPLOYDECK_PORT": "9000",
+        "DATABASE_URL": "x.db",
+        "DEPLOYDECK_DEMO": "false",
+        "DEPLOYDECK_ROLLOUT_SECONDS": "5",
+        "DEPLOYDECK_HOST": "127.0.0.2",
+        "DEPLOYDECK_LOG_LEVEL": "debug",
+    }
+    assert parse_settings([], env=env) == Settings(
+        host="127.0.0.2", port=9000, db="x.db", demo=False, rollout_seconds=5, log_level="debug"
+    )
+    flags = ["--port", "9100", "--demo", "--rollout-seconds", "0", "--db", "sqlite+aiosqlite:///y.db"]
+    settings = parse_settings(flags, env=env)
+    assert (settings.port, settings.demo, settings.rollout_seconds, settings.db) == (
+        9100,
+        True,
+        0,
+        "sqlite+aiosqlite:///y.db",
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (["--rollout-seconds", "-1"], {}),
+        (["--port", "eighty"], {}),
+        ([], {"DEPLOYDECK_DEMO": "maybe"}),
+        (["--log-level", "loud"], {}),
+    ],
+)
+def test_bad_values_exit_with_a_message(
+    argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse_settings(argv, env=env)
+    assert exc.value.code != 0
