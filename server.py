@@ -22,6 +22,7 @@ from db import demo
 from db.engine import Database
 from resolvers import lifecycle
 from resolvers.context import Context
+from resolvers.fleet import FleetCache
 from schema import schema
 
 log = logging.getLogger("deploydeck")
@@ -123,6 +124,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         self.settings = settings
         self.clock = clock
         self.db: Database | None = None
+        self.fleet_cache = FleetCache()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         assert self.db is not None, "the lifespan opens the database"
@@ -130,6 +132,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         await lifecycle.settle(self.db, now)
         return Context(
             db=self.db,
+            fleet_cache=self.fleet_cache,
             now=now,
             rollout_seconds=self.settings.rollout_seconds,
             request=request,

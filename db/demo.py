@@ -101,6 +101,7 @@ def _deployment_history(
         )
         dep.status, dep.status_reason, dep.updated_at = "FAILED", reason, at
         return events
+    dep.activated_at = at
     events.append(
         DeploymentEvent(
             kind="ACTIVATED",
@@ -168,47 +169,51 @@ async def load_demo(session: AsyncSession, now: datetime, seed: int = 7) -> None
     await session.flush()
 
     minor: dict[str, int] = {}
-    for job in sorted((j for j in jobs if j.status == "COMPLETE"), key=lambda j: j.created_at):
+    complete = sorted((j for j in jobs if j.status == "COMPLETE"), key=lambda j: j.created_at)
+    # (job, created): one or two deployments per job, and one rolling out right now
+    plan = [(job, None) for job in complete for _ in range(rng.choice((1, 1, 2)))]
+    plan.append((complete[-1], now - timedelta(seconds=20)))
+    for job, created in plan:
         assert job.completed_at is not None
-        for _ in range(rng.choice((1, 1, 2))):
-            n = minor.get(job.model_name, 0)
-            minor[job.model_name] = n + 1
-            created = job.completed_at + timedelta(hours=rng.uniform(0.5, 30))
-            if created >= now:
-                created = now - timedelta(minutes=rng.randint(1, 30))
-            dep = Deployment(
-                training_job_id=job.id,
-                model_name=job.model_name,
-                version_major=1,
-                version_minor=n,
-                version_patch=0,
-                status="DEPLOYING",
-                endpoint=f"/api/inference/{slug(job.model_name)}/v1.{n}.0",
-                deployed_by=rng.choice(_TEAM),
-                model_size=job.model_size,
-                created_at=created,
-                updated_at=created,
+        n = minor.get(job.model_name, 0)
+        minor[job.model_name] = n + 1
+        if created is None:
+            created = min(
+                job.completed_at + timedelta(hours=rng.uniform(0.5, 30)), now - timedelta(minutes=5)
             )
-            final = rng.choice(("ACTIVE",) * 5 + ("PAUSED", "FAILED"))
-            if (now - created) < timedelta(minutes=4):
-                final = "DEPLOYING"
-            events = _deployment_history(rng, dep, final, now)
-            session.add(dep)
-            await session.flush()
-            for event in events:
-                event.deployment_id = dep.id
-            session.add_all(events)
-            # A few old, failed or paused versions were cleaned up: their versions stay used.
-            if dep.status in ("FAILED", "PAUSED") and rng.random() < 0.3:
-                dep.deleted_at = min(dep.updated_at + timedelta(hours=1), now)
-                session.add(
-                    DeploymentEvent(
-                        deployment_id=dep.id,
-                        kind="DELETED",
-                        from_status=dep.status,
-                        to_status=None,
-                        actor=rng.choice(_TEAM),
-                        at=dep.deleted_at,
-                    )
+        dep = Deployment(
+            training_job_id=job.id,
+            model_name=job.model_name,
+            version_major=1,
+            version_minor=n,
+            version_patch=0,
+            status="DEPLOYING",
+            endpoint=f"/api/inference/{slug(job.model_name)}/v1.{n}.0",
+            deployed_by=rng.choice(_TEAM),
+            model_size=job.model_size,
+            created_at=created,
+            updated_at=created,
+        )
+        final = rng.choice(("ACTIVE",) * 5 + ("PAUSED", "FAILED"))
+        if (now - created) < timedelta(minutes=4):
+            final = "DEPLOYING"
+        events = _deployment_history(rng, dep, final, now)
+        session.add(dep)
+        await session.flush()
+        for event in events:
+            event.deployment_id = dep.id
+        session.add_all(events)
+        # A few old, failed or paused versions were cleaned up: their versions stay used.
+        if dep.status in ("FAILED", "PAUSED") and rng.random() < 0.3:
+            dep.deleted_at = min(dep.updated_at + timedelta(hours=1), now)
+            session.add(
+                DeploymentEvent(
+                    deployment_id=dep.id,
+                    kind="DELETED",
+                    from_status=dep.status,
+                    to_status=None,
+                    actor=rng.choice(_TEAM),
+                    at=dep.deleted_at,
                 )
+            )
     await session.flush()

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import paging
-from db.models import DEPLOYMENT_STATUSES, Deployment, DeploymentEvent, TrainingJob
+from db.models import DEPLOYMENT_STATUSES, Deployment, DeploymentEvent, FleetState, TrainingJob
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
     "CREATED_AT": (paging.SortKey("created_at", datetime),),
@@ -124,6 +124,15 @@ async def has_live_deployments(*, session: AsyncSession, job_id: int) -> bool:
     return (await session.scalar(stmt)) is not None
 
 
+async def bump_revision(session: AsyncSession) -> int:
+    """Next fleet revision; its row lock also serialises deployment writers across processes."""
+    result = await session.execute(
+        update(FleetState).where(FleetState.id == 1).values(revision=FleetState.revision + 1)
+        .returning(FleetState.revision)
+    )
+    return int(result.scalar_one())
+
+
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
 
@@ -132,6 +141,7 @@ async def create_deployment(
     *, session: AsyncSession, job: TrainingJob, actor: str, now: datetime, rollout_due_at: datetime
 ) -> Deployment:
     """Insert the next version of the job's model; the unique constraint settles races."""
+    revision = await bump_revision(session)
     highest = await session.scalar(
         select(func.max(Deployment.version_minor)).where(
             Deployment.model_name == job.model_name, Deployment.version_major == 1
@@ -151,6 +161,7 @@ async def create_deployment(
         created_at=now,
         updated_at=now,
         rollout_due_at=rollout_due_at,
+        revision=revision,
     )
     session.add(deployment)
     await session.flush()
@@ -182,6 +193,12 @@ async def transition(
     message: str | None = None,
 ) -> bool:
     """Move one live deployment if it is still in `from_status`; False when another writer won."""
+    revision = await bump_revision(session)
+    values: dict[str, object] = dict(
+        status=to_status, status_reason=reason, updated_at=at, rollout_due_at=None, revision=revision
+    )
+    if kind == "ACTIVATED":
+        values["activated_at"] = at
     result = await session.execute(
         update(Deployment)
         .where(
@@ -189,7 +206,7 @@ async def transition(
             Deployment.status == from_status,
             Deployment.deleted_at.is_(None),
         )
-        .values(status=to_status, status_reason=reason, updated_at=at, rollout_due_at=None)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -218,6 +235,7 @@ async def soft_delete(
     )
     if status not in from_statuses:
         return None
+    revision = await bump_revision(session)
     result = await session.execute(
         update(Deployment)
         .where(
@@ -225,7 +243,7 @@ async def soft_delete(
             Deployment.status == status,
             Deployment.deleted_at.is_(None),
         )
-        .values(deleted_at=at, updated_at=at)
+        .values(deleted_at=at, updated_at=at, revision=revision)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

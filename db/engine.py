@@ -9,7 +9,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from db.models import Base
+from sqlalchemy import select
+
+from db.models import Base, FleetState
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -80,6 +82,9 @@ class Database:
     async def create_schema(self) -> None:
         async with self._write_engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
+        async with self.write() as session:
+            if await session.scalar(select(FleetState.id)) is None:
+                session.add(FleetState(id=1, revision=0))
 
     async def dispose(self) -> None:
         await self._read_engine.dispose()

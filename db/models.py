@@ -87,11 +87,24 @@ class Deployment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # When the simulated rollout of a DEPLOYING deployment finishes.
     rollout_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # First activation: the start of its traffic in the simulator.
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # FleetState.revision of the last write that touched this row (for incremental cache reloads).
+    revision: Mapped[int] = mapped_column(Integer, default=0, index=True)
 
     @property
     def version(self) -> str:
         return f"v{self.version_major}.{self.version_minor}.{self.version_patch}"
+
+
+class FleetState(Base):
+    """One row: a counter every write to deployments bumps, so caches in any process can tell."""
+
+    __tablename__ = "fleet_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
 
 
 class DeploymentEvent(Base):

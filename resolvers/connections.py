@@ -19,13 +19,14 @@ class Connection(Generic[Row]):
     has_next: bool
     has_previous: bool
     count: Callable[[], Awaitable[int]]  # totalCount runs only when asked for
+    as_of: datetime | None = None  # the instant the nodes' figures are for
 
 
 def from_page(
     page: Page[Row], order: Order, count: Callable[[], Awaitable[int]], as_of: datetime | None = None
 ) -> Connection[Row]:
-    cursors = [encode_cursor(order, key, as_of) for key in page.keys]
-    return Connection(page.rows, cursors, page.has_next, page.has_previous, count)
+    cursors = [encode_cursor(order, key) for key in page.keys]
+    return Connection(page.rows, cursors, page.has_next, page.has_previous, count, as_of)
 
 
 def order_fields(

@@ -1,22 +1,40 @@
-"""The per-request context: one clock reading, the database, and the request's DataLoaders."""
+"""The per-request context: one clock reading, the database, the fleet, and DataLoaders."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from db.engine import Database
+from resolvers.fleet import FleetCache, Snapshot
 from resolvers.loaders import Loaders
+from resolvers.metrics import FiguresLoader
 
 
 @dataclass
 class Context:
     db: Database
+    fleet_cache: FleetCache
     now: datetime  # read once per request: every figure in a response is for this instant
     rollout_seconds: float
     actor: str = "anonymous"
     request: Any = None
     response: Any = None
     loaders: Loaders = field(init=False)
+    figures: FiguresLoader = field(init=False)
+    _snapshot: Snapshot | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
+        self.figures = FiguresLoader(self.snapshot)
+
+    async def snapshot(self) -> Snapshot:
+        """The fleet as this request sees it: taken at first use, then fixed for the request."""
+        if self._snapshot is None:
+            self._snapshot = await self.fleet_cache.current(self.db)
+        return self._snapshot
+
+    def wrote(self) -> None:
+        """A mutation committed: later fields of this response see its effect."""
+        self._snapshot = None
+        self.loaders = Loaders(self.db)
+        self.figures = FiguresLoader(self.snapshot)

@@ -38,9 +38,11 @@ def _row_id(global_id: str, type_name: str, field_name: str) -> int:
 async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Result[T]:
     try:
         async with ctx.db.write() as session:
-            return Result(await work(session))
+            value = await work(session)
     except UserErrorException as exc:
         return Result(errors=[exc.error])
+    ctx.wrote()
+    return Result(value)
 
 
 async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:

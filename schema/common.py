@@ -44,6 +44,14 @@ class ModelSize(Enum):
     LARGE = strawberry.enum_value("LARGE", description="7B parameters and over")
 
 
+@strawberry.enum(description="Lifecycle of a deployment.")
+class DeploymentStatus(Enum):
+    DEPLOYING = strawberry.enum_value("DEPLOYING", description="Rolling out; not serving yet.")
+    ACTIVE = strawberry.enum_value("ACTIVE", description="Serving traffic.")
+    PAUSED = strawberry.enum_value("PAUSED", description="Stopped by a user; may be resumed.")
+    FAILED = strawberry.enum_value("FAILED", description="Rollout failed; see statusReason.")
+
+
 @strawberry.enum(description="Why a mutation did not happen.")
 class UserErrorCode(Enum):
     NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No such object (or it was deleted).")

@@ -13,20 +13,16 @@ from resolvers import deployments as resolvers
 from resolvers import ids
 from resolvers import training_jobs as job_resolvers
 from resolvers.connections import Connection
-from schema.common import ModelSize, Node, OrderDirection, PageInfo, direction_desc
+from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, PageInfo, direction_desc
+from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
 if TYPE_CHECKING:
     from schema.training_job import TrainingJob
 
 _TrainingJob = Annotated["TrainingJob", strawberry.lazy("schema.training_job")]
-
-
-@strawberry.enum(description="Lifecycle of a deployment.")
-class DeploymentStatus(Enum):
-    DEPLOYING = strawberry.enum_value("DEPLOYING", description="Rolling out; not serving yet.")
-    ACTIVE = strawberry.enum_value("ACTIVE", description="Serving traffic.")
-    PAUSED = strawberry.enum_value("PAUSED", description="Stopped by a user; may be resumed.")
-    FAILED = strawberry.enum_value("FAILED", description="Rollout failed; see statusReason.")
+AsOf = Annotated[
+    datetime | None, strawberry.argument(description="Instant the figures are for (default: the request's clock).")
+]
 
 
 @strawberry.enum(description="What happened in one audit-trail entry.")
@@ -78,6 +74,33 @@ class Deployment(Node):
     updated_at: datetime = strawberry.field(description="When its status last changed.")
     model_size: ModelSize = strawberry.field(description="Size class of the model.")
     _training_job_id: strawberry.Private[int]
+    _as_of: strawberry.Private[datetime | None]  # the instant its connection was sorted at
+
+    @strawberry.field(description="Figures for the window holding asOf (default: the request's clock).")
+    async def metrics(self, info: strawberry.Info, as_of: AsOf = None) -> InferenceMetrics:
+        return InferenceMetrics.of(await resolvers.metrics(info.context, self.database_id, self._as_of, as_of))
+
+    @strawberry.field(description="Chart-ready history ending with the window that holds asOf.")
+    async def metrics_history(
+        self,
+        info: strawberry.Info,
+        range_: Annotated[
+            MetricsRange | None,
+            strawberry.argument(name="range", description="Span and resolution of the series."),
+        ] = MetricsRange.LAST_24_HOURS,
+        as_of: AsOf = None,
+    ) -> MetricsSeries:
+        span = (range_ or MetricsRange.LAST_24_HOURS).value
+        return MetricsSeries.of(await resolvers.history(info.context, self.database_id, span, self._as_of, as_of))
+
+    @strawberry.field(description="Health at asOf, by the thresholds in the README.")
+    async def health(self, info: strawberry.Info, as_of: AsOf = None) -> DeploymentHealth:
+        found = await resolvers.health(info.context, self.database_id, self._as_of, as_of)
+        return DeploymentHealth(found.health)
+
+    @strawberry.field(description="Human-readable reasons behind health, empty when HEALTHY.")
+    async def health_reasons(self, info: strawberry.Info, as_of: AsOf = None) -> list[str]:
+        return (await resolvers.health(info.context, self.database_id, self._as_of, as_of)).reasons
 
     @strawberry.field(description="The training job this deployment was built from.")
     async def training_job(self, info: strawberry.Info) -> _TrainingJob:
@@ -91,7 +114,7 @@ class Deployment(Node):
         return [DeploymentEvent.from_row(row) for row in rows]
 
     @classmethod
-    def from_row(cls, row: DeploymentRow) -> "Deployment":
+    def from_row(cls, row: DeploymentRow, as_of: datetime | None = None) -> "Deployment":
         return cls(
             id=strawberry.ID(ids.encode(resolvers.TYPE_NAME, row.id)),
             database_id=row.id,
@@ -105,6 +128,7 @@ class Deployment(Node):
             updated_at=row.updated_at,
             model_size=ModelSize(row.model_size),
             _training_job_id=row.training_job_id,
+            _as_of=as_of,
         )
 
 
@@ -128,6 +152,9 @@ class DeploymentFilter:
     created_before: datetime | None = strawberry.field(
         default=None, description="Created before this instant."
     )
+    health: list[DeploymentHealth] | None = strawberry.field(
+        default=None, description="Any of these health states, at the connection's asOf."
+    )
 
 
 @strawberry.enum(description="Sortable fields of deployments.")
@@ -139,6 +166,11 @@ class DeploymentOrderField(Enum):
     STATUS = strawberry.enum_value(
         "STATUS", description="Lifecycle order: DEPLOYING, ACTIVE, PAUSED, FAILED."
     )
+    REQUEST_VOLUME = strawberry.enum_value("REQUEST_VOLUME", description="Requests per second at asOf.")
+    P50_LATENCY = strawberry.enum_value("P50_LATENCY", description="P50 latency at asOf; no traffic last.")
+    P95_LATENCY = strawberry.enum_value("P95_LATENCY", description="P95 latency at asOf; no traffic last.")
+    P99_LATENCY = strawberry.enum_value("P99_LATENCY", description="P99 latency at asOf; no traffic last.")
+    ERROR_RATE = strawberry.enum_value("ERROR_RATE", description="Error rate at asOf; no traffic last.")
 
 
 @strawberry.input(description="One sort key for deployments.")
@@ -166,9 +198,15 @@ class DeploymentConnection:
 
     @classmethod
     def of(cls, conn: Connection[DeploymentRow]) -> "DeploymentConnection":
-        nodes = [Deployment.from_row(row) for row in conn.rows]
+        nodes = [Deployment.from_row(row, conn.as_of) for row in conn.rows]
         edges = [DeploymentEdge(cursor=c, node=n) for c, n in zip(conn.cursors, nodes, strict=True)]
         return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(conn), _conn=conn)
+
+
+def to_health(flt: DeploymentFilter | None) -> list[str] | None:
+    if flt is None or flt.health is None:
+        return None
+    return [h.value for h in flt.health]
 
 
 def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:

@@ -12,6 +12,8 @@ from resolvers import training_jobs as job_resolvers
 from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node
 from schema.deployment import Deployment, DeploymentConnection, DeploymentFilter, DeploymentOrder
 from schema.deployment import to_filter as deployment_filter
+from schema.deployment import to_health
+from schema.metrics import DeploymentStats
 from schema.deployment import to_order as deployment_order
 from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilter, TrainingJobOrder
 from schema.training_job import to_filter as job_filter
@@ -109,6 +111,8 @@ class Query:
         conn = await deployment_resolvers.list_deployments(
             info.context,
             flt=deployment_filter(filter),
+            health=to_health(filter),
+            as_of=as_of,
             order_by=deployment_order(order_by),
             first=first,
             after=after,
@@ -116,6 +120,16 @@ class Query:
             before=before,
         )
         return DeploymentConnection.of(conn)
+
+    @strawberry.field(description="Fleet-wide figures for the dashboard's summary cards.")
+    async def deployment_stats(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[
+            datetime | None, strawberry.argument(description="Instant the figures are for; default: now.")
+        ] = None,
+    ) -> DeploymentStats:
+        return DeploymentStats.of(await deployment_resolvers.fleet_stats(info.context, as_of))
 
     @strawberry.field(description="The server's clock for this request (UTC).")
     def server_time(self, info: strawberry.Info) -> datetime:

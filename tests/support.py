@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from db.deployments import bump_revision
 from db.engine import Database
 from db.models import Deployment, DeploymentEvent, TrainingJob
 from server import Settings, create_app
@@ -119,7 +120,11 @@ async def make_deployment(session: Any, job: TrainingJob, **overrides: Any) -> D
         created_at=created,
         updated_at=created,
     )
+    if overrides.get("status", "ACTIVE") in ("ACTIVE", "PAUSED"):
+        values["activated_at"] = created + timedelta(seconds=30)
     values.update(overrides)
+    # Written like any other writer would: the fleet revision tells caches to reload.
+    values["revision"] = await bump_revision(session)
     dep = Deployment(**values)
     session.add(dep)
     await session.flush()

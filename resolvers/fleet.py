@@ -1,0 +1,158 @@
+"""A per-process, columnar copy of the fleet for the simulator, kept current by revision.
+
+Sorting 100,000 deployments by a metric must not load 100,000 ORM objects per request, so
+each process keeps what the simulator needs as numpy arrays. Every write to deployments
+bumps a revision counter in the database (in the same transaction) and stamps the rows it
+touched; a request reads the counter (one tiny query) and, when another request or process
+wrote, reloads only the rows stamped after the revision it holds.
+"""
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from db import fleet as fleet_db
+from db.engine import Database
+from simulator import Fleet, Metrics, compute_metrics, health_codes, trailing_mean_volume
+
+_WINDOWS_KEPT = 4  # recent windows whose fleet-wide figures stay computed
+
+
+@dataclass
+class Snapshot:
+    """Live deployments at one revision, sorted by id, as parallel arrays."""
+
+    revision: int
+    ids: np.ndarray
+    status: np.ndarray
+    size: np.ndarray
+    training_job_id: np.ndarray
+    created_at: np.ndarray
+    updated_at: np.ndarray
+    activated_at: np.ndarray
+    version: np.ndarray  # (n, 3)
+    name_code: np.ndarray  # index into names
+    names: list[str]  # vocabulary of model names, append-only
+    pause_owner: np.ndarray
+    pause_start: np.ndarray
+    pause_end: np.ndarray
+    fleet: Fleet = field(init=False)
+    _metrics: OrderedDict[int, Metrics] = field(init=False, default_factory=OrderedDict)
+    _health: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = field(init=False, default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        owner = np.searchsorted(self.ids, self.pause_owner)
+        order = np.lexsort((self.pause_start, owner))
+        counts = np.bincount(owner, minlength=len(self.ids))
+        self.fleet = Fleet(
+            ids=self.ids,
+            size=self.size,
+            activated_at=self.activated_at,
+            off_ptr=np.concatenate(([0], np.cumsum(counts))),
+            off_start=self.pause_start[order],
+            off_end=self.pause_end[order],
+        )
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Position of each id, or -1 where the id is not a live deployment."""
+        pos = np.searchsorted(self.ids, ids)
+        pos = np.minimum(pos, max(self.n - 1, 0))
+        found = (self.n > 0) & (self.ids[pos] == ids) if self.n else np.zeros(len(ids), dtype=bool)
+        return np.where(found, pos, -1)
+
+    def metrics(self, window: int) -> Metrics:
+        """Every deployment's figures for one window, computed once per window."""
+        if window not in self._metrics:
+            self._metrics[window] = compute_metrics(
+                self.fleet, np.arange(self.n), np.full(self.n, window, dtype=np.int64)
+            )
+            while len(self._metrics) > _WINDOWS_KEPT:
+                self._metrics.popitem(last=False)
+        return self._metrics[window]
+
+    def cached_metrics(self, window: int) -> Metrics | None:
+        return self._metrics.get(window)
+
+    def health(self, window: int) -> tuple[np.ndarray, np.ndarray]:
+        """(health codes, trailing-hour mean volume) of every deployment for one window."""
+        if window not in self._health:
+            trailing = trailing_mean_volume(self.fleet, np.arange(self.n), np.full(self.n, window, dtype=np.int64))
+            self._health[window] = (health_codes(self.metrics(window), trailing), trailing)
+            while len(self._health) > _WINDOWS_KEPT:
+                self._health.popitem(last=False)
+        return self._health[window]
+
+
+def _empty_snapshot() -> Snapshot:
+    i64, f64, i8 = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8)
+    return Snapshot(
+        revision=-1, ids=i64, status=i8, size=i8, training_job_id=i64, created_at=f64, updated_at=f64,
+        activated_at=f64, version=np.zeros((0, 3), np.int64), name_code=np.zeros(0, np.int32), names=[],
+        pause_owner=i64, pause_start=f64, pause_end=f64,
+    )
+
+
+def _merge(old: Snapshot, rows: fleet_db.FleetRows, revision: int) -> Snapshot:
+    """`old` with the changed rows replaced (or dropped when deleted), still sorted by id."""
+    keep = ~np.isin(old.ids, rows.ids)
+    live = ~rows.deleted
+    names = list(old.names)
+    vocabulary = {name: i for i, name in enumerate(names)}
+    for name in rows.model_name:
+        if name not in vocabulary:
+            vocabulary[name] = len(names)
+            names.append(name)
+    new_codes = np.array([vocabulary[name] for name in rows.model_name], dtype=np.int32)
+
+    def join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.concatenate((a[keep], b[live]))
+
+    ids = join(old.ids, rows.ids)
+    order = np.argsort(ids, kind="stable")
+    pause_keep = ~np.isin(old.pause_owner, rows.ids)
+    pause_live = np.isin(rows.pause_owner, rows.ids[live]) & (rows.pause_start < rows.pause_end)
+    return Snapshot(
+        revision=revision,
+        ids=ids[order],
+        status=join(old.status, rows.status)[order],
+        size=join(old.size, rows.size)[order],
+        training_job_id=join(old.training_job_id, rows.training_job_id)[order],
+        created_at=join(old.created_at, rows.created_at)[order],
+        updated_at=join(old.updated_at, rows.updated_at)[order],
+        activated_at=join(old.activated_at, rows.activated_at)[order],
+        version=join(old.version, rows.version)[order],
+        name_code=join(old.name_code, new_codes)[order],
+        names=names,
+        pause_owner=np.concatenate((old.pause_owner[pause_keep], rows.pause_owner[pause_live])),
+        pause_start=np.concatenate((old.pause_start[pause_keep], rows.pause_start[pause_live])),
+        pause_end=np.concatenate((old.pause_end[pause_keep], rows.pause_end[pause_live])),
+    )
+
+
+class FleetCache:
+    """The process's current Snapshot; refreshed incrementally when the revision moves."""
+
+    def __init__(self) -> None:
+        self._snapshot = _empty_snapshot()
+        self._lock = asyncio.Lock()
+
+    async def current(self, db: Database) -> Snapshot:
+        async with db.read() as session:
+            revision = await fleet_db.revision(session)
+        if revision == self._snapshot.revision:
+            return self._snapshot
+        async with self._lock:
+            held = self._snapshot
+            if revision > held.revision:
+                async with db.read() as session:
+                    # Re-read inside the session so the rows and the revision agree.
+                    revision = await fleet_db.revision(session)
+                    rows = await fleet_db.changed_since(session, held.revision)
+                self._snapshot = _merge(held, rows, revision)
+            return self._snapshot

@@ -1,0 +1,211 @@
+"""Inference figures for deployments, from the fleet snapshot: per-window, history, health, stats."""
+
+import math
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from strawberry.dataloader import DataLoader
+
+from db.models import DEPLOYMENT_STATUSES
+from resolvers.connections import utc
+from resolvers.errors import ApiError
+from resolvers.fleet import Snapshot
+from simulator import (
+    NO_TRAFFIC,
+    RANGES,
+    WINDOW_SECONDS,
+    Metrics,
+    compute_metrics,
+    compute_series,
+    health_codes,
+    health_reasons,
+    trailing_mean_volume,
+)
+
+HEALTH_NAMES = ("HEALTHY", "WARNING", "CRITICAL", "NO_TRAFFIC")
+MAX_HISTORY_AGE = timedelta(days=366)  # how far back asOf may reach
+
+
+@dataclass(frozen=True)
+class MetricsRecord:
+    as_of: datetime  # start of the window
+    window_seconds: int
+    next_update_at: datetime
+    request_volume: float
+    request_count: int
+    error_count: int
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    error_rate: float | None
+    success_rate: float | None
+
+
+@dataclass(frozen=True)
+class HealthRecord:
+    health: str
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class SeriesRecord:
+    range: str
+    step_seconds: int
+    points: list[MetricsRecord]
+
+
+@dataclass(frozen=True)
+class StatsRecord:
+    as_of: datetime
+    total: int
+    by_status: list[tuple[str, int]]
+    by_health: list[tuple[str, int]]
+    total_request_volume: float
+    p95: float | None
+    error_rate: float | None
+
+
+def resolve_as_of(now: datetime, as_of: datetime | None) -> datetime:
+    """The instant figures are for: `as_of` if given (never in the future), else the request's clock."""
+    if as_of is None:
+        return now
+    as_of = utc(as_of)
+    assert as_of is not None
+    if as_of > now:
+        raise ApiError(f"`asOf` {as_of.isoformat()} is in the future (server time {now.isoformat()})", "FUTURE_AS_OF")
+    if now - as_of > MAX_HISTORY_AGE:
+        raise ApiError("`asOf` may reach back at most 366 days", "AS_OF_OUT_OF_RANGE")
+    return as_of
+
+
+def window_of(t: datetime) -> int:
+    return math.floor(t.timestamp() / WINDOW_SECONDS)
+
+
+def window_start(window: int) -> datetime:
+    return datetime.fromtimestamp(window * WINDOW_SECONDS, UTC)
+
+
+def _num(value: float) -> float | None:
+    """NaN and infinity never reach a response: they mean "no figure"."""
+    return float(value) if math.isfinite(value) else None
+
+
+def _record(m: Metrics, k: int, step_windows: int = 1) -> MetricsRecord:
+    rate = _num(m.error_rate[k])
+    start = int(m.window[k])
+    return MetricsRecord(
+        as_of=window_start(start),
+        window_seconds=WINDOW_SECONDS * step_windows,
+        next_update_at=window_start(start + step_windows),
+        request_volume=float(m.request_volume[k]),
+        request_count=int(m.request_count[k]),
+        error_count=int(m.error_count[k]),
+        p50=_num(m.p50[k]),
+        p95=_num(m.p95[k]),
+        p99=_num(m.p99[k]),
+        error_rate=rate,
+        success_rate=None if rate is None else 100.0 - rate,
+    )
+
+
+def _silent(window: int) -> MetricsRecord:
+    """Figures of a deployment that is not in the fleet (e.g. deleted meanwhile): no traffic."""
+    return MetricsRecord(window_start(window), WINDOW_SECONDS, window_start(window + 1), 0.0, 0, 0, None, None, None, None, None)
+
+
+Key = tuple[int, int]  # (deployment id, window)
+
+
+class FiguresLoader:
+    """Batches every metrics and health field of a response into one numpy pass per window."""
+
+    def __init__(self, snapshot: Callable[[], Awaitable[Snapshot]]) -> None:
+        self._snapshot = snapshot
+        self.metrics = DataLoader(self._metrics)
+        self.health = DataLoader(self._health)
+
+    async def _figures(self, keys: Sequence[Key], with_health: bool) -> list[tuple[Metrics, int, np.ndarray | None] | None]:
+        snap = await self._snapshot()
+        by_window: dict[int, list[int]] = defaultdict(list)
+        for k, (_, window) in enumerate(keys):
+            by_window[window].append(k)
+        out: list[tuple[Metrics, int, np.ndarray | None] | None] = [None] * len(keys)
+        for window, members in by_window.items():
+            pos = snap.positions(np.array([keys[k][0] for k in members], dtype=np.int64))
+            found = pos >= 0
+            if not found.any():
+                continue
+            # Prefer the fleet-wide pass a sorted page already made: the very figures it sorted by.
+            fleet_wide = snap.cached_metrics(window)
+            if fleet_wide is not None:
+                computed, index = fleet_wide, pos[found]
+            else:
+                computed, index = compute_metrics(snap.fleet, pos[found], np.int64(window)), np.arange(found.sum())
+            trailing = None
+            if with_health:
+                trailing = np.zeros(len(computed.window))
+                trailing[index] = trailing_mean_volume(snap.fleet, pos[found], np.int64(window))
+            for j, k in zip(index.tolist(), np.array(members)[found].tolist(), strict=True):
+                out[k] = (computed, j, trailing)
+        return out
+
+    async def _metrics(self, keys: Sequence[Key]) -> list[MetricsRecord]:
+        figures = await self._figures(keys, with_health=False)
+        return [_record(f[0], f[1]) if f else _silent(w) for f, (_, w) in zip(figures, keys, strict=True)]
+
+    async def _health(self, keys: Sequence[Key]) -> list[HealthRecord]:
+        out = []
+        for f in await self._figures(keys, with_health=True):
+            if f is None:
+                out.append(HealthRecord("NO_TRAFFIC", ["Not serving traffic"]))
+                continue
+            m, j, trailing = f
+            assert trailing is not None
+            code = int(health_codes(m, trailing)[j])
+            reasons = health_reasons(
+                _num(m.p50[j]), _num(m.p95[j]), _num(m.error_rate[j]), float(m.request_volume[j]),
+                float(trailing[j]), bool(m.serving[j]),
+            )
+            out.append(HealthRecord(HEALTH_NAMES[code], [] if code == 0 else reasons))
+        return out
+
+
+async def series(snap: Snapshot, deployment_id: int, range_name: str, as_of: datetime) -> SeriesRecord:
+    """A chart-ready series ending with the window that holds `as_of`."""
+    step, points = RANGES[range_name]
+    end = window_of(as_of)
+    pos = int(snap.positions(np.array([deployment_id], dtype=np.int64))[0])
+    if pos < 0:
+        records = [_silent(end - step * (points - 1 - i)) for i in range(points)]
+    else:
+        m = compute_series(snap.fleet, pos, end, step, points)
+        records = [_record(m, k, step) for k in range(points)]
+    return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
+
+
+def stats(snap: Snapshot, as_of: datetime) -> StatsRecord:
+    """Fleet-wide summary for one window: one pass over the snapshot's arrays."""
+    window = window_of(as_of)
+    m = snap.metrics(window)
+    codes, _ = snap.health(window)
+    status_counts = np.bincount(snap.status, minlength=len(DEPLOYMENT_STATUSES))
+    health_counts = np.bincount(codes, minlength=len(HEALTH_NAMES))
+    requests = int(m.request_count.sum())
+    traffic = m.request_count > 0
+    p95 = float((m.p95[traffic] * m.request_count[traffic]).sum() / requests) if requests else None
+    return StatsRecord(
+        as_of=as_of,
+        total=snap.n,
+        by_status=[(name, int(n)) for name, n in zip(DEPLOYMENT_STATUSES, status_counts, strict=True)],
+        by_health=[(name, int(n)) for name, n in zip(HEALTH_NAMES, health_counts, strict=True)],
+        total_request_volume=float(m.request_volume.sum()),
+        p95=p95,
+        error_rate=100.0 * int(m.error_count.sum()) / requests if requests else None,
+    )
+
+
+assert HEALTH_NAMES[NO_TRAFFIC] == "NO_TRAFFIC"

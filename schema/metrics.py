@@ -1,0 +1,125 @@
+"""Inference metrics, history series, health and fleet stats."""
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from resolvers.metrics import MetricsRecord, SeriesRecord, StatsRecord
+from schema.common import DeploymentStatus
+
+
+@strawberry.enum(description="How a deployment is doing, by the thresholds in the README.")
+class DeploymentHealth(Enum):
+    HEALTHY = strawberry.enum_value("HEALTHY", description="Every figure within its threshold.")
+    WARNING = strawberry.enum_value("WARNING", description="A figure past its warning threshold.")
+    CRITICAL = strawberry.enum_value("CRITICAL", description="A figure past its critical threshold.")
+    NO_TRAFFIC = strawberry.enum_value("NO_TRAFFIC", description="Not serving traffic: deploying, paused or failed")
+
+
+@strawberry.enum(description="Time span of a metrics history.")
+class MetricsRange(Enum):
+    LAST_HOUR = strawberry.enum_value("LAST_HOUR", description="60 points, one per minute.")
+    LAST_24_HOURS = strawberry.enum_value("LAST_24_HOURS", description="96 points, one per 15 minutes.")
+    LAST_7_DAYS = strawberry.enum_value("LAST_7_DAYS", description="168 points, one per hour.")
+    LAST_30_DAYS = strawberry.enum_value("LAST_30_DAYS", description="120 points, one per 6 hours.")
+
+
+@strawberry.type(description="Inference statistics of one deployment over one aggregation window.")
+class InferenceMetrics:
+    as_of: datetime = strawberry.field(description="Start of the window these figures describe.")
+    window_seconds: int = strawberry.field(description="Length of the window in seconds.")
+    next_update_at: datetime = strawberry.field(
+        description="When the next window's figures become available; a hint for polling clients."
+    )
+    request_volume: float = strawberry.field(description="Requests per second, 0 when not serving.")
+    request_count: int = strawberry.field(description="Requests in the window.")
+    error_count: int = strawberry.field(description="Failed requests in the window.")
+    p50_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
+    p95_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
+    p99_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
+    error_rate: float | None = strawberry.field(
+        description="Percent of requests that failed, 0-100; null when there was no traffic."
+    )
+    success_rate: float | None = strawberry.field(description="100 - errorRate; null when there was no traffic.")
+
+    @classmethod
+    def of(cls, r: MetricsRecord) -> "InferenceMetrics":
+        return cls(
+            as_of=r.as_of, window_seconds=r.window_seconds, next_update_at=r.next_update_at,
+            request_volume=r.request_volume, request_count=r.request_count, error_count=r.error_count,
+            p50_latency=r.p50, p95_latency=r.p95, p99_latency=r.p99, error_rate=r.error_rate,
+            success_rate=r.success_rate,
+        )
+
+
+@strawberry.type(description="One point of a metrics chart: the figures of one step.")
+class MetricsPoint:
+    timestamp: datetime = strawberry.field(description="Start of the step.")
+    request_volume: float = strawberry.field(description="Mean requests per second over the step.")
+    p50_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
+    p95_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
+    p99_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
+    error_rate: float | None = strawberry.field(description="Percent; null when there was no traffic.")
+
+
+@strawberry.type(description="A chart-ready metrics history.")
+class MetricsSeries:
+    range: MetricsRange = strawberry.field(description="The span covered.")
+    step_seconds: int = strawberry.field(description="Seconds between points.")
+    points: list[MetricsPoint] = strawberry.field(
+        description="Oldest first; the last point is the window that holds asOf."
+    )
+
+    @classmethod
+    def of(cls, r: SeriesRecord) -> "MetricsSeries":
+        return cls(
+            range=MetricsRange(r.range),
+            step_seconds=r.step_seconds,
+            points=[
+                MetricsPoint(
+                    timestamp=p.as_of, request_volume=p.request_volume, p50_latency=p.p50,
+                    p95_latency=p.p95, p99_latency=p.p99, error_rate=p.error_rate,
+                )
+                for p in r.points
+            ],
+        )
+
+
+@strawberry.type(description="Deployments in one status.")
+class StatusCount:
+    status: DeploymentStatus = strawberry.field(description="The status.")
+    count: int = strawberry.field(description="Deployments in it.")
+
+
+@strawberry.type(description="Deployments in one health state.")
+class HealthCount:
+    health: DeploymentHealth = strawberry.field(description="The health state.")
+    count: int = strawberry.field(description="Deployments in it.")
+
+
+@strawberry.type(description="Fleet-wide figures for the dashboard's summary cards.")
+class DeploymentStats:
+    as_of: datetime = strawberry.field(description="The instant these figures are for.")
+    total: int = strawberry.field(description="Live deployments.")
+    by_status: list[StatusCount] = strawberry.field(description="Counts by status, every status listed.")
+    by_health: list[HealthCount] = strawberry.field(description="Counts by health, every state listed.")
+    total_request_volume: float = strawberry.field(description="Sum over deployments, requests/second.")
+    p95_latency: float | None = strawberry.field(
+        description="Request-weighted mean P95 over serving deployments; null when none serve."
+    )
+    error_rate: float | None = strawberry.field(
+        description="Failed requests over all requests, percent; null when none serve."
+    )
+
+    @classmethod
+    def of(cls, r: StatsRecord) -> "DeploymentStats":
+        return cls(
+            as_of=r.as_of,
+            total=r.total,
+            by_status=[StatusCount(status=DeploymentStatus(s), count=n) for s, n in r.by_status],
+            by_health=[HealthCount(health=DeploymentHealth(h), count=n) for h, n in r.by_health],
+            total_request_volume=r.total_request_volume,
+            p95_latency=r.p95,
+            error_rate=r.error_rate,
+        )

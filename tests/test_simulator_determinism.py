@@ -1,0 +1,248 @@
+"""Same inputs, same numbers: across calls, batch shapes and processes; health by the thresholds."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulator import (
+    CRITICAL,
+    HEALTHY,
+    NO_TRAFFIC,
+    WARNING,
+    Fleet,
+    Metrics,
+    compute_metrics,
+    compute_series,
+    health_codes,
+    health_reasons,
+    rollout_fails,
+    rollout_failure_reason,
+)
+
+T0 = 1_704_067_200.0  # Monday 2024-01-01 00:00 UTC
+W0 = int(T0 // 60)
+REPO = Path(__file__).resolve().parents[1]
+FIELDS = (
+    "window",
+    "request_count",
+    "request_volume",
+    "error_count",
+    "p50",
+    "p95",
+    "p99",
+    "error_rate",
+    "serving",
+)
+
+
+def make_fleet(n: int = 50) -> Fleet:
+    """A mixed fleet: old and new deployments, one never activated, some paused."""
+    ids = np.arange(n) * 104_729 + 17
+    activated = T0 - np.linspace(0.0, 20 * 86_400.0, n)
+    activated[3] = math.nan
+    pauses: list[list[tuple[float, float]]] = [[] for _ in range(n)]
+    pauses[5] = [(T0 + 1_800.0, T0 + 5_400.5)]
+    pauses[6] = [(T0 - 3_600.0, T0 - 60.0), (T0 + 600.0, math.inf)]
+    return Fleet.build(ids, np.arange(n) % 3, activated, pauses)
+
+
+def assert_same(a: Metrics, b: Metrics) -> None:
+    """Bit-identical metrics, NaN where NaN."""
+    for name in FIELDS:
+        left, right = getattr(a, name), getattr(b, name)
+        assert left.shape == right.shape, name
+        assert left.dtype == right.dtype, name
+        assert np.array_equal(left, right, equal_nan=left.dtype.kind == "f"), name
+
+
+def test_same_inputs_give_identical_arrays() -> None:
+    # given
+    fleet = make_fleet()
+    index, window = np.arange(fleet.n), np.full(fleet.n, W0 + 7)
+    # when
+    first, second = compute_metrics(fleet, index, window), compute_metrics(make_fleet(), index, window)
+    # then
+    assert_same(first, second)
+
+
+def test_a_pair_alone_equals_the_pair_inside_a_big_batch() -> None:
+    # given: more pairs than one internal chunk holds
+    fleet = make_fleet()
+    windows = W0 - 200 + np.arange(400)
+    block = compute_metrics(fleet, np.arange(fleet.n)[:, None], windows[None, :])
+    # when / then
+    assert block.p50.shape == (fleet.n, windows.size)
+    for position, column in [(0, 0), (5, 230), (6, 199), (17, 399), (49, 123), (3, 300)]:
+        alone = compute_metrics(fleet, position, windows[column])
+        assert alone.p50.shape == ()
+        assert_same(alone, Metrics(*(getattr(block, name)[position, column] for name in FIELDS)))
+
+
+def test_broadcast_shapes_agree_with_flat_pairs() -> None:
+    # given
+    fleet = make_fleet()
+    windows = W0 + np.arange(30)
+    # when
+    grid = compute_metrics(fleet, np.arange(fleet.n)[:, None], windows[None, :])
+    flat = compute_metrics(fleet, np.repeat(np.arange(fleet.n), 30), np.tile(windows, fleet.n))
+    one_deployment = compute_metrics(fleet, 7, windows)
+    one_window = compute_metrics(fleet, np.arange(fleet.n), windows[4])
+    # then
+    assert_same(grid, Metrics(*(getattr(flat, name).reshape(fleet.n, 30) for name in FIELDS)))
+    assert_same(one_deployment, Metrics(*(getattr(grid, name)[7] for name in FIELDS)))
+    assert_same(one_window, Metrics(*(getattr(grid, name)[:, 4] for name in FIELDS)))
+
+
+SUBPROCESS_CODE = """
+import math, numpy as np
+from simulator import Fleet, compute_metrics
+T0 = 1_704_067_200.0
+n = 50
+fleet = Fleet.build(np.arange(n) * 104_729 + 17, np.arange(n) % 3, T0 - np.linspace(0.0, 20 * 86_400.0, n))
+m = compute_metrics(fleet, np.arange(n)[:, None], int(T0 // 60) + np.arange(0, 1440, 97)[None, :])
+for name in ("request_count", "error_count", "p50", "p95", "p99", "error_rate"):
+    print(name, *[float(x).hex() for x in getattr(m, name).ravel()])
+"""
+
+
+def test_another_process_computes_the_same_numbers() -> None:
+    # given
+    n = 50
+    fleet = Fleet.build(
+        np.arange(n) * 104_729 + 17, np.arange(n) % 3, T0 - np.linspace(0.0, 20 * 86_400.0, n)
+    )
+    here = compute_metrics(fleet, np.arange(n)[:, None], W0 + np.arange(0, 1440, 97)[None, :])
+    # when
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", SUBPROCESS_CODE],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # then
+    there = {line.split()[0]: line.split()[1:] for line in out.splitlines()}
+    for name, values in there.items():
+        assert values == [float(x).hex() for x in getattr(here, name).ravel()], name
+
+
+@pytest.mark.parametrize("position", [0, 5, 6, 3, 20])
+def test_last_point_of_a_one_minute_series_is_that_window(position: int) -> None:
+    # given
+    fleet = make_fleet()
+    end = W0 + 95
+    # when
+    series = compute_series(fleet, position, end, 1, 60)
+    window = compute_metrics(fleet, position, end)
+    # then
+    assert series.window[-1] == end
+    assert_same(Metrics(*(getattr(series, name)[-1] for name in FIELDS)), window)
+
+
+def test_fully_sampled_steps_sum_their_windows() -> None:
+    # given
+    fleet = make_fleet()
+    end = W0 + 300
+    # when
+    series = compute_series(fleet, 6, end, 15, 8)
+    windows = compute_metrics(fleet, 6, np.arange(end - 15 * 8 + 1, end + 1)).request_count.reshape(8, 15)
+    # then
+    assert np.array_equal(series.request_count, windows.sum(axis=1))
+    assert np.allclose(series.request_volume, windows.sum(axis=1) / (15 * 60))
+
+
+def _metrics(p50: float, p95: float, error_rate: float, volume: float, serving: bool = True) -> Metrics:
+    """One hand-built pair of metrics."""
+    count = round(volume * 60)
+    return Metrics(
+        window=np.array([W0]),
+        request_count=np.array([count]),
+        request_volume=np.array([volume]),
+        error_count=np.array([0]),
+        p50=np.array([p50]),
+        p95=np.array([p95]),
+        p99=np.array([p95 * 1.6]),
+        error_rate=np.array([error_rate]),
+        serving=np.array([serving]),
+    )
+
+
+HEALTH_CASES = [
+    # p50, p95, error %, volume, trailing mean, code, reason
+    (120.0, 360.0, 0.2, 10.0, 10.0, HEALTHY, None),
+    (200.0, 600.0, 0.2, 10.0, 10.0, HEALTHY, None),
+    (200.5, 600.0, 0.2, 10.0, 10.0, WARNING, "P50 latency 200.5 ms (warning above 200 ms)"),
+    (240.0, 600.0, 0.2, 10.0, 10.0, WARNING, "P50 latency 240 ms (warning above 200 ms)"),
+    (500.0, 1500.0, 0.2, 10.0, 10.0, WARNING, "P50 latency 500 ms (warning above 200 ms)"),
+    (620.0, 1500.0, 0.2, 10.0, 10.0, CRITICAL, "P50 latency 620 ms (critical above 500 ms)"),
+    (100.0, 500.0, 0.2, 10.0, 10.0, HEALTHY, None),
+    (100.0, 610.0, 0.2, 10.0, 10.0, WARNING, "P95 is 6.1\u00d7 P50 (warning above 5\u00d7)"),
+    (100.0, 1000.0, 0.2, 10.0, 10.0, WARNING, "P95 is 10.0\u00d7 P50 (warning above 5\u00d7)"),
+    (100.0, 1050.0, 0.2, 10.0, 10.0, CRITICAL, "P95 is 10.5\u00d7 P50 (critical above 10\u00d7)"),
+    (100.0, 300.0, 0.49, 10.0, 10.0, HEALTHY, None),
+    (100.0, 300.0, 0.5, 10.0, 10.0, WARNING, "Error rate 0.5% (warning from 0.5%)"),
+    (100.0, 300.0, 2.0, 10.0, 10.0, WARNING, "Error rate 2.0% (warning from 0.5%)"),
+    (100.0, 300.0, 2.04, 10.0, 10.0, CRITICAL, "Error rate 2.04% (critical above 2%)"),
+    (100.0, 300.0, 2.4, 10.0, 10.0, CRITICAL, "Error rate 2.4% (critical above 2%)"),
+    (100.0, 300.0, 0.2, 4.5, 9.0, HEALTHY, None),
+    (
+        100.0,
+        300.0,
+        0.2,
+        3.1,
+        9.0,
+        WARNING,
+        "Traffic 3.1 req/s is below half its trailing-hour mean of 9.0 req/s",
+    ),
+    (math.nan, math.nan, math.nan, 0.0, 0.0, HEALTHY, None),
+]
+
+
+@pytest.mark.parametrize(("p50", "p95", "error_rate", "volume", "trailing", "code", "reason"), HEALTH_CASES)
+def test_health_follows_each_threshold(
+    p50: float, p95: float, error_rate: float, volume: float, trailing: float, code: int, reason: str | None
+) -> None:
+    # given
+    metrics = _metrics(p50, p95, error_rate, volume)
+    # when
+    codes = health_codes(metrics, np.array([trailing]))
+    reasons = health_reasons(
+        *(None if math.isnan(x) else x for x in (p50, p95, error_rate)), volume, trailing, True
+    )
+    # then
+    assert codes.tolist() == [code]
+    assert reasons == ([] if reason is None else [reason])
+
+
+def test_worst_reason_comes_first_and_not_serving_says_so() -> None:
+    # when
+    several = health_reasons(240.0, 1500.0, 2.4, 3.1, 9.0, True)
+    paused = health_reasons(None, None, None, 0.0, 9.0, False)
+    codes = health_codes(_metrics(240.0, 1500.0, 2.4, 3.1, serving=False), np.array([9.0]))
+    # then
+    assert several == [
+        "Error rate 2.4% (critical above 2%)",
+        "P50 latency 240 ms (warning above 200 ms)",
+        "P95 is 6.2\u00d7 P50 (warning above 5\u00d7)",
+        "Traffic 3.1 req/s is below half its trailing-hour mean of 9.0 req/s",
+    ]
+    assert paused == ["Not serving traffic"]
+    assert codes.tolist() == [NO_TRAFFIC]
+
+
+def test_rollout_failures_are_rare_deterministic_and_explained() -> None:
+    # given
+    ids = np.arange(1, 20_001)
+    # when
+    fails = rollout_fails(ids)
+    # then
+    assert np.array_equal(fails, rollout_fails(ids.copy()))
+    assert 0.03 < fails.mean() < 0.07
+    assert rollout_fails(np.int64(ids[fails][0])).item() is True
+    reasons = {rollout_failure_reason(int(i)) for i in ids[fails][:200]}
+    assert 3 <= len(reasons) <= 10
+    assert rollout_failure_reason(int(ids[fails][0])) == rollout_failure_reason(int(ids[fails][0]))

@@ -1,0 +1,134 @@
+"""Properties every simulated figure must have, for any fleet and any windows."""
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator import (
+    NO_TRAFFIC,
+    WINDOW_SECONDS,
+    Fleet,
+    compute_metrics,
+    compute_series,
+    health_codes,
+    trailing_mean_volume,
+)
+
+T0 = 1_704_067_200.0  # Monday 2024-01-01 00:00 UTC
+W0 = int(T0 // WINDOW_SECONDS)
+DAY = 86_400.0
+
+instants = st.floats(T0 - 40 * DAY, T0 + 2 * DAY)
+pause = st.tuples(instants, st.one_of(st.floats(1.0, 3 * DAY), st.just(math.inf))).map(
+    lambda start_length: (start_length[0], start_length[0] + start_length[1])
+)
+deployment = st.tuples(
+    st.integers(0, 2**63 - 1),
+    st.integers(0, 2),
+    st.one_of(instants, st.just(math.nan)),
+    st.lists(pause, max_size=4),
+)
+fleets = st.lists(deployment, min_size=1, max_size=20).map(
+    lambda rows: Fleet.build(*(list(column) for column in zip(*rows, strict=True)))
+)
+# Mostly windows around the fleet's life, sometimes anything at all.
+windows = st.one_of(st.integers(W0 - 45 * 1440, W0 + 3 * 1440), st.integers(-(2**40), 2**40))
+
+
+@st.composite
+def fleet_and_pairs(draw: st.DrawFn) -> tuple[Fleet, np.ndarray, np.ndarray]:
+    """A fleet plus some (position, window) pairs in it."""
+    fleet = draw(fleets)
+    count = draw(st.integers(1, 60))
+    index = np.array(draw(st.lists(st.integers(0, fleet.n - 1), min_size=count, max_size=count)))
+    window = np.array(draw(st.lists(windows, min_size=count, max_size=count)))
+    return fleet, index, window
+
+
+def _serves(fleet: Fleet, position: int, window: int) -> bool:
+    """The definition of serving, pair by pair: activated and not paused at the window start."""
+    start = window * WINDOW_SECONDS
+    if not fleet.activated_at[position] <= start:
+        return False
+    pauses = slice(fleet.off_ptr[position], fleet.off_ptr[position + 1])
+    return not any(
+        s <= start < e for s, e in zip(fleet.off_start[pauses], fleet.off_end[pauses], strict=True)
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(fleet_and_pairs())
+def test_metrics_are_consistent_for_any_fleet_and_window(case: tuple[Fleet, np.ndarray, np.ndarray]) -> None:
+    # given
+    fleet, index, window = case
+    # when
+    m = compute_metrics(fleet, index, window)
+    # then
+    traffic = m.request_count > 0
+    assert np.array_equal(m.window, window)
+    assert np.all(m.request_count >= 0)
+    assert np.all((m.error_count >= 0) & (m.error_count <= m.request_count))
+    assert np.array_equal(m.request_volume, m.request_count / WINDOW_SECONDS)
+    assert not np.any(traffic & ~m.serving)
+    for figure in (m.p50, m.p95, m.p99, m.error_rate):
+        assert np.all(np.isfinite(figure[traffic]))
+        assert np.all(np.isnan(figure[~traffic]))
+    assert np.all(m.p50[traffic] > 0)
+    assert np.all(m.p50[traffic] <= m.p95[traffic])
+    assert np.all(m.p95[traffic] <= m.p99[traffic])
+    assert np.all((m.error_rate[traffic] >= 0) & (m.error_rate[traffic] <= 100))
+    assert np.all(np.isfinite(m.request_volume))
+
+
+@settings(max_examples=150, deadline=None)
+@given(fleet_and_pairs())
+def test_serving_follows_activation_and_pauses(case: tuple[Fleet, np.ndarray, np.ndarray]) -> None:
+    # given
+    fleet, index, window = case
+    # when
+    serving = compute_metrics(fleet, index, window).serving
+    # then
+    expected = [_serves(fleet, int(i), int(w)) for i, w in zip(index, window, strict=True)]
+    assert serving.tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(fleet_and_pairs())
+def test_health_is_no_traffic_exactly_when_not_serving(case: tuple[Fleet, np.ndarray, np.ndarray]) -> None:
+    # given
+    fleet, index, window = case
+    m = compute_metrics(fleet, index, window)
+    # when
+    trailing = trailing_mean_volume(fleet, index, window)
+    codes = health_codes(m, trailing)
+    # then
+    assert np.all(np.isfinite(trailing)) and np.all(trailing >= 0)
+    assert codes.dtype == np.int8
+    assert np.array_equal(codes == NO_TRAFFIC, ~m.serving)
+    assert set(np.unique(codes).tolist()) <= {0, 1, 2, 3}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fleets,
+    st.integers(W0 - 2 * 1440, W0 + 1440),
+    st.sampled_from([1, 7, 15, 60, 360]),
+    st.integers(1, 40),
+)
+def test_series_points_are_consistent(fleet: Fleet, end_window: int, step: int, points: int) -> None:
+    # when
+    s = compute_series(fleet, fleet.n - 1, end_window, step, points)
+    # then
+    traffic = s.request_count > 0
+    assert s.window.shape == (points,)
+    assert np.array_equal(np.diff(s.window), np.full(points - 1, step))
+    assert s.window[-1] + step - 1 == end_window
+    for figure in (s.p50, s.p95, s.p99, s.error_rate):
+        assert np.all(np.isfinite(figure[traffic]))
+    assert np.all(s.p50[traffic] <= s.p95[traffic])
+    assert np.all(s.p95[traffic] <= s.p99[traffic])
+    assert np.all((s.error_rate[traffic] >= 0) & (s.error_rate[traffic] <= 100))
+    assert np.all(np.isfinite(s.request_volume) & (s.request_volume >= 0))
+    assert np.all(s.error_count <= s.request_count)
