@@ -18,9 +18,8 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from db import demo
 from db.engine import Database
-from resolvers import lifecycle
+from resolvers import demo, lifecycle
 from resolvers.context import Context
 from resolvers.fleet import FleetCache
 from schema import schema
@@ -42,6 +41,7 @@ class Settings:
     db: str = "deploydeck.db"
     demo: bool = True
     rollout_seconds: float = 30.0
+    training_time_scale: float = 1.0
     log_level: str = "info"
 
 
@@ -91,6 +91,13 @@ def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None
         help="how long a simulated rollout takes (env DEPLOYDECK_ROLLOUT_SECONDS; default %(default)s)",
     )
     parser.add_argument(
+        "--training-time-scale",
+        type=_non_negative,
+        default=env.get("DEPLOYDECK_TRAINING_TIME_SCALE", str(d.training_time_scale)),
+        help="multiplies simulated training durations; 1 runs a small 3-epoch job in ~2 min, "
+        "0 finishes jobs at once (env DEPLOYDECK_TRAINING_TIME_SCALE; default %(default)s)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         default=env.get("DEPLOYDECK_LOG_LEVEL", d.log_level),
@@ -103,6 +110,7 @@ def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None
         db=args.db,
         demo=args.demo,
         rollout_seconds=args.rollout_seconds,
+        training_time_scale=args.training_time_scale,
         log_level=args.log_level,
     )
 
@@ -135,6 +143,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             fleet_cache=self.fleet_cache,
             now=now,
             rollout_seconds=self.settings.rollout_seconds,
+            training_time_scale=self.settings.training_time_scale,
             request=request,
             response=response,
         )
@@ -152,11 +161,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(settings.db)
         await db.create_schema()
-        if settings.demo:
-            async with db.write() as session:
-                if await demo.is_empty(session):
-                    await demo.load_demo(session, clock())
-                    log.info("loaded demo data into %s", db.url)
+        if settings.demo and await demo.load(db, clock(), settings.training_time_scale):
+            log.info("loaded demo data into %s", db.url)
+        # Load the fleet snapshot now, so the first dashboard request does not pay for it.
+        await graphql.fleet_cache.current(db)
         graphql.db = app.state.db = db
         try:
             yield

@@ -79,10 +79,6 @@ async def list_deployments_by_job(
     return await paging.fetch_pages(session, Deployment, _where(flt), order, page, "training_job_id", job_ids)
 
 
-async def count_deployments(*, session: AsyncSession, flt: DeploymentFilter) -> int:
-    return await paging.count(session, Deployment, _where(flt))
-
-
 async def count_deployments_by_job(
     *, session: AsyncSession, job_ids: Sequence[int], flt: DeploymentFilter
 ) -> dict[int, int]:

@@ -37,6 +37,8 @@ class TrainingJob(Base):
         _one_of("status", JOB_STATUSES),
         _one_of("model_size", MODEL_SIZES),
         Index("ix_training_jobs_created", "created_at", "id"),
+        Index("ix_training_jobs_status_start", "status", "scheduled_start_at"),
+        Index("ix_training_jobs_status_end", "status", "scheduled_end_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -57,6 +59,11 @@ class TrainingJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The simulated run, fixed at creation: when it starts and stops, and how it ends.
+    scheduled_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scheduled_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    planned_status: Mapped[str | None] = mapped_column(String(10))  # COMPLETE or FAILED
+    planned_progress: Mapped[float | None] = mapped_column(Float)  # progress when it stops
 
 
 class Deployment(Base):

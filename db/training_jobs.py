@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,6 +71,42 @@ async def soft_delete(*, session: AsyncSession, job_id: int, at: datetime) -> bo
         update(TrainingJob)
         .where(TrainingJob.id == job_id, TrainingJob.deleted_at.is_(None))
         .values(deleted_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def create_job(*, session: AsyncSession, values: dict[str, Any]) -> TrainingJob:
+    job = TrainingJob(**values)
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def due_starts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
+    """QUEUED jobs whose scheduled start has come."""
+    stmt = select(TrainingJob.id, TrainingJob.scheduled_start_at).where(
+        TrainingJob.status == "QUEUED", TrainingJob.scheduled_start_at <= now, TrainingJob.deleted_at.is_(None)
+    )
+    return [(i, at) for i, at in (await session.execute(stmt)).all()]
+
+
+async def due_ends(*, session: AsyncSession, now: datetime) -> list[TrainingJob]:
+    """RUNNING jobs whose scheduled end has come."""
+    stmt = select(TrainingJob).where(
+        TrainingJob.status == "RUNNING", TrainingJob.scheduled_end_at <= now, TrainingJob.deleted_at.is_(None)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def transition(
+    *, session: AsyncSession, job_id: int, from_statuses: Sequence[str], values: dict[str, Any]
+) -> bool:
+    """Update one live job if it is still in one of `from_statuses`; False when another writer won."""
+    result = await session.execute(
+        update(TrainingJob)
+        .where(TrainingJob.id == job_id, TrainingJob.status.in_(from_statuses), TrainingJob.deleted_at.is_(None))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ class Context:
     fleet_cache: FleetCache
     now: datetime  # read once per request: every figure in a response is for this instant
     rollout_seconds: float
+    training_time_scale: float = 1.0
     actor: str = "anonymous"
     request: Any = None
     response: Any = None

@@ -69,8 +69,7 @@ async def list_deployments(
         result = await deployments.list_deployments(session=session, flt=flt, order=order, page=page)
 
     async def count() -> int:
-        async with ctx.db.read() as session:
-            return await deployments.count_deployments(session=session, flt=flt)
+        return await metric_listing.count_matching(ctx, flt)
 
     return from_page(result, order, count, instant)
 

@@ -191,3 +191,9 @@ async def list_by_metrics(
         return total
 
     return Connection([row for _, row in kept], cursors_out, has_next, has_previous, count, instant)
+
+
+async def count_matching(ctx: Context, flt: deployments.DeploymentFilter) -> int:
+    """totalCount from the snapshot: a numpy mask instead of a COUNT over the whole table."""
+    snap = await ctx.snapshot()
+    return int(_mask(snap, flt, None, 0).sum())

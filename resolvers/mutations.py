@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import deployments, training_jobs
 from db.models import Deployment, TrainingJob
-from resolvers import ids
+from db.catalog import BY_NAME
+from resolvers import ids, training
 from resolvers.context import Context
 from resolvers.errors import ApiError, UserError, UserErrorException
 
@@ -146,5 +147,62 @@ async def delete_training_job(ctx: Context, global_id: str) -> Result[str]:
             raise _fail("HAS_DEPLOYMENTS", "Delete this job's deployments first", "id")
         await training_jobs.soft_delete(session=session, job_id=job_id, at=ctx.now)
         return global_id
+
+    return await _run(ctx, work)
+
+
+async def create_training_job(
+    ctx: Context,
+    *,
+    model_name: str,
+    base_model: str,
+    dataset: str,
+    learning_rate: float,
+    epochs: int,
+    batch_size: int,
+    lora_rank: int | None,
+) -> Result[TrainingJob]:
+    """A QUEUED job; every invalid field gets its own UserError and nothing is created."""
+    problems = training.validate(
+        model_name=model_name, base_model=base_model, dataset=dataset, learning_rate=learning_rate,
+        epochs=epochs, batch_size=batch_size, lora_rank=lora_rank,
+    )
+    if problems:
+        return Result(errors=[UserError("INVALID_INPUT", message, ("input", *path)) for path, message in problems])
+    base = BY_NAME[base_model]
+
+    async def work(session: AsyncSession) -> TrainingJob:
+        job = await training_jobs.create_job(session=session, values=dict(
+            model_name=model_name.strip(), base_model=base.name, parameter_count=base.parameter_count,
+            model_size=base.model_size, dataset=dataset.strip(), learning_rate=learning_rate, epochs=epochs,
+            batch_size=batch_size, lora_rank=lora_rank, status="QUEUED", progress=0.0, created_at=ctx.now,
+        ))
+        for key, value in training.schedule(job.id, job.model_size, epochs, ctx.now, ctx.training_time_scale).items():
+            setattr(job, key, value)
+        await session.flush()
+        return job
+
+    return await _run(ctx, work)
+
+
+async def cancel_training_job(ctx: Context, global_id: str) -> Result[TrainingJob]:
+    """QUEUED or RUNNING -> CANCELLED, progress frozen where it was."""
+
+    async def work(session: AsyncSession) -> TrainingJob:
+        job_id = _row_id(global_id, "TrainingJob", "id")
+        job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
+        if job is None:
+            raise _fail("NOT_FOUND", f"No training job {global_id}", "id")
+        if job.status not in ("QUEUED", "RUNNING") or not await training_jobs.transition(
+            session=session, job_id=job_id, from_statuses=(job.status,),
+            values={"status": "CANCELLED", "completed_at": ctx.now, "progress": training.progress(job, ctx.now)},
+        ):
+            raise _fail(
+                "INVALID_TRANSITION",
+                f"Training job is {job.status}; only QUEUED or RUNNING jobs can be cancelled",
+                "id",
+            )
+        await session.refresh(job)
+        return job
 
     return await _run(ctx, work)

@@ -27,6 +27,24 @@ class TrainingJobIdInput:
     id: strawberry.ID = strawberry.field(description="Global ID of the training job.")
 
 
+@strawberry.input(description="Fine-tuning settings of a new training job.")
+class HyperparametersInput:
+    learning_rate: float = strawberry.field(description="Optimizer learning rate, 1e-6 to 1e-2.")
+    epochs: int = strawberry.field(description="Passes over the dataset, 1 to 50.")
+    batch_size: int = strawberry.field(description="Examples per optimizer step, 1 to 1024.")
+    lora_rank: int | None = strawberry.field(
+        default=None, description="LoRA adapter rank, 1 to 512; null for full fine-tuning."
+    )
+
+
+@strawberry.input(description="A new training job.")
+class CreateTrainingJobInput:
+    model_name: str = strawberry.field(description="Name of the model it produces (1-100 characters).")
+    base_model: str = strawberry.field(description="Name of one of Query.baseModels.")
+    dataset: str = strawberry.field(description="Dataset to train on (1-200 characters).")
+    hyperparameters: HyperparametersInput = strawberry.field(description="Fine-tuning settings.")
+
+
 @strawberry.type(description="Result of a deployment mutation.")
 class DeploymentPayload:
     deployment: Deployment | None = strawberry.field(
@@ -54,6 +72,13 @@ class TrainingJobPayload:
         description="The job after the change; null on error."
     )
     errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+
+    @classmethod
+    def of(cls, result: mutations.Result) -> "TrainingJobPayload":  # type: ignore[type-arg]
+        return cls(
+            training_job=TrainingJob.from_row(result.value) if result.value is not None else None,
+            errors=[UserError.from_row(e) for e in result.errors],
+        )
 
 
 @strawberry.type(description="Result of deleteTrainingJob.")
@@ -95,6 +120,23 @@ class Mutation:
     ) -> DeleteDeploymentPayload:
         deleted, errors = _deleted(await mutations.delete_deployment(info.context, input.id))
         return DeleteDeploymentPayload(deleted_id=deleted, errors=errors)
+
+    @strawberry.mutation(description="Queue a training job; it then runs and completes on its own.")
+    async def create_training_job(
+        self, info: strawberry.Info, input: Annotated[CreateTrainingJobInput, _INPUT]  # noqa: A002
+    ) -> TrainingJobPayload:
+        hp = input.hyperparameters
+        result = await mutations.create_training_job(
+            info.context, model_name=input.model_name, base_model=input.base_model, dataset=input.dataset,
+            learning_rate=hp.learning_rate, epochs=hp.epochs, batch_size=hp.batch_size, lora_rank=hp.lora_rank,
+        )
+        return TrainingJobPayload.of(result)
+
+    @strawberry.mutation(description="QUEUED or RUNNING -> CANCELLED.")
+    async def cancel_training_job(
+        self, info: strawberry.Info, input: Annotated[TrainingJobIdInput, _INPUT]  # noqa: A002
+    ) -> TrainingJobPayload:
+        return TrainingJobPayload.of(await mutations.cancel_training_job(info.context, input.id))
 
     @strawberry.mutation(description="Refused with HAS_DEPLOYMENTS while any deployment references the job.")
     async def delete_training_job(

@@ -9,7 +9,8 @@ import strawberry
 from db.models import TrainingJob as TrainingJobRow
 from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
-from resolvers import ids
+from resolvers import ids, training
+from resolvers.errors import ApiError
 from resolvers import training_jobs as resolvers
 from resolvers.connections import Connection
 from schema.common import (
@@ -49,6 +50,13 @@ class Hyperparameters:
     lora_rank: int | None = strawberry.field(description="LoRA adapter rank; null for full fine-tuning.")
 
 
+@strawberry.type(description="One point of a training loss curve.")
+class LossPoint:
+    progress: float = strawberry.field(description="Fraction of the run done, 0 to 1.")
+    epoch: float = strawberry.field(description="Epochs done (progress × epochs).")
+    loss: float = strawberry.field(description="Training loss at that point.")
+
+
 @strawberry.type(description="A fine-tuning run of a base model on a dataset.")
 class TrainingJob(Node):
     id: strawberry.ID = strawberry.field(description="Opaque global ID.")
@@ -63,7 +71,6 @@ class TrainingJob(Node):
     hyperparameters: Hyperparameters = strawberry.field(description="Fine-tuning settings.")
     status: TrainingJobStatus = strawberry.field(description="Where the job is in its lifecycle.")
     status_reason: str | None = strawberry.field(description="Why the job failed, when it did.")
-    progress: float = strawberry.field(description="Fraction done, 0 to 1.")
     final_loss: float | None = strawberry.field(description="Training loss at the end; null until COMPLETE.")
     created_at: datetime = strawberry.field(description="When the job was submitted.")
     started_at: datetime | None = strawberry.field(description="When training started.")
@@ -104,6 +111,31 @@ class TrainingJob(Node):
         )
         return DeploymentConnection.of(conn)
 
+    _row: strawberry.Private[TrainingJobRow]
+
+    @strawberry.field(description="Fraction done, 0 to 1.")
+    def progress(self, info: strawberry.Info) -> float:
+        return training.progress(self._row, info.context.now)
+
+    @strawberry.field(
+        description="Training loss from the start to the job's progress, evenly spaced; empty while QUEUED. "
+        "For a COMPLETE job the last point is finalLoss."
+    )
+    def loss_history(
+        self,
+        info: strawberry.Info,
+        points: Annotated[
+            int | None, strawberry.argument(description="Number of points, 2 to 500 (default 50).")
+        ] = 50,
+    ) -> list[LossPoint]:
+        count = 50 if points is None else points
+        if not 2 <= count <= training.MAX_LOSS_POINTS:
+            raise ApiError(f"`points` must be between 2 and {training.MAX_LOSS_POINTS}, got {count}", "BAD_USER_INPUT")
+        return [
+            LossPoint(progress=p.progress, epoch=p.epoch, loss=p.loss)
+            for p in training.loss_history(self._row, info.context.now, count)
+        ]
+
     @classmethod
     def from_row(cls, row: TrainingJobRow) -> "TrainingJob":
         return cls(
@@ -122,7 +154,7 @@ class TrainingJob(Node):
             ),
             status=TrainingJobStatus(row.status),
             status_reason=row.status_reason,
-            progress=row.progress,
+            _row=row,
             final_loss=row.final_loss,
             created_at=row.created_at,
             started_at=row.started_at,

@@ -17,6 +17,7 @@ from .health import (
 from .metrics import Metrics, compute_metrics
 from .rollout import rollout_fails, rollout_failure_reason
 from .series import RANGES, compute_series
+from .training import TrainingSchedule, loss_curve, training_failure_reason, training_schedule
 from .windows import WINDOW_SECONDS, window_of
 
 __all__ = [
@@ -29,12 +30,16 @@ __all__ = [
     "WINDOW_SECONDS",
     "Fleet",
     "Metrics",
+    "TrainingSchedule",
     "compute_metrics",
     "compute_series",
     "health_codes",
     "health_reasons",
+    "loss_curve",
     "rollout_fails",
     "rollout_failure_reason",
     "trailing_mean_volume",
+    "training_failure_reason",
+    "training_schedule",
     "window_of",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 from .fleet import Fleet
 from .metrics import Metrics
 from .profile import profile
-from .traffic import load_factor, ramp
+from .traffic import expected_volume
 
 HEALTHY, WARNING, CRITICAL, NO_TRAFFIC = 0, 1, 2, 3
 
@@ -44,9 +44,8 @@ def trailing_mean_volume(fleet: Fleet, index: np.ndarray, window: np.ndarray) ->
     quarter = TRAILING_WINDOWS // _TRAILING_SAMPLES
     total = np.zeros(position.size)
     for k in range(_TRAILING_SAMPLES):
-        sample = win - TRAILING_WINDOWS + quarter * k + quarter // 2
-        total += load_factor(prof.phase, sample) * ramp(sample - activated)
-    return (prof.volume * total / _TRAILING_SAMPLES).reshape(index_b.shape)
+        total += expected_volume(prof, win - TRAILING_WINDOWS + quarter * k + quarter // 2, activated)
+    return (total / _TRAILING_SAMPLES).reshape(index_b.shape)
 
 
 def _rule_levels(
@@ -107,11 +106,10 @@ def health_reasons(
 
 def _beside(value: float, threshold: float, decimals: int) -> str:
     """Value with enough decimals not to print as its threshold (200.4 ms, not 200 ms)."""
-    text = f"{value:.{decimals}f}"
     for places in range(decimals, decimals + 4):
         text = f"{value:.{places}f}"
         if float(text) != threshold or value == threshold:
-            return text
+            break
     return text
 
 

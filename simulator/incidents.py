@@ -44,4 +44,4 @@ def incidents(key: np.ndarray, window: np.ndarray, threshold: np.ndarray) -> Inc
     kind = ERRORS + (kind_draw >= 2048) + (kind_draw >= 3072)
     # Given that the draw fell below the threshold it is uniform below it: a free severity.
     severity = (draw[where] + 0.5) / threshold[where]
-    return Incidents(where=where, kind=kind.astype(np.int64), severity=severity)
+    return Incidents(where=where, kind=kind, severity=severity)

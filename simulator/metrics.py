@@ -1,6 +1,6 @@
 """Inference metrics of (deployment, window) pairs: one vectorised numpy pass."""
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -152,7 +152,7 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     p95 = np.multiply(p50, p95_ratio, out=p95_ratio)
     p99 = np.multiply(p95, p99_ratio, out=p99_ratio)
     return (
-        win,
+        win.copy(),  # never a view of the caller's array
         count,
         count / WINDOW_SECONDS,
         errors,
@@ -162,6 +162,3 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
         error_rate_percent(errors, count),
         serving,
     )
-
-
-METRIC_FIELDS = tuple(f.name for f in fields(Metrics))

@@ -20,7 +20,7 @@ _POPULARITY_SPREAD = 0.7  # log-sd of traffic between deployments of one size
 _TAIL_SHAPE = 0.6 + 0.2 * UNIFORM
 _P99_BONUS = 1.0 + 0.1 * UNIFORM  # real tails reach a little further than log-normal ones
 _ERROR_RATE = 0.0005 + 0.0025 * UNIFORM  # healthy error fraction, 0.05 % .. 0.3 %
-# Chance of an incident per 2-hour block, 4 % .. 20 %; squared so most deployments are
+# Chance of an incident per block of ~2 h, 4 % .. 20 %; squared so most deployments are
 # steady and a few are flaky. Kept as a threshold for a 12-bit draw.
 _INCIDENT_THRESHOLD = np.round(LEVELS * (0.04 + 0.16 * UNIFORM**2)).astype(np.int64)
 _PHASE_STEP_MINUTES = 16  # customers' local days shift the daily cycle by up to ±2 h

@@ -1,0 +1,128 @@
+"""Training jobs over time: schedule at creation, progress and loss at read time, settling when due.
+
+A job's whole run is fixed when it is created (queue time, run time, outcome: a pure function
+of its id and settings in the simulator), so every process derives the same status, progress
+and loss for the same instant.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import training_jobs
+from db.catalog import BY_NAME
+from db.models import MODEL_SIZES, TrainingJob
+from simulator import loss_curve, training_failure_reason, training_schedule
+
+SYSTEM_ACTOR = "system"
+MAX_LOSS_POINTS = 500
+
+
+@dataclass(frozen=True)
+class LossPoint:
+    progress: float
+    epoch: float
+    loss: float
+
+
+def schedule(job_id: int, model_size: str, epochs: int, created_at: datetime, time_scale: float) -> dict[str, Any]:
+    """Column values of a new job's simulated run."""
+    plan = training_schedule(
+        np.array([job_id]), np.array([MODEL_SIZES.index(model_size)]), np.array([epochs]), time_scale
+    )
+    start = created_at + timedelta(seconds=float(plan.queue_seconds[0]))
+    fraction = float(plan.fail_fraction[0])
+    return {
+        "scheduled_start_at": start,
+        "scheduled_end_at": start + timedelta(seconds=float(plan.run_seconds[0]) * fraction),
+        "planned_status": "FAILED" if bool(plan.fails[0]) else "COMPLETE",
+        "planned_progress": fraction,
+    }
+
+
+def progress(job: TrainingJob, now: datetime) -> float:
+    """Fraction done at `now`: rises while RUNNING, frozen once the job stops."""
+    if job.status != "RUNNING" or job.scheduled_start_at is None or job.scheduled_end_at is None:
+        return job.progress
+    span = (job.scheduled_end_at - job.scheduled_start_at).total_seconds()
+    stop = job.planned_progress if job.planned_progress is not None else 1.0
+    if span <= 0:
+        return stop
+    elapsed = (now - job.scheduled_start_at).total_seconds()
+    return min(max(stop * elapsed / span, job.progress), stop)
+
+
+def final_loss(job: TrainingJob) -> float:
+    return float(loss_curve(job.id, MODEL_SIZES.index(job.model_size), job.learning_rate, job.epochs, np.array([1.0]))[0])
+
+
+def loss_history(job: TrainingJob, now: datetime, points: int) -> list[LossPoint]:
+    """The loss curve from the start to the job's progress at `now`, `points` evenly spaced points."""
+    done = progress(job, now)
+    if job.status == "QUEUED" or done <= 0 or points < 1:
+        return []
+    grid = np.linspace(0.0, done, points) if points > 1 else np.array([done])
+    losses = loss_curve(job.id, MODEL_SIZES.index(job.model_size), job.learning_rate, job.epochs, grid)
+    curve = [LossPoint(float(p), float(p * job.epochs), float(loss)) for p, loss in zip(grid, losses, strict=True)]
+    if job.status == "COMPLETE" and job.final_loss is not None:
+        # The stored final loss is the curve's end by construction; show that very number.
+        curve[-1] = LossPoint(curve[-1].progress, curve[-1].epoch, job.final_loss)
+    return curve
+
+
+async def settle_jobs(session: AsyncSession, now: datetime) -> None:
+    """Start the queued jobs whose time has come, then finish the running ones whose time has come."""
+    for job_id, start in await training_jobs.due_starts(session=session, now=now):
+        await training_jobs.transition(
+            session=session, job_id=job_id, from_statuses=("QUEUED",),
+            values={"status": "RUNNING", "started_at": start},
+        )
+    for job in await training_jobs.due_ends(session=session, now=now):
+        if job.planned_status == "FAILED":
+            values: dict[str, Any] = {
+                "status": "FAILED", "progress": job.planned_progress, "completed_at": job.scheduled_end_at,
+                "status_reason": training_failure_reason(job.id),
+            }
+        else:
+            values = {"status": "COMPLETE", "progress": 1.0, "completed_at": job.scheduled_end_at,
+                      "final_loss": final_loss(job)}
+        await training_jobs.transition(session=session, job_id=job.id, from_statuses=("RUNNING",), values=values)
+
+
+# Bounds of createTrainingJob's input: (low, high) inclusive.
+LEARNING_RATE = (1e-6, 1e-2)
+EPOCHS = (1, 50)
+BATCH_SIZE = (1, 1024)
+LORA_RANK = (1, 512)
+NAME_LENGTH = 100
+DATASET_LENGTH = 200
+
+
+def validate(
+    *, model_name: str, base_model: str, dataset: str, learning_rate: float, epochs: int, batch_size: int,
+    lora_rank: int | None,
+) -> list[tuple[tuple[str, ...], str]]:
+    """(field path, message) for every invalid input field; empty when all are valid."""
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for path, value, limit in (("modelName", model_name, NAME_LENGTH), ("dataset", dataset, DATASET_LENGTH)):
+        if not value.strip():
+            problems.append(((path,), f"{path} must not be empty"))
+        elif len(value) > limit:
+            problems.append(((path,), f"{path} is {len(value)} characters; at most {limit} are allowed"))
+        elif any(not ch.isprintable() for ch in value):
+            problems.append(((path,), f"{path} must not contain control characters"))
+    if base_model not in BY_NAME:
+        problems.append((("baseModel",), f"Unknown base model {base_model[:60]!r}; choose one of {', '.join(BY_NAME)}"))
+    hp = "hyperparameters"
+    if not (math.isfinite(learning_rate) and LEARNING_RATE[0] <= learning_rate <= LEARNING_RATE[1]):
+        problems.append(((hp, "learningRate"), f"learningRate must be between {LEARNING_RATE[0]:g} and {LEARNING_RATE[1]:g}"))
+    for name, value, (low, high) in (("epochs", epochs, EPOCHS), ("batchSize", batch_size, BATCH_SIZE)):
+        if not low <= value <= high:
+            problems.append(((hp, name), f"{name} must be between {low} and {high}, got {value}"))
+    if lora_rank is not None and not LORA_RANK[0] <= lora_rank <= LORA_RANK[1]:
+        problems.append(((hp, "loraRank"), f"loraRank must be between {LORA_RANK[0]} and {LORA_RANK[1]}, or null"))
+    return problems
