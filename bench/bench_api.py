@@ -29,9 +29,9 @@ from server import Settings, create_app
 
 NOW = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
 METRICS = "metrics { requestVolume p50Latency p95Latency p99Latency errorRate } health"
-TABLE = """query($orderBy: [DeploymentOrder!], $filter: DeploymentFilter) {
-  deployments(first: 50, orderBy: $orderBy, filter: $filter) {
-    totalCount pageInfo { endCursor } nodes { id modelName version status createdAt %s } } }""" % METRICS
+TABLE = f"""query($orderBy: [DeploymentOrder!], $filter: DeploymentFilter) {{
+  deployments(first: 50, orderBy: $orderBy, filter: $filter) {{
+    totalCount pageInfo {{ endCursor }} nodes {{ id modelName version status createdAt {METRICS} }} }} }}"""
 STATS = "{ deploymentStats { total byHealth { health count } totalRequestVolume p95Latency errorRate } }"
 
 
@@ -48,34 +48,79 @@ async def seed(app: Any, n: int) -> None:
     db = app.state.db
     sizes = ("NANO", "SMALL", "LARGE")
     async with db.write() as s:
-        await s.execute(insert(TrainingJob), [
-            dict(id=j + 1, model_name=f"model-{j}", base_model="LFM2-1.2B", parameter_count=1.2e9,
-                 model_size=sizes[j % 3], dataset="d", learning_rate=1e-4, epochs=3, batch_size=16,
-                 status="COMPLETE", progress=1.0, final_loss=0.5, created_at=NOW - timedelta(days=40))
-            for j in range(500)
-        ])
+        await s.execute(
+            insert(TrainingJob),
+            [
+                dict(
+                    id=j + 1,
+                    model_name=f"model-{j}",
+                    base_model="LFM2-1.2B",
+                    parameter_count=1.2e9,
+                    model_size=sizes[j % 3],
+                    dataset="d",
+                    learning_rate=1e-4,
+                    epochs=3,
+                    batch_size=16,
+                    status="COMPLETE",
+                    progress=1.0,
+                    final_loss=0.5,
+                    created_at=NOW - timedelta(days=40),
+                )
+                for j in range(500)
+            ],
+        )
         rows, events = [], []
         for i in range(n):
             job = i % 500
             created = NOW - timedelta(days=30) + timedelta(seconds=i * 25)
-            status = ("PAUSED" if i % 100 < 7 else "FAILED" if i % 100 < 12 else
-                      "DEPLOYING" if i % 100 < 15 else "ACTIVE")
+            status = (
+                "PAUSED"
+                if i % 100 < 7
+                else "FAILED"
+                if i % 100 < 12
+                else "DEPLOYING"
+                if i % 100 < 15
+                else "ACTIVE"
+            )
             activated = created + timedelta(minutes=2) if status in ("ACTIVE", "PAUSED") else None
-            rows.append(dict(id=i + 1, training_job_id=job + 1, model_name=f"model-{job}", version_major=1,
-                             version_minor=i // 500, version_patch=0, status=status, endpoint="/x",
-                             deployed_by="bench", model_size=sizes[job % 3], created_at=created,
-                             updated_at=created, activated_at=activated, revision=1,
-                             rollout_due_at=NOW + timedelta(days=1) if status == "DEPLOYING" else None))
+            rows.append(
+                dict(
+                    id=i + 1,
+                    training_job_id=job + 1,
+                    model_name=f"model-{job}",
+                    version_major=1,
+                    version_minor=i // 500,
+                    version_patch=0,
+                    status=status,
+                    endpoint="/x",
+                    deployed_by="bench",
+                    model_size=sizes[job % 3],
+                    created_at=created,
+                    updated_at=created,
+                    activated_at=activated,
+                    revision=1,
+                    rollout_due_at=NOW + timedelta(days=1) if status == "DEPLOYING" else None,
+                )
+            )
             if status == "PAUSED":
-                events.append(dict(deployment_id=i + 1, kind="PAUSED", from_status="ACTIVE",
-                                   to_status="PAUSED", actor="bench", at=NOW - timedelta(hours=i % 48)))
+                events.append(
+                    dict(
+                        deployment_id=i + 1,
+                        kind="PAUSED",
+                        from_status="ACTIVE",
+                        to_status="PAUSED",
+                        actor="bench",
+                        at=NOW - timedelta(hours=i % 48),
+                    )
+                )
         await s.execute(insert(Deployment), rows)
         await s.execute(insert(DeploymentEvent), events)
         await s.execute(FleetState.__table__.update().values(revision=1))
 
 
-async def timed(http: httpx.AsyncClient, query: str, variables: dict[str, Any], repeat: int,
-                clock: Clock | None = None) -> list[float]:
+async def timed(
+    http: httpx.AsyncClient, query: str, variables: dict[str, Any], repeat: int, clock: Clock | None = None
+) -> list[float]:
     times = []
     for _ in range(repeat):
         if clock is not None:
@@ -108,9 +153,15 @@ async def main() -> None:
                 cases = [
                     ("CREATED_AT DESC (SQL keyset, baseline)", TABLE, created, None),
                     ("P95_LATENCY DESC", TABLE, p95, None),
-                    ("ERROR_RATE DESC, health in WARNING/CRITICAL", TABLE,
-                     {"orderBy": [{"field": "ERROR_RATE", "direction": "DESC"}],
-                      "filter": {"health": ["WARNING", "CRITICAL"]}}, None),
+                    (
+                        "ERROR_RATE DESC, health in WARNING/CRITICAL",
+                        TABLE,
+                        {
+                            "orderBy": [{"field": "ERROR_RATE", "direction": "DESC"}],
+                            "filter": {"health": ["WARNING", "CRITICAL"]},
+                        },
+                        None,
+                    ),
                     ("deploymentStats", STATS, {}, None),
                     ("P95_LATENCY DESC, each poll in a new window", TABLE, p95, clock),
                 ]
@@ -119,9 +170,13 @@ async def main() -> None:
                     await timed(http, query, variables, 2)  # warm-up
                     results.append((name, await timed(http, query, variables, args.repeat, moving)))
     baseline = statistics.median(results[0][1])
-    print(f"\n{args.deployments:,} deployments (seeded in {seeded:.1f} s); first request loads the "
-          f"fleet snapshot: {cold[0]:.0f} ms\n")
-    print(f"{'query (first: 50, metrics on every node)':<48} {'median ms':>10} {'p90 ms':>8} {'× baseline':>11}")
+    print(
+        f"\n{args.deployments:,} deployments (seeded in {seeded:.1f} s); first request loads the "
+        f"fleet snapshot: {cold[0]:.0f} ms\n"
+    )
+    print(
+        f"{'query (first: 50, metrics on every node)':<48} {'median ms':>10} {'p90 ms':>8} {'× baseline':>11}"
+    )
     for name, times in results:
         median = statistics.median(times)
         p90 = statistics.quantiles(times, n=10)[-1]

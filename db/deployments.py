@@ -123,7 +123,9 @@ async def has_live_deployments(*, session: AsyncSession, job_id: int) -> bool:
 async def bump_revision(session: AsyncSession) -> int:
     """Next fleet revision; its row lock also serialises deployment writers across processes."""
     result = await session.execute(
-        update(FleetState).where(FleetState.id == 1).values(revision=FleetState.revision + 1)
+        update(FleetState)
+        .where(FleetState.id == 1)
+        .values(revision=FleetState.revision + 1)
         .returning(FleetState.revision)
     )
     return int(result.scalar_one())

@@ -40,11 +40,22 @@ def _epoch(values: list[object]) -> np.ndarray:
 async def changed_since(session: AsyncSession, since: int) -> FleetRows:
     """Every deployment (deleted ones too) written after revision `since`, with its pauses."""
     columns = (
-        Deployment.id, Deployment.deleted_at, Deployment.status, Deployment.model_size,
-        Deployment.training_job_id, Deployment.created_at, Deployment.updated_at, Deployment.activated_at,
-        Deployment.version_major, Deployment.version_minor, Deployment.version_patch, Deployment.model_name,
+        Deployment.id,
+        Deployment.deleted_at,
+        Deployment.status,
+        Deployment.model_size,
+        Deployment.training_job_id,
+        Deployment.created_at,
+        Deployment.updated_at,
+        Deployment.activated_at,
+        Deployment.version_major,
+        Deployment.version_minor,
+        Deployment.version_patch,
+        Deployment.model_name,
     )
-    rows = (await session.execute(select(*columns).where(Deployment.revision > since).order_by(Deployment.id))).all()
+    rows = (
+        await session.execute(select(*columns).where(Deployment.revision > since).order_by(Deployment.id))
+    ).all()
     cols = list(zip(*rows, strict=True)) if rows else [[] for _ in columns]
     ids = np.array(cols[0], dtype=np.int64)
     status_code = {name: i for i, name in enumerate(DEPLOYMENT_STATUSES)}

@@ -86,7 +86,9 @@ async def create_job(*, session: AsyncSession, values: dict[str, Any]) -> Traini
 async def due_starts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
     """QUEUED jobs whose scheduled start has come."""
     stmt = select(TrainingJob.id, TrainingJob.scheduled_start_at).where(
-        TrainingJob.status == "QUEUED", TrainingJob.scheduled_start_at <= now, TrainingJob.deleted_at.is_(None)
+        TrainingJob.status == "QUEUED",
+        TrainingJob.scheduled_start_at <= now,
+        TrainingJob.deleted_at.is_(None),
     )
     return [(i, at) for i, at in (await session.execute(stmt)).all()]
 
@@ -105,7 +107,9 @@ async def transition(
     """Update one live job if it is still in one of `from_statuses`; False when another writer won."""
     result = await session.execute(
         update(TrainingJob)
-        .where(TrainingJob.id == job_id, TrainingJob.status.in_(from_statuses), TrainingJob.deleted_at.is_(None))
+        .where(
+            TrainingJob.id == job_id, TrainingJob.status.in_(from_statuses), TrainingJob.deleted_at.is_(None)
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )

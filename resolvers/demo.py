@@ -32,6 +32,3 @@ async def load(db: Database, now: datetime, time_scale: float) -> bool:
                 for key, value in plan.items():
                     setattr(job, key, value)
     return True
-
-
-

@@ -59,7 +59,14 @@ async def list_deployments(
     fields = order_fields(order_by, ("CREATED_AT", True))
     if metric_listing.needs_metrics(fields, health):
         return await metric_listing.list_by_metrics(
-            ctx, flt=flt, health=health, fields=fields, first=first, after=after, last=last, before=before,
+            ctx,
+            flt=flt,
+            health=health,
+            fields=fields,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
             as_of=as_of,
         )
     instant = resolve_as_of(ctx.now, as_of)
@@ -92,8 +99,15 @@ async def job_deployments(
         if flt.training_job_id not in (None, job_id):
             flt = replace(flt, ids=())  # filtering on another job: nothing matches
         return await metric_listing.list_by_metrics(
-            ctx, flt=replace(flt, training_job_id=job_id), health=health, fields=fields, first=first,
-            after=after, last=last, before=before, as_of=None,
+            ctx,
+            flt=replace(flt, training_job_id=job_id),
+            health=health,
+            fields=fields,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            as_of=None,
         )
     order = deployments.make_order(fields)
     page, _ = page_request(order, first, after, last, before)
@@ -120,12 +134,16 @@ def _instant(ctx: Context, pinned: datetime | None, as_of: datetime | None) -> d
     return pinned or ctx.now
 
 
-async def metrics(ctx: Context, deployment_id: int, pinned: datetime | None, as_of: datetime | None) -> MetricsRecord:
+async def metrics(
+    ctx: Context, deployment_id: int, pinned: datetime | None, as_of: datetime | None
+) -> MetricsRecord:
     window = window_of(_instant(ctx, pinned, as_of))
     return await ctx.figures.metrics.load((deployment_id, window))
 
 
-async def health(ctx: Context, deployment_id: int, pinned: datetime | None, as_of: datetime | None) -> HealthRecord:
+async def health(
+    ctx: Context, deployment_id: int, pinned: datetime | None, as_of: datetime | None
+) -> HealthRecord:
     window = window_of(_instant(ctx, pinned, as_of))
     return await ctx.figures.health.load((deployment_id, window))
 

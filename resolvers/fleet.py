@@ -82,7 +82,9 @@ class Snapshot:
     def health(self, window: int) -> tuple[np.ndarray, np.ndarray]:
         """(health codes, trailing-hour mean volume) of every deployment for one window."""
         if window not in self._health:
-            trailing = trailing_mean_volume(self.fleet, np.arange(self.n), np.full(self.n, window, dtype=np.int64))
+            trailing = trailing_mean_volume(
+                self.fleet, np.arange(self.n), np.full(self.n, window, dtype=np.int64)
+            )
             self._health[window] = (health_codes(self.metrics(window), trailing), trailing)
             while len(self._health) > _WINDOWS_KEPT:
                 self._health.popitem(last=False)
@@ -92,9 +94,20 @@ class Snapshot:
 def _empty_snapshot() -> Snapshot:
     i64, f64, i8 = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8)
     return Snapshot(
-        revision=-1, ids=i64, status=i8, size=i8, training_job_id=i64, created_at=f64, updated_at=f64,
-        activated_at=f64, version=np.zeros((0, 3), np.int64), name_code=np.zeros(0, np.int32), names=[],
-        pause_owner=i64, pause_start=f64, pause_end=f64,
+        revision=-1,
+        ids=i64,
+        status=i8,
+        size=i8,
+        training_job_id=i64,
+        created_at=f64,
+        updated_at=f64,
+        activated_at=f64,
+        version=np.zeros((0, 3), np.int64),
+        name_code=np.zeros(0, np.int32),
+        names=[],
+        pause_owner=i64,
+        pause_start=f64,
+        pause_end=f64,
     )
 
 

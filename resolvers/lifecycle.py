@@ -14,7 +14,7 @@ import numpy as np
 from db import deployments, training_jobs
 from db.engine import Database
 from resolvers.training import settle_jobs
-from simulator import rollout_failure_reason, rollout_fails
+from simulator import rollout_fails, rollout_failure_reason
 
 SYSTEM_ACTOR = "system"
 
@@ -34,13 +34,23 @@ async def settle(db: Database, now: datetime) -> None:
         for (row_id, due_at), failed in zip(due, fails.tolist(), strict=True):
             if failed:
                 await deployments.transition(
-                    session=session, deployment_id=row_id, from_status="DEPLOYING",
-                    to_status="FAILED", kind="FAILED", actor=SYSTEM_ACTOR, at=due_at,
+                    session=session,
+                    deployment_id=row_id,
+                    from_status="DEPLOYING",
+                    to_status="FAILED",
+                    kind="FAILED",
+                    actor=SYSTEM_ACTOR,
+                    at=due_at,
                     reason=rollout_failure_reason(row_id),
                 )
             else:
                 await deployments.transition(
-                    session=session, deployment_id=row_id, from_status="DEPLOYING",
-                    to_status="ACTIVE", kind="ACTIVATED", actor=SYSTEM_ACTOR, at=due_at,
+                    session=session,
+                    deployment_id=row_id,
+                    from_status="DEPLOYING",
+                    to_status="ACTIVE",
+                    kind="ACTIVATED",
+                    actor=SYSTEM_ACTOR,
+                    at=due_at,
                     message="Rollout finished",
                 )

@@ -49,7 +49,9 @@ def _order(fields: Sequence[tuple[str, bool]]) -> paging.Order:
     return paging.Order(tuple(keys))
 
 
-def _mask(snap: Snapshot, flt: deployments.DeploymentFilter, health: Sequence[str] | None, window: int) -> np.ndarray:
+def _mask(
+    snap: Snapshot, flt: deployments.DeploymentFilter, health: Sequence[str] | None, window: int
+) -> np.ndarray:
     mask = np.ones(snap.n, dtype=bool)
     if flt.statuses is not None:
         mask &= np.isin(snap.status, [DEPLOYMENT_STATUSES.index(s) for s in flt.statuses])
@@ -89,20 +91,31 @@ class _Columns:
                 self.raw.append(getattr(metrics, key.attr))
             else:
                 self.raw.append(self._stored(key.attr))
-        self.comparable = [self._comparable(v, key, desc) for v, (key, desc) in zip(self.raw, order.keys, strict=True)]
+        self.comparable = [
+            self._comparable(v, key, desc) for v, (key, desc) in zip(self.raw, order.keys, strict=True)
+        ]
 
     def _stored(self, attr: str) -> np.ndarray:
         s = self.snap
         columns = {
-            "created_s": s.created_at, "updated_s": s.updated_at, "status": s.status.astype(np.int64),
-            "version_major": s.version[:, 0], "version_minor": s.version[:, 1], "version_patch": s.version[:, 2],
-            "model_name": s.name_code, "id": s.ids,
+            "created_s": s.created_at,
+            "updated_s": s.updated_at,
+            "status": s.status.astype(np.int64),
+            "version_major": s.version[:, 0],
+            "version_minor": s.version[:, 1],
+            "version_patch": s.version[:, 2],
+            "model_name": s.name_code,
+            "id": s.ids,
         }
         return columns[attr]
 
     def _comparable(self, values: np.ndarray, key: paging.SortKey, desc: bool) -> np.ndarray:
         """Float keys that sort ascending in the requested order, nulls (NaN) last."""
-        v = self.name_rank[values].astype(np.float64) if key.attr == "model_name" else values.astype(np.float64)
+        v = (
+            self.name_rank[values].astype(np.float64)
+            if key.attr == "model_name"
+            else values.astype(np.float64)
+        )
         v = -v if desc else v
         return np.where(np.isnan(v), np.inf, v)
 
@@ -176,7 +189,11 @@ async def list_by_metrics(
     limit = page.last if page.last is not None else page.first
     assert limit is not None
     if page.last is not None:
-        chosen, has_previous, has_next = ranked[max(len(ranked) - limit, 0):], len(ranked) > limit, page.before is not None
+        chosen, has_previous, has_next = (
+            ranked[max(len(ranked) - limit, 0) :],
+            len(ranked) > limit,
+            page.before is not None,
+        )
     else:
         chosen, has_next, has_previous = ranked[:limit], len(ranked) > limit, page.after is not None
     ids = snap.ids[chosen].tolist()

@@ -3,7 +3,7 @@
 import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -75,7 +75,9 @@ def resolve_as_of(now: datetime, as_of: datetime | None) -> datetime:
     as_of = utc(as_of)
     assert as_of is not None
     if as_of > now:
-        raise ApiError(f"`asOf` {as_of.isoformat()} is in the future (server time {now.isoformat()})", "FUTURE_AS_OF")
+        raise ApiError(
+            f"`asOf` {as_of.isoformat()} is in the future (server time {now.isoformat()})", "FUTURE_AS_OF"
+        )
     if now - as_of > MAX_HISTORY_AGE:
         raise ApiError("`asOf` may reach back at most 366 days", "AS_OF_OUT_OF_RANGE")
     return as_of
@@ -114,10 +116,32 @@ def _record(m: Metrics, k: int, step_windows: int = 1) -> MetricsRecord:
 
 def _silent(window: int) -> MetricsRecord:
     """Figures of a deployment that is not in the fleet (e.g. deleted meanwhile): no traffic."""
-    return MetricsRecord(window_start(window), WINDOW_SECONDS, window_start(window + 1), 0.0, 0, 0, None, None, None, None, None)
+    return MetricsRecord(
+        window_start(window),
+        WINDOW_SECONDS,
+        window_start(window + 1),
+        0.0,
+        0,
+        0,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 Key = tuple[int, int]  # (deployment id, window)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """Row j of a batch's figures."""
+
+    m: Metrics
+    j: int
+    trailing: np.ndarray | None
+    codes: np.ndarray | None
 
 
 class FiguresLoader:
@@ -128,34 +152,33 @@ class FiguresLoader:
         self.metrics = DataLoader(self._metrics)
         self.health = DataLoader(self._health)
 
-    async def _figures(self, keys: Sequence[Key], with_health: bool) -> list[tuple[Metrics, int, np.ndarray | None] | None]:
+    async def _figures(self, keys: Sequence[Key], with_health: bool) -> list[_Figures | None]:
         snap = await self._snapshot()
         by_window: dict[int, list[int]] = defaultdict(list)
         for k, (_, window) in enumerate(keys):
             by_window[window].append(k)
-        out: list[tuple[Metrics, int, np.ndarray | None] | None] = [None] * len(keys)
+        out: list[_Figures | None] = [None] * len(keys)
         for window, members in by_window.items():
             pos = snap.positions(np.array([keys[k][0] for k in members], dtype=np.int64))
             found = pos >= 0
             if not found.any():
                 continue
+            pos = pos[found]
             # Prefer the fleet-wide pass a sorted page already made: the very figures it sorted by.
             fleet_wide = snap.cached_metrics(window)
             if fleet_wide is not None:
-                computed, index = fleet_wide, pos[found]
+                m = Metrics(*(getattr(fleet_wide, f.name)[pos] for f in fields(Metrics)))
             else:
-                computed, index = compute_metrics(snap.fleet, pos[found], np.int64(window)), np.arange(found.sum())
-            trailing = None
-            if with_health:
-                trailing = np.zeros(len(computed.window))
-                trailing[index] = trailing_mean_volume(snap.fleet, pos[found], np.int64(window))
-            for j, k in zip(index.tolist(), np.array(members)[found].tolist(), strict=True):
-                out[k] = (computed, j, trailing)
+                m = compute_metrics(snap.fleet, pos, np.int64(window))
+            trailing = trailing_mean_volume(snap.fleet, pos, np.int64(window)) if with_health else None
+            codes = health_codes(m, trailing) if trailing is not None else None
+            for j, k in enumerate(np.array(members)[found].tolist()):
+                out[k] = _Figures(m, j, trailing, codes)
         return out
 
     async def _metrics(self, keys: Sequence[Key]) -> list[MetricsRecord]:
         figures = await self._figures(keys, with_health=False)
-        return [_record(f[0], f[1]) if f else _silent(w) for f, (_, w) in zip(figures, keys, strict=True)]
+        return [_record(f.m, f.j) if f else _silent(w) for f, (_, w) in zip(figures, keys, strict=True)]
 
     async def _health(self, keys: Sequence[Key]) -> list[HealthRecord]:
         out = []
@@ -163,12 +186,16 @@ class FiguresLoader:
             if f is None:
                 out.append(HealthRecord("NO_TRAFFIC", ["Not serving traffic"]))
                 continue
-            m, j, trailing = f
-            assert trailing is not None
-            code = int(health_codes(m, trailing)[j])
+            assert f.trailing is not None and f.codes is not None
+            m, j = f.m, f.j
+            code = int(f.codes[j])
             reasons = health_reasons(
-                _num(m.p50[j]), _num(m.p95[j]), _num(m.error_rate[j]), float(m.request_volume[j]),
-                float(trailing[j]), bool(m.serving[j]),
+                _num(m.p50[j]),
+                _num(m.p95[j]),
+                _num(m.error_rate[j]),
+                float(m.request_volume[j]),
+                float(f.trailing[j]),
+                bool(m.serving[j]),
             )
             out.append(HealthRecord(HEALTH_NAMES[code], [] if code == 0 else reasons))
         return out

@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import deployments, training_jobs
-from db.models import Deployment, TrainingJob
 from db.catalog import BY_NAME
+from db.models import Deployment, TrainingJob
 from resolvers import ids, training
 from resolvers.context import Context
 from resolvers.errors import ApiError, UserError, UserErrorException
@@ -164,20 +164,41 @@ async def create_training_job(
 ) -> Result[TrainingJob]:
     """A QUEUED job; every invalid field gets its own UserError and nothing is created."""
     problems = training.validate(
-        model_name=model_name, base_model=base_model, dataset=dataset, learning_rate=learning_rate,
-        epochs=epochs, batch_size=batch_size, lora_rank=lora_rank,
+        model_name=model_name,
+        base_model=base_model,
+        dataset=dataset,
+        learning_rate=learning_rate,
+        epochs=epochs,
+        batch_size=batch_size,
+        lora_rank=lora_rank,
     )
     if problems:
-        return Result(errors=[UserError("INVALID_INPUT", message, ("input", *path)) for path, message in problems])
+        return Result(
+            errors=[UserError("INVALID_INPUT", message, ("input", *path)) for path, message in problems]
+        )
     base = BY_NAME[base_model]
 
     async def work(session: AsyncSession) -> TrainingJob:
-        job = await training_jobs.create_job(session=session, values=dict(
-            model_name=model_name.strip(), base_model=base.name, parameter_count=base.parameter_count,
-            model_size=base.model_size, dataset=dataset.strip(), learning_rate=learning_rate, epochs=epochs,
-            batch_size=batch_size, lora_rank=lora_rank, status="QUEUED", progress=0.0, created_at=ctx.now,
-        ))
-        for key, value in training.schedule(job.id, job.model_size, epochs, ctx.now, ctx.training_time_scale).items():
+        job = await training_jobs.create_job(
+            session=session,
+            values=dict(
+                model_name=model_name.strip(),
+                base_model=base.name,
+                parameter_count=base.parameter_count,
+                model_size=base.model_size,
+                dataset=dataset.strip(),
+                learning_rate=learning_rate,
+                epochs=epochs,
+                batch_size=batch_size,
+                lora_rank=lora_rank,
+                status="QUEUED",
+                progress=0.0,
+                created_at=ctx.now,
+            ),
+        )
+        for key, value in training.schedule(
+            job.id, job.model_size, epochs, ctx.now, ctx.training_time_scale
+        ).items():
             setattr(job, key, value)
         await session.flush()
         return job
@@ -194,8 +215,14 @@ async def cancel_training_job(ctx: Context, global_id: str) -> Result[TrainingJo
         if job is None:
             raise _fail("NOT_FOUND", f"No training job {global_id}", "id")
         if job.status not in ("QUEUED", "RUNNING") or not await training_jobs.transition(
-            session=session, job_id=job_id, from_statuses=(job.status,),
-            values={"status": "CANCELLED", "completed_at": ctx.now, "progress": training.progress(job, ctx.now)},
+            session=session,
+            job_id=job_id,
+            from_statuses=(job.status,),
+            values={
+                "status": "CANCELLED",
+                "completed_at": ctx.now,
+                "progress": training.progress(job, ctx.now),
+            },
         ):
             raise _fail(
                 "INVALID_TRANSITION",

@@ -29,7 +29,9 @@ class LossPoint:
     loss: float
 
 
-def schedule(job_id: int, model_size: str, epochs: int, created_at: datetime, time_scale: float) -> dict[str, Any]:
+def schedule(
+    job_id: int, model_size: str, epochs: int, created_at: datetime, time_scale: float
+) -> dict[str, Any]:
     """Column values of a new job's simulated run."""
     plan = training_schedule(
         np.array([job_id]), np.array([MODEL_SIZES.index(model_size)]), np.array([epochs]), time_scale
@@ -57,7 +59,11 @@ def progress(job: TrainingJob, now: datetime) -> float:
 
 
 def final_loss(job: TrainingJob) -> float:
-    return float(loss_curve(job.id, MODEL_SIZES.index(job.model_size), job.learning_rate, job.epochs, np.array([1.0]))[0])
+    return float(
+        loss_curve(job.id, MODEL_SIZES.index(job.model_size), job.learning_rate, job.epochs, np.array([1.0]))[
+            0
+        ]
+    )
 
 
 def loss_history(job: TrainingJob, now: datetime, points: int) -> list[LossPoint]:
@@ -67,7 +73,9 @@ def loss_history(job: TrainingJob, now: datetime, points: int) -> list[LossPoint
         return []
     grid = np.linspace(0.0, done, points) if points > 1 else np.array([done])
     losses = loss_curve(job.id, MODEL_SIZES.index(job.model_size), job.learning_rate, job.epochs, grid)
-    curve = [LossPoint(float(p), float(p * job.epochs), float(loss)) for p, loss in zip(grid, losses, strict=True)]
+    curve = [
+        LossPoint(float(p), float(p * job.epochs), float(loss)) for p, loss in zip(grid, losses, strict=True)
+    ]
     if job.status == "COMPLETE" and job.final_loss is not None:
         # The stored final loss is the curve's end by construction; show that very number.
         curve[-1] = LossPoint(curve[-1].progress, curve[-1].epoch, job.final_loss)
@@ -78,19 +86,29 @@ async def settle_jobs(session: AsyncSession, now: datetime) -> None:
     """Start the queued jobs whose time has come, then finish the running ones whose time has come."""
     for job_id, start in await training_jobs.due_starts(session=session, now=now):
         await training_jobs.transition(
-            session=session, job_id=job_id, from_statuses=("QUEUED",),
+            session=session,
+            job_id=job_id,
+            from_statuses=("QUEUED",),
             values={"status": "RUNNING", "started_at": start},
         )
     for job in await training_jobs.due_ends(session=session, now=now):
         if job.planned_status == "FAILED":
             values: dict[str, Any] = {
-                "status": "FAILED", "progress": job.planned_progress, "completed_at": job.scheduled_end_at,
+                "status": "FAILED",
+                "progress": job.planned_progress,
+                "completed_at": job.scheduled_end_at,
                 "status_reason": training_failure_reason(job.id),
             }
         else:
-            values = {"status": "COMPLETE", "progress": 1.0, "completed_at": job.scheduled_end_at,
-                      "final_loss": final_loss(job)}
-        await training_jobs.transition(session=session, job_id=job.id, from_statuses=("RUNNING",), values=values)
+            values = {
+                "status": "COMPLETE",
+                "progress": 1.0,
+                "completed_at": job.scheduled_end_at,
+                "final_loss": final_loss(job),
+            }
+        await training_jobs.transition(
+            session=session, job_id=job.id, from_statuses=("RUNNING",), values=values
+        )
 
 
 # Bounds of createTrainingJob's input: (low, high) inclusive.
@@ -103,7 +121,13 @@ DATASET_LENGTH = 200
 
 
 def validate(
-    *, model_name: str, base_model: str, dataset: str, learning_rate: float, epochs: int, batch_size: int,
+    *,
+    model_name: str,
+    base_model: str,
+    dataset: str,
+    learning_rate: float,
+    epochs: int,
+    batch_size: int,
     lora_rank: int | None,
 ) -> list[tuple[tuple[str, ...], str]]:
     """(field path, message) for every invalid input field; empty when all are valid."""
@@ -116,13 +140,22 @@ def validate(
         elif any(not ch.isprintable() for ch in value):
             problems.append(((path,), f"{path} must not contain control characters"))
     if base_model not in BY_NAME:
-        problems.append((("baseModel",), f"Unknown base model {base_model[:60]!r}; choose one of {', '.join(BY_NAME)}"))
+        problems.append(
+            (("baseModel",), f"Unknown base model {base_model[:60]!r}; choose one of {', '.join(BY_NAME)}")
+        )
     hp = "hyperparameters"
     if not (math.isfinite(learning_rate) and LEARNING_RATE[0] <= learning_rate <= LEARNING_RATE[1]):
-        problems.append(((hp, "learningRate"), f"learningRate must be between {LEARNING_RATE[0]:g} and {LEARNING_RATE[1]:g}"))
+        problems.append(
+            (
+                (hp, "learningRate"),
+                f"learningRate must be between {LEARNING_RATE[0]:g} and {LEARNING_RATE[1]:g}",
+            )
+        )
     for name, value, (low, high) in (("epochs", epochs, EPOCHS), ("batchSize", batch_size, BATCH_SIZE)):
         if not low <= value <= high:
             problems.append(((hp, name), f"{name} must be between {low} and {high}, got {value}"))
     if lora_rank is not None and not LORA_RANK[0] <= lora_rank <= LORA_RANK[1]:
-        problems.append(((hp, "loraRank"), f"loraRank must be between {LORA_RANK[0]} and {LORA_RANK[1]}, or null"))
+        problems.append(
+            ((hp, "loraRank"), f"loraRank must be between {LORA_RANK[0]} and {LORA_RANK[1]}, or null")
+        )
     return problems

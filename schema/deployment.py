@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 _TrainingJob = Annotated["TrainingJob", strawberry.lazy("schema.training_job")]
 AsOf = Annotated[
-    datetime | None, strawberry.argument(description="Instant the figures are for (default: the request's clock).")
+    datetime | None,
+    strawberry.argument(description="Instant the figures are for (default: the request's clock)."),
 ]
 
 
@@ -78,7 +79,9 @@ class Deployment(Node):
 
     @strawberry.field(description="Figures for the window holding asOf (default: the request's clock).")
     async def metrics(self, info: strawberry.Info, as_of: AsOf = None) -> InferenceMetrics:
-        return InferenceMetrics.of(await resolvers.metrics(info.context, self.database_id, self._as_of, as_of))
+        return InferenceMetrics.of(
+            await resolvers.metrics(info.context, self.database_id, self._as_of, as_of)
+        )
 
     @strawberry.field(description="Chart-ready history ending with the window that holds asOf.")
     async def metrics_history(
@@ -91,7 +94,9 @@ class Deployment(Node):
         as_of: AsOf = None,
     ) -> MetricsSeries:
         span = (range_ or MetricsRange.LAST_24_HOURS).value
-        return MetricsSeries.of(await resolvers.history(info.context, self.database_id, span, self._as_of, as_of))
+        return MetricsSeries.of(
+            await resolvers.history(info.context, self.database_id, span, self._as_of, as_of)
+        )
 
     @strawberry.field(description="Health at asOf, by the thresholds in the README.")
     async def health(self, info: strawberry.Info, as_of: AsOf = None) -> DeploymentHealth:

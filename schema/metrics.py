@@ -14,7 +14,9 @@ class DeploymentHealth(Enum):
     HEALTHY = strawberry.enum_value("HEALTHY", description="Every figure within its threshold.")
     WARNING = strawberry.enum_value("WARNING", description="A figure past its warning threshold.")
     CRITICAL = strawberry.enum_value("CRITICAL", description="A figure past its critical threshold.")
-    NO_TRAFFIC = strawberry.enum_value("NO_TRAFFIC", description="Not serving traffic: deploying, paused or failed")
+    NO_TRAFFIC = strawberry.enum_value(
+        "NO_TRAFFIC", description="Not serving traffic: deploying, paused or failed"
+    )
 
 
 @strawberry.enum(description="Time span of a metrics history.")
@@ -41,14 +43,23 @@ class InferenceMetrics:
     error_rate: float | None = strawberry.field(
         description="Percent of requests that failed, 0-100; null when there was no traffic."
     )
-    success_rate: float | None = strawberry.field(description="100 - errorRate; null when there was no traffic.")
+    success_rate: float | None = strawberry.field(
+        description="100 - errorRate; null when there was no traffic."
+    )
 
     @classmethod
     def of(cls, r: MetricsRecord) -> "InferenceMetrics":
         return cls(
-            as_of=r.as_of, window_seconds=r.window_seconds, next_update_at=r.next_update_at,
-            request_volume=r.request_volume, request_count=r.request_count, error_count=r.error_count,
-            p50_latency=r.p50, p95_latency=r.p95, p99_latency=r.p99, error_rate=r.error_rate,
+            as_of=r.as_of,
+            window_seconds=r.window_seconds,
+            next_update_at=r.next_update_at,
+            request_volume=r.request_volume,
+            request_count=r.request_count,
+            error_count=r.error_count,
+            p50_latency=r.p50,
+            p95_latency=r.p95,
+            p99_latency=r.p99,
+            error_rate=r.error_rate,
             success_rate=r.success_rate,
         )
 
@@ -78,8 +89,12 @@ class MetricsSeries:
             step_seconds=r.step_seconds,
             points=[
                 MetricsPoint(
-                    timestamp=p.as_of, request_volume=p.request_volume, p50_latency=p.p50,
-                    p95_latency=p.p95, p99_latency=p.p99, error_rate=p.error_rate,
+                    timestamp=p.as_of,
+                    request_volume=p.request_volume,
+                    p50_latency=p.p50,
+                    p95_latency=p.p95,
+                    p99_latency=p.p99,
+                    error_rate=p.error_rate,
                 )
                 for p in r.points
             ],

@@ -123,18 +123,28 @@ class Mutation:
 
     @strawberry.mutation(description="Queue a training job; it then runs and completes on its own.")
     async def create_training_job(
-        self, info: strawberry.Info, input: Annotated[CreateTrainingJobInput, _INPUT]  # noqa: A002
+        self,
+        info: strawberry.Info,
+        input: Annotated[CreateTrainingJobInput, _INPUT],
     ) -> TrainingJobPayload:
         hp = input.hyperparameters
         result = await mutations.create_training_job(
-            info.context, model_name=input.model_name, base_model=input.base_model, dataset=input.dataset,
-            learning_rate=hp.learning_rate, epochs=hp.epochs, batch_size=hp.batch_size, lora_rank=hp.lora_rank,
+            info.context,
+            model_name=input.model_name,
+            base_model=input.base_model,
+            dataset=input.dataset,
+            learning_rate=hp.learning_rate,
+            epochs=hp.epochs,
+            batch_size=hp.batch_size,
+            lora_rank=hp.lora_rank,
         )
         return TrainingJobPayload.of(result)
 
     @strawberry.mutation(description="QUEUED or RUNNING -> CANCELLED.")
     async def cancel_training_job(
-        self, info: strawberry.Info, input: Annotated[TrainingJobIdInput, _INPUT]  # noqa: A002
+        self,
+        info: strawberry.Info,
+        input: Annotated[TrainingJobIdInput, _INPUT],
     ) -> TrainingJobPayload:
         return TrainingJobPayload.of(await mutations.cancel_training_job(info.context, input.id))
 

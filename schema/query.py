@@ -10,11 +10,10 @@ from resolvers import deployments as deployment_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
 from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node
-from schema.deployment import Deployment, DeploymentConnection, DeploymentFilter, DeploymentOrder
+from schema.deployment import Deployment, DeploymentConnection, DeploymentFilter, DeploymentOrder, to_health
 from schema.deployment import to_filter as deployment_filter
-from schema.deployment import to_health
-from schema.metrics import DeploymentStats
 from schema.deployment import to_order as deployment_order
+from schema.metrics import DeploymentStats
 from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilter, TrainingJobOrder
 from schema.training_job import to_filter as job_filter
 from schema.training_job import to_order as job_order

@@ -10,9 +10,9 @@ from db.models import TrainingJob as TrainingJobRow
 from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training
-from resolvers.errors import ApiError
 from resolvers import training_jobs as resolvers
 from resolvers.connections import Connection
+from resolvers.errors import ApiError
 from schema.common import (
     After,
     Before,
@@ -130,7 +130,9 @@ class TrainingJob(Node):
     ) -> list[LossPoint]:
         count = 50 if points is None else points
         if not 2 <= count <= training.MAX_LOSS_POINTS:
-            raise ApiError(f"`points` must be between 2 and {training.MAX_LOSS_POINTS}, got {count}", "BAD_USER_INPUT")
+            raise ApiError(
+                f"`points` must be between 2 and {training.MAX_LOSS_POINTS}, got {count}", "BAD_USER_INPUT"
+            )
         return [
             LossPoint(progress=p.progress, epoch=p.epoch, loss=p.loss)
             for p in training.loss_history(self._row, info.context.now, count)

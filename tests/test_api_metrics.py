@@ -31,13 +31,22 @@ async def seed(api: Api, active: int = 30) -> dict[str, list[int]]:
     """Active deployments of every size activated days ago, plus one in each not-serving status."""
     ids: dict[str, list[int]] = {"ACTIVE": [], "PAUSED": [], "DEPLOYING": [], "FAILED": []}
     async with api.db.write() as s:
-        jobs = [make_job(s, model_name=f"m-{size.lower()}", model_size=size) for size in ("NANO", "SMALL", "LARGE")]
+        jobs = [
+            make_job(s, model_name=f"m-{size.lower()}", model_size=size)
+            for size in ("NANO", "SMALL", "LARGE")
+        ]
         for i in range(active):
             dep = await make_deployment(s, jobs[i % 3], minor=i, created_at=T0 - timedelta(days=3, hours=i))
             ids["ACTIVE"].append(dep.id)
         for j, status in enumerate(("PAUSED", "DEPLOYING", "FAILED")):
-            dep = await make_deployment(s, jobs[0], minor=100 + j, status=status, created_at=T0 - timedelta(days=2),
-                                        rollout_due_at=T0 + timedelta(hours=1) if status == "DEPLOYING" else None)
+            dep = await make_deployment(
+                s,
+                jobs[0],
+                minor=100 + j,
+                status=status,
+                created_at=T0 - timedelta(days=2),
+                rollout_due_at=T0 + timedelta(hours=1) if status == "DEPLOYING" else None,
+            )
             ids[status].append(dep.id)
     return ids
 
@@ -52,7 +61,9 @@ async def test_polling_within_a_window_is_stable_and_the_next_window_moves_on(ap
     api.clock.now = T0 + timedelta(seconds=60)
     later = (await api.query(DETAIL, {"id": dep}))["deployment"]["metrics"]
     assert first == again
-    assert first["asOf"] == T0.isoformat() and first["nextUpdateAt"] == (T0 + timedelta(minutes=1)).isoformat()
+    assert (
+        first["asOf"] == T0.isoformat() and first["nextUpdateAt"] == (T0 + timedelta(minutes=1)).isoformat()
+    )
     assert first["windowSeconds"] == 60
     assert later["asOf"] == first["nextUpdateAt"] and later != first
     # the next window moves on plausibly: same order of magnitude
@@ -71,17 +82,27 @@ async def test_not_serving_means_no_traffic(api: Api, status: str) -> None:
     detail = (await api.query(DETAIL, {"id": gid("Deployment", ids[status][0])}))["deployment"]
     m = detail["metrics"]
     assert (m["requestVolume"], m["requestCount"], m["errorCount"]) == (0, 0, 0)
-    assert [m[k] for k in ("p50Latency", "p95Latency", "p99Latency", "errorRate", "successRate")] == [None] * 5
+    assert [m[k] for k in ("p50Latency", "p95Latency", "p99Latency", "errorRate", "successRate")] == [
+        None
+    ] * 5
     assert detail["health"] == "NO_TRAFFIC"
     assert detail["healthReasons"] == ["Not serving traffic"]
 
 
-@pytest.mark.parametrize(("span", "step", "points"), [
-    ("LAST_HOUR", 60, 60), ("LAST_24_HOURS", 900, 96), ("LAST_7_DAYS", 3600, 168), ("LAST_30_DAYS", 21600, 120),
-])
+@pytest.mark.parametrize(
+    ("span", "step", "points"),
+    [
+        ("LAST_HOUR", 60, 60),
+        ("LAST_24_HOURS", 900, 96),
+        ("LAST_7_DAYS", 3600, 168),
+        ("LAST_30_DAYS", 21600, 120),
+    ],
+)
 async def test_history_ranges(api: Api, span: str, step: int, points: int) -> None:
     ids = await seed(api, active=1)
-    series = (await api.query(DETAIL, {"id": gid("Deployment", ids["ACTIVE"][0]), "range": span}))["deployment"]["metricsHistory"]
+    series = (await api.query(DETAIL, {"id": gid("Deployment", ids["ACTIVE"][0]), "range": span}))[
+        "deployment"
+    ]["metricsHistory"]
     assert (series["range"], series["stepSeconds"], len(series["points"])) == (span, step, points)
     stamps = [p["timestamp"] for p in series["points"]]
     assert stamps == sorted(stamps)
@@ -96,17 +117,26 @@ async def test_default_history_is_24_hours_and_last_hour_ends_with_metrics(api: 
     assert default["range"] == "LAST_24_HOURS"
     detail = (await api.query(DETAIL, {"id": dep, "range": "LAST_HOUR", "asOf": as_of}))["deployment"]
     last, metrics = detail["metricsHistory"]["points"][-1], detail["metrics"]
-    assert last == {"timestamp": metrics["asOf"], "requestVolume": metrics["requestVolume"],
-                    "p50Latency": metrics["p50Latency"], "p95Latency": metrics["p95Latency"],
-                    "p99Latency": metrics["p99Latency"], "errorRate": metrics["errorRate"]}
+    assert last == {
+        "timestamp": metrics["asOf"],
+        "requestVolume": metrics["requestVolume"],
+        "p50Latency": metrics["p50Latency"],
+        "p95Latency": metrics["p95Latency"],
+        "p99Latency": metrics["p99Latency"],
+        "errorRate": metrics["errorRate"],
+    }
 
 
 async def test_history_shows_no_traffic_before_activation_and_while_paused(api: Api) -> None:
     # given: a deployment made through the API, activated at T0, paused 20 min later for 15 min
     async with api.db.write() as s:
         job = make_job(s)
-    dep = (await api.query("mutation($j: ID!) { deployJob(input: {jobId: $j}) { deployment { id } } }",
-                           {"j": gid("TrainingJob", job.id)}))["deployJob"]["deployment"]["id"]
+    dep = (
+        await api.query(
+            "mutation($j: ID!) { deployJob(input: {jobId: $j}) { deployment { id } } }",
+            {"j": gid("TrainingJob", job.id)},
+        )
+    )["deployJob"]["deployment"]["id"]
     api.clock.advance(minutes=20)
     status = (await api.query(DETAIL, {"id": dep}))["deployment"]["status"]
     if status == "FAILED":
@@ -116,7 +146,9 @@ async def test_history_shows_no_traffic_before_activation_and_while_paused(api: 
     assert (await api.query(RESUME, {"id": dep}))["resumeDeployment"]["errors"] == []
     api.clock.advance(minutes=25)
     # when
-    points = (await api.query(DETAIL, {"id": dep, "range": "LAST_HOUR"}))["deployment"]["metricsHistory"]["points"]
+    points = (await api.query(DETAIL, {"id": dep, "range": "LAST_HOUR"}))["deployment"]["metricsHistory"][
+        "points"
+    ]
     # then: point i is the window starting i+1 minutes after T0: serving until the pause at
     # T0+20, no traffic through T0+34, serving again (ramping up, so small but positive) after
     volumes = [p["requestVolume"] for p in points]
@@ -126,19 +158,30 @@ async def test_history_shows_no_traffic_before_activation_and_while_paused(api: 
     assert all(p["p50Latency"] is None for p in points[19:34])
     assert all(v > 0 for v in volumes[34:]), str(volumes[30:])
     # and before activation there was nothing
-    earlier = (await api.query(DETAIL, {"id": dep, "range": "LAST_HOUR", "asOf": (T0 - timedelta(minutes=1)).isoformat()}))
+    earlier = await api.query(
+        DETAIL, {"id": dep, "range": "LAST_HOUR", "asOf": (T0 - timedelta(minutes=1)).isoformat()}
+    )
     assert {p["requestVolume"] for p in earlier["deployment"]["metricsHistory"]["points"]} == {0}
 
 
 def metric_of(node: dict[str, Any], field: str) -> float | None:
-    key = {"REQUEST_VOLUME": "requestVolume", "P50_LATENCY": "p50Latency", "P95_LATENCY": "p95Latency",
-           "P99_LATENCY": "p99Latency", "ERROR_RATE": "errorRate"}[field]
+    key = {
+        "REQUEST_VOLUME": "requestVolume",
+        "P50_LATENCY": "p50Latency",
+        "P95_LATENCY": "p95Latency",
+        "P99_LATENCY": "p99Latency",
+        "ERROR_RATE": "errorRate",
+    }[field]
     return node["metrics"][key]  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("field", ["REQUEST_VOLUME", "P50_LATENCY", "P95_LATENCY", "P99_LATENCY", "ERROR_RATE"])
+@pytest.mark.parametrize(
+    "field", ["REQUEST_VOLUME", "P50_LATENCY", "P95_LATENCY", "P99_LATENCY", "ERROR_RATE"]
+)
 @pytest.mark.parametrize("direction", ["ASC", "DESC"])
-async def test_order_by_metric_shows_the_figures_it_sorted_by_nulls_last(api: Api, field: str, direction: str) -> None:
+async def test_order_by_metric_shows_the_figures_it_sorted_by_nulls_last(
+    api: Api, field: str, direction: str
+) -> None:
     await seed(api)
     order = [{"field": field, "direction": direction}]
     conn = (await api.query(TABLE, {"first": 100, "orderBy": order}))["deployments"]
@@ -149,13 +192,19 @@ async def test_order_by_metric_shows_the_figures_it_sorted_by_nulls_last(api: Ap
     assert nodes == present + missing
     # the not-serving ones have no figure, except a volume of 0
     assert len(missing) == (0 if field == "REQUEST_VOLUME" else 3)
-    expected = sorted(present, key=lambda n: (metric_of(n, field), n["databaseId"]), reverse=direction == "DESC")
+    expected = sorted(
+        present, key=lambda n: (metric_of(n, field), n["databaseId"]), reverse=direction == "DESC"
+    )
     assert [n["databaseId"] for n in present] == [n["databaseId"] for n in expected]
-    assert [n["databaseId"] for n in missing] == sorted((n["databaseId"] for n in missing), reverse=direction == "DESC")
+    assert [n["databaseId"] for n in missing] == sorted(
+        (n["databaseId"] for n in missing), reverse=direction == "DESC"
+    )
 
 
 @pytest.mark.parametrize("field", ["REQUEST_VOLUME", "P95_LATENCY", "ERROR_RATE"])
-async def test_paging_a_metric_order_across_a_window_boundary_sees_every_item_once(api: Api, field: str) -> None:
+async def test_paging_a_metric_order_across_a_window_boundary_sees_every_item_once(
+    api: Api, field: str
+) -> None:
     # given
     await seed(api)
     order = [{"field": field, "direction": "DESC"}]
@@ -191,7 +240,9 @@ async def test_metric_order_mixes_with_stored_keys_and_filters(api: Api) -> None
     ranks = ["DEPLOYING", "ACTIVE", "PAUSED", "FAILED"]
     keys = [(ranks.index(n["status"]), -(n["metrics"]["requestVolume"])) for n in nodes]
     assert keys == sorted(keys)
-    assert await page_through(api, TABLE, "deployments", {"orderBy": order, "filter": flt}, 5, False) == [n["databaseId"] for n in nodes]
+    assert await page_through(api, TABLE, "deployments", {"orderBy": order, "filter": flt}, 5, False) == [
+        n["databaseId"] for n in nodes
+    ]
 
 
 @pytest.mark.parametrize("health", [["HEALTHY"], ["WARNING", "CRITICAL"], ["NO_TRAFFIC"]])
@@ -214,7 +265,8 @@ async def test_stats_agree_with_the_table(api: Api) -> None:
     assert stats["asOf"] == as_of
     assert stats["total"] == len(nodes)
     assert {s["status"]: s["count"] for s in stats["byStatus"]} == {
-        status: sum(n["status"] == status for n in nodes) for status in ("DEPLOYING", "ACTIVE", "PAUSED", "FAILED")
+        status: sum(n["status"] == status for n in nodes)
+        for status in ("DEPLOYING", "ACTIVE", "PAUSED", "FAILED")
     }
     assert {h["health"]: h["count"] for h in stats["byHealth"]} == {
         h: sum(n["health"] == h for n in nodes) for h in ("HEALTHY", "WARNING", "CRITICAL", "NO_TRAFFIC")
@@ -222,21 +274,31 @@ async def test_stats_agree_with_the_table(api: Api) -> None:
     assert stats["totalRequestVolume"] == pytest.approx(sum(n["metrics"]["requestVolume"] for n in nodes))
     serving = [n["metrics"] for n in nodes if n["metrics"]["requestCount"]]
     requests = sum(m["requestCount"] for m in serving)
-    assert stats["p95Latency"] == pytest.approx(sum(m["p95Latency"] * m["requestCount"] for m in serving) / requests)
+    assert stats["p95Latency"] == pytest.approx(
+        sum(m["p95Latency"] * m["requestCount"] for m in serving) / requests
+    )
     assert stats["errorRate"] == pytest.approx(100 * sum(m["errorCount"] for m in serving) / requests)
 
 
 async def test_stats_of_an_idle_fleet(api: Api) -> None:
     stats = (await api.query(STATS))["deploymentStats"]
-    assert (stats["total"], stats["totalRequestVolume"], stats["p95Latency"], stats["errorRate"]) == (0, 0, None, None)
+    assert (stats["total"], stats["totalRequestVolume"], stats["p95Latency"], stats["errorRate"]) == (
+        0,
+        0,
+        None,
+        None,
+    )
     assert {s["count"] for s in stats["byStatus"]} == {0}
 
 
-@pytest.mark.parametrize("query", [
-    TABLE.replace("$first: Int,", "$first: Int = 5,"),
-    STATS,
-    DETAIL.replace("$id: ID!,", "$id: ID! = \"RGVwbG95bWVudDox\","),
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        TABLE.replace("$first: Int,", "$first: Int = 5,"),
+        STATS,
+        DETAIL.replace("$id: ID!,", '$id: ID! = "RGVwbG95bWVudDox",'),
+    ],
+)
 async def test_as_of_in_the_future_is_a_clear_error(api: Api, query: str) -> None:
     await seed(api, active=1)
     error = await api.error(query, {"asOf": (T0 + timedelta(minutes=5)).isoformat()})
@@ -264,5 +326,9 @@ async def test_a_write_through_another_app_is_seen_on_the_next_request(tmp_path:
         assert paused["metrics"]["requestVolume"] == 0
         assert len(after) == len(before) + 1
         # and both apps give identical figures for the same asOf
-        same = {"first": 100, "orderBy": [{"field": "P95_LATENCY"}], "asOf": (T0 - timedelta(hours=2)).isoformat()}
+        same = {
+            "first": 100,
+            "orderBy": [{"field": "P95_LATENCY"}],
+            "asOf": (T0 - timedelta(hours=2)).isoformat(),
+        }
         assert (await a.query(TABLE, same)) == (await b.query(TABLE, same))

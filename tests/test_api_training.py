@@ -1,6 +1,5 @@
 """The training lifecycle: catalog, create, run on its own, complete or fail, cancel, deploy."""
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,12 @@ GET = f"""query($id: ID!, $points: Int) {{ trainingJob(id: $id) {{ {JOB} lossHis
 def job_input(**overrides: Any) -> dict[str, Any]:
     hp = {"learningRate": 2e-4, "epochs": 3, "batchSize": 16, "loraRank": 16}
     hp.update(overrides.pop("hyperparameters", {}))
-    values = {"modelName": "ticket-router", "baseModel": "LFM2-350M", "dataset": "tickets-2026", "hyperparameters": hp}
+    values = {
+        "modelName": "ticket-router",
+        "baseModel": "LFM2-350M",
+        "dataset": "tickets-2026",
+        "hyperparameters": hp,
+    }
     values.update(overrides)
     return values
 
@@ -52,7 +56,12 @@ async def test_a_job_queues_runs_and_completes_on_its_own_then_deploys_and_serve
     # given
     job = await create(api)
     assert (job["status"], job["progress"], job["startedAt"], job["completedAt"], job["finalLoss"]) == (
-        "QUEUED", 0.0, None, None, None)
+        "QUEUED",
+        0.0,
+        None,
+        None,
+        None,
+    )
     assert job["modelSize"] == "NANO" and job["deployable"] is False
     # when: time passes
     seen: set[str] = set()
@@ -61,7 +70,9 @@ async def test_a_job_queues_runs_and_completes_on_its_own_then_deploys_and_serve
         seen.add(current["status"])
         if current["status"] == "RUNNING":
             assert 0 <= current["progress"] < 1 and current["startedAt"] and current["finalLoss"] is None
-            assert 0 < len(current["lossHistory"]) and current["lossHistory"][-1]["progress"] == pytest.approx(current["progress"])
+            assert len(current["lossHistory"]) > 0 and current["lossHistory"][-1][
+                "progress"
+            ] == pytest.approx(current["progress"])
         if current["status"] not in ("QUEUED", "RUNNING"):
             break
         api.clock.advance(seconds=10)
@@ -79,8 +90,12 @@ async def test_a_job_queues_runs_and_completes_on_its_own_then_deploys_and_serve
     deployed = (await api.query(DEPLOY, {"job": job["id"]}))["deployJob"]
     assert deployed["errors"] == []
     api.clock.advance(minutes=5)
-    detail = (await api.query("query($id: ID!) { deployment(id: $id) { status metrics { requestVolume p50Latency } } }",
-                              {"id": deployed["deployment"]["id"]}))["deployment"]
+    detail = (
+        await api.query(
+            "query($id: ID!) { deployment(id: $id) { status metrics { requestVolume p50Latency } } }",
+            {"id": deployed["deployment"]["id"]},
+        )
+    )["deployment"]
     if detail["status"] == "ACTIVE":
         assert detail["metrics"]["requestVolume"] > 0 and detail["metrics"]["p50Latency"] > 0
 
@@ -91,12 +106,14 @@ async def test_time_driven_status_agrees_across_filters_orderings_and_counts(api
     finished = await run_to_end(api, job["id"])
     status = finished["status"]
     # then: every part of one response agrees
-    data = await api.query("""query($s: [TrainingJobStatus!]) {
+    data = await api.query(
+        """query($s: [TrainingJobStatus!]) {
         matching: trainingJobs(filter: {status: $s}) { totalCount nodes { id status } }
         running: trainingJobs(filter: {status: [QUEUED, RUNNING]}) { totalCount }
         deployable: trainingJobs(filter: {deployable: true}) { totalCount }
         byCompletion: trainingJobs(orderBy: [{field: COMPLETED_AT, direction: DESC}]) { nodes { id completedAt } } }""",
-        {"s": [status]})
+        {"s": [status]},
+    )
     assert data["matching"]["nodes"] == [{"id": job["id"], "status": status}]
     assert data["running"]["totalCount"] == 0
     assert data["deployable"]["totalCount"] == (1 if status == "COMPLETE" else 0)
@@ -150,8 +167,13 @@ async def test_cancel_other_states_is_an_invalid_transition(api: Api) -> None:
     done = await run_to_end(api, job["id"])
     payload = (await api.query(CANCEL, {"id": job["id"]}))["cancelTrainingJob"]
     assert payload["trainingJob"] is None
-    assert payload["errors"] == [{"code": "INVALID_TRANSITION", "field": ["input", "id"],
-                                  "message": f"Training job is {done['status']}; only QUEUED or RUNNING jobs can be cancelled"}]
+    assert payload["errors"] == [
+        {
+            "code": "INVALID_TRANSITION",
+            "field": ["input", "id"],
+            "message": f"Training job is {done['status']}; only QUEUED or RUNNING jobs can be cancelled",
+        }
+    ]
     again = await get(api, job["id"])
     assert again["status"] == done["status"]
     for bad, code in ((gid("TrainingJob", 999), "NOT_FOUND"), (gid("Deployment", 1), "INVALID_ID")):
@@ -159,22 +181,31 @@ async def test_cancel_other_states_is_an_invalid_transition(api: Api) -> None:
         assert [(e["code"], e["field"]) for e in errors] == [(code, ["input", "id"])]
 
 
-@pytest.mark.parametrize(("overrides", "fields"), [
-    ({"modelName": "  "}, [["input", "modelName"]]),
-    ({"modelName": "x" * 101}, [["input", "modelName"]]),
-    ({"modelName": "bad\nname"}, [["input", "modelName"]]),
-    ({"dataset": ""}, [["input", "dataset"]]),
-    ({"baseModel": "GPT-17"}, [["input", "baseModel"]]),
-    ({"hyperparameters": {"learningRate": 0.5}}, [["input", "hyperparameters", "learningRate"]]),
-    ({"hyperparameters": {"learningRate": 0}}, [["input", "hyperparameters", "learningRate"]]),
-    ({"hyperparameters": {"epochs": 0}}, [["input", "hyperparameters", "epochs"]]),
-    ({"hyperparameters": {"epochs": 51}}, [["input", "hyperparameters", "epochs"]]),
-    ({"hyperparameters": {"batchSize": 2048}}, [["input", "hyperparameters", "batchSize"]]),
-    ({"hyperparameters": {"loraRank": 0}}, [["input", "hyperparameters", "loraRank"]]),
-    ({"modelName": "", "baseModel": "nope", "hyperparameters": {"epochs": -1, "batchSize": 0}},
-     [["input", "modelName"], ["input", "baseModel"], ["input", "hyperparameters", "epochs"],
-      ["input", "hyperparameters", "batchSize"]]),
-])
+@pytest.mark.parametrize(
+    ("overrides", "fields"),
+    [
+        ({"modelName": "  "}, [["input", "modelName"]]),
+        ({"modelName": "x" * 101}, [["input", "modelName"]]),
+        ({"modelName": "bad\nname"}, [["input", "modelName"]]),
+        ({"dataset": ""}, [["input", "dataset"]]),
+        ({"baseModel": "GPT-17"}, [["input", "baseModel"]]),
+        ({"hyperparameters": {"learningRate": 0.5}}, [["input", "hyperparameters", "learningRate"]]),
+        ({"hyperparameters": {"learningRate": 0}}, [["input", "hyperparameters", "learningRate"]]),
+        ({"hyperparameters": {"epochs": 0}}, [["input", "hyperparameters", "epochs"]]),
+        ({"hyperparameters": {"epochs": 51}}, [["input", "hyperparameters", "epochs"]]),
+        ({"hyperparameters": {"batchSize": 2048}}, [["input", "hyperparameters", "batchSize"]]),
+        ({"hyperparameters": {"loraRank": 0}}, [["input", "hyperparameters", "loraRank"]]),
+        (
+            {"modelName": "", "baseModel": "nope", "hyperparameters": {"epochs": -1, "batchSize": 0}},
+            [
+                ["input", "modelName"],
+                ["input", "baseModel"],
+                ["input", "hyperparameters", "epochs"],
+                ["input", "hyperparameters", "batchSize"],
+            ],
+        ),
+    ],
+)
 async def test_every_invalid_field_gets_its_own_error_and_nothing_is_created(
     api: Api, overrides: dict[str, Any], fields: list[list[str]]
 ) -> None:
@@ -218,11 +249,11 @@ async def test_loss_history_points_bounds(api: Api) -> None:
 async def test_a_small_share_of_jobs_fail_with_a_reason(tmp_path: Path) -> None:
     async with running_api(tmp_path, Clock(), training_time_scale=0) as api:
         ids = [(await create(api, modelName=f"m{i}"))["id"] for i in range(150)]
-        nodes = []
-        for page in range(2):
-            query = "query($a: String) { trainingJobs(first: 100, after: $a) { pageInfo { endCursor } nodes { id status statusReason finalLoss progress } } }"
-            conn = (await api.query(query, {"a": conn["pageInfo"]["endCursor"] if page else None}))["trainingJobs"]
-            nodes += conn["nodes"]
+        query = """query($a: String) { trainingJobs(first: 100, after: $a) {
+            pageInfo { endCursor } nodes { id status statusReason finalLoss progress } } }"""
+        first = (await api.query(query))["trainingJobs"]
+        second = (await api.query(query, {"a": first["pageInfo"]["endCursor"]}))["trainingJobs"]
+        nodes = first["nodes"] + second["nodes"]
     assert {n["id"] for n in nodes} == set(ids)
     failed = [n for n in nodes if n["status"] == "FAILED"]
     assert 0 < len(failed) <= 15

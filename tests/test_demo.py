@@ -1,5 +1,6 @@
 """Demo data looks like a real team's: every status, several versions per model, consistent trails."""
 
+import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -14,10 +15,18 @@ async def test_demo_data_covers_every_status_with_consistent_audit_trails(tmp_pa
         async with api.db.read() as s:
             jobs = (await s.scalars(select(TrainingJob))).all()
             deps = (await s.scalars(select(Deployment))).all()
-            events = (await s.scalars(select(DeploymentEvent).order_by(DeploymentEvent.at, DeploymentEvent.id))).all()
+            events = (
+                await s.scalars(select(DeploymentEvent).order_by(DeploymentEvent.at, DeploymentEvent.id))
+            ).all()
         # then: a few dozen jobs in every status, with plausible fields
         assert 25 <= len(jobs) <= 60
-        assert set(Counter(j.status for j in jobs)) == {"QUEUED", "RUNNING", "COMPLETE", "FAILED", "CANCELLED"}
+        assert set(Counter(j.status for j in jobs)) == {
+            "QUEUED",
+            "RUNNING",
+            "COMPLETE",
+            "FAILED",
+            "CANCELLED",
+        }
         assert {j.model_size for j in jobs} == {"NANO", "SMALL", "LARGE"}
         for job in jobs:
             assert (job.final_loss is not None) == (job.status == "COMPLETE")
@@ -36,7 +45,7 @@ async def test_demo_data_covers_every_status_with_consistent_audit_trails(tmp_pa
             assert trail[0].kind == "CREATED"
             changes = [e for e in trail if e.to_status is not None]
             assert changes[-1].to_status == dep.status
-            for before, after in zip(changes, changes[1:], strict=False):
+            for before, after in itertools.pairwise(changes):
                 assert after.from_status == before.to_status
             assert (trail[-1].kind == "DELETED") == (dep.deleted_at is not None)
         # and the API serves it
