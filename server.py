@@ -3,29 +3,21 @@
 import argparse
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-import orjson
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from db.engine import Database
-from resolvers import demo, lifecycle
-from resolvers.context import Context
-from resolvers.fleet import FleetCache
-from schema import schema
+from resolvers import demo
+from web import graphiql
+from web.graphql_app import Behaviour, Clock, GraphQLApp
 
 log = logging.getLogger("deploydeck")
-Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
@@ -124,38 +116,10 @@ def _env_bool_from(env: dict[str, str], name: str) -> bool:
     raise SystemExit(f"{name} must be true or false, got {env[name]!r}")
 
 
-class GraphQLApp(GraphQL):  # type: ignore[type-arg]
-    """Strawberry's ASGI app with our context, one clock reading per request, and orjson."""
-
-    def __init__(self, settings: Settings, clock: Clock) -> None:
-        super().__init__(schema)
-        self.settings = settings
-        self.clock = clock
-        self.db: Database | None = None
-        self.fleet_cache = FleetCache()
-
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        assert self.db is not None, "the lifespan opens the database"
-        now = self.clock()
-        await lifecycle.settle(self.db, now)
-        return Context(
-            db=self.db,
-            fleet_cache=self.fleet_cache,
-            now=now,
-            rollout_seconds=self.settings.rollout_seconds,
-            training_time_scale=self.settings.training_time_scale,
-            request=request,
-            response=response,
-        )
-
-    def encode_json(self, data: Any) -> bytes:  # type: ignore[override]
-        return orjson.dumps(data)
-
-
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Starlette:
     """The ASGI app; the lifespan owns the database engine."""
     settings = settings or Settings()
-    graphql = GraphQLApp(settings, clock)
+    graphql = GraphQLApp(Behaviour(settings.rollout_seconds, settings.training_time_scale), clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -173,7 +137,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
             await db.dispose()
 
     # Route, not Mount: Mount answers POST /graphql with a redirect to /graphql/.
-    routes = [Route("/graphql", graphql, methods=["GET", "POST"])]
+    routes = [Route("/graphql", graphql, methods=["GET", "POST"]), *graphiql.routes()]
     return Starlette(routes=routes, lifespan=lifespan)
 
 

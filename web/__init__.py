@@ -1,0 +1,1 @@
+"""HTTP layer: the GraphQL endpoint over HTTP, GraphiQL, middleware. Imports schema and resolvers."""
