@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from db.engine import Database
 from resolvers import demo
 from web import graphiql
 from web.graphql_app import Behaviour, Clock, GraphQLApp
+from web.middleware import ETagMiddleware, RequestIdMiddleware
 
 log = logging.getLogger("deploydeck")
 
@@ -34,6 +37,7 @@ class Settings:
     demo: bool = True
     rollout_seconds: float = 30.0
     training_time_scale: float = 1.0
+    cors_origins: tuple[str, ...] = ()
     log_level: str = "info"
 
 
@@ -90,6 +94,14 @@ def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None
         "0 finishes jobs at once (env DEPLOYDECK_TRAINING_TIME_SCALE; default %(default)s)",
     )
     parser.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        default=None,
+        help="a browser origin allowed to call the API, e.g. https://dash.example.com; repeatable "
+        "(env DEPLOYDECK_CORS_ORIGINS, comma-separated; default: none)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         default=env.get("DEPLOYDECK_LOG_LEVEL", d.log_level),
@@ -103,8 +115,13 @@ def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None
         demo=args.demo,
         rollout_seconds=args.rollout_seconds,
         training_time_scale=args.training_time_scale,
+        cors_origins=tuple(args.cors_origins or _split(env.get("DEPLOYDECK_CORS_ORIGINS", ""))),
         log_level=args.log_level,
     )
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
 
 
 def _env_bool_from(env: dict[str, str], name: str) -> bool:
@@ -138,7 +155,19 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
 
     # Route, not Mount: Mount answers POST /graphql with a redirect to /graphql/.
     routes = [Route("/graphql", graphql, methods=["GET", "POST"]), *graphiql.routes()]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", "X-Request-ID", "If-None-Match"],
+            expose_headers=["ETag", "X-Request-ID"],
+            max_age=600,
+        ),
+        Middleware(ETagMiddleware),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

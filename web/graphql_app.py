@@ -1,15 +1,27 @@
-"""The GraphQL endpoint: strawberry's ASGI app with our context, one clock per request, orjson."""
+"""The GraphQL endpoint: strawberry's ASGI app with our context and GraphQL over HTTP done right.
 
+On top of strawberry: one clock reading per request, orjson, the
+`application/graphql-response+json` media type (400 and no `data` for request errors, as
+the GraphQL-over-HTTP spec asks), 405 with `Allow` for mutations over GET, and every HTTP
+error as a GraphQL-shaped JSON body.
+"""
+
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from db.engine import Database
 from resolvers import lifecycle
@@ -19,6 +31,9 @@ from schema import schema
 from web import graphiql
 
 Clock = Callable[[], datetime]
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,29 @@ class Behaviour:
     training_time_scale: float
 
 
+def response_media_type(accept: str) -> str:
+    """graphql-response+json when the client accepts it at least as much as JSON, else JSON."""
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        weights[media.lower()] = max(q, weights.get(media.lower(), 0.0))
+    modern = weights.get(GRAPHQL_RESPONSE, 0.0)
+    legacy = max(weights.get(JSON, 0.0), weights.get("*/*", 0.0), weights.get("application/*", 0.0))
+    return GRAPHQL_RESPONSE if modern > 0 and modern >= legacy else JSON
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Parsing, validation or variable coercion failed: nothing was executed."""
+    return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+
+
 class GraphQLApp(GraphQL):  # type: ignore[type-arg]
     def __init__(self, behaviour: Behaviour, clock: Clock) -> None:
         super().__init__(schema)
@@ -37,10 +75,28 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         self.db: Database | None = None
         self.fleet_cache = FleetCache()
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = self._error_response(request, exc.status_code, exc.reason)
+        await response(scope, receive, send)
+
+    def _error_response(self, request: Request, status: int, reason: str) -> Response:
+        headers = {"Allow": "POST" if "mutation" in reason else "GET, POST"} if status == 405 else {}
+        return Response(
+            orjson.dumps({"errors": [{"message": reason}]}),
+            status_code=status,
+            media_type=response_media_type(request.headers.get("accept", "")),
+            headers=headers,
+        )
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         assert self.db is not None, "the lifespan opens the database"
         now = self.clock()
         await lifecycle.settle(self.db, now)
+        request.state.sub_response = response
         return Context(
             db=self.db,
             fleet_cache=self.fleet_cache,
@@ -51,8 +107,50 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             response=response,
         )
 
+    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any, context: Any,
+                             root_value: Any, request_data: Any) -> ExecutionResult:
+        name = request_data.operation_name
+        if name is not None and not isinstance(name, str):
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
+        found = _OPERATION.search(request_data.query or "") if name is None else None
+        request.state.operation = name or (found.group(1) if found else "anonymous")
+        try:
+            return await super().execute_single(
+                request=request, request_adapter=request_adapter, sub_response=sub_response,
+                context=context, root_value=root_value, request_data=request_data,
+            )
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                # A mutation over GET: the method is wrong, not the request (spec: 405).
+                raise HTTPException(405, "mutations are not allowed when using GET; use POST") from exc
+            raise
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        data = await super().process_result(request, result)
+        media = response_media_type(request.headers.get("accept", ""))
+        sub_response = request.state.sub_response
+        sub_response.media_type = media
+        if _is_request_error(result):
+            data.pop("data", None)  # the GraphQL spec: no data entry when nothing was executed
+            if media == GRAPHQL_RESPONSE:
+                sub_response.status_code = 400
+        return data
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = Response(
+            self.encode_json(response_data),
+            status_code=sub_response.status_code or 200,
+            media_type=getattr(sub_response, "media_type", None) or JSON,
+        )
+        for name, value in sub_response.headers.items():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers.append(name, value)
+        # Dashboards poll with GET: let them revalidate with the ETag every time.
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(graphiql.page())
+        return HTMLResponse(graphiql.page(), headers={"Cache-Control": "no-cache"})
 
     def encode_json(self, data: Any) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)

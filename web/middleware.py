@@ -1,0 +1,103 @@
+"""ASGI middleware: request ids with an access log line, and ETags for GET responses."""
+
+import hashlib
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("deploydeck.access")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Every response carries X-Request-ID; one log line per request names it.
+
+    A client-supplied id that looks safe is kept, so a browser or client bug report can
+    name the request; anything else is replaced. The GraphQL endpoint records the
+    operation name in the scope's state for the log line.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = Headers(scope=scope).get("x-request-id", "")
+        request_id = offered if _CLIENT_ID.match(offered) else uuid.uuid4().hex
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "request_id=%s method=%s path=%s operation=%s status=%d duration_ms=%.1f",
+                request_id, scope["method"], scope["path"], state.get("operation", "-"), status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+class ETagMiddleware:
+    """GET responses get a content hash as ETag; a matching If-None-Match gets 304 and no body.
+
+    The tag is a hash of the body, so a response is never served stale: after a mutation
+    the body, and with it the tag, changes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body = bytearray()
+
+        async def buffer(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                await self._finish(scope, send, start, bytes(body))
+                return
+            await send(message)
+
+        await self.app(scope, receive, buffer)
+
+    async def _finish(self, scope: Scope, send: Send, start: Message | None, body: bytes) -> None:
+        assert start is not None
+        headers = MutableHeaders(scope=start)
+        if start["status"] == 200 and "etag" not in headers:
+            headers["ETag"] = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+        etag = headers.get("etag")
+        wanted = Headers(scope=scope).get("if-none-match", "")
+        if etag and start["status"] == 200 and etag in [t.strip() for t in wanted.split(",")]:
+            kept = {k: v for k, v in headers.items() if k in ("etag", "cache-control", "x-request-id", "vary")}
+            await send({"type": "http.response.start", "status": 304,
+                        "headers": [(k.encode(), v.encode()) for k, v in kept.items()]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers["Content-Length"] = str(len(body))
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
