@@ -25,7 +25,8 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from db.models import Deployment, DeploymentEvent, FleetState, TrainingJob
-from server import Settings, create_app
+from server import create_app
+from settings import Settings
 
 NOW = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
 METRICS = "metrics { requestVolume p50Latency p95Latency p99Latency errorRate } health"

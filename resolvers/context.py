@@ -17,7 +17,9 @@ class Context:
     now: datetime  # read once per request: every figure in a response is for this instant
     rollout_seconds: float
     training_time_scale: float = 1.0
-    actor: str = "anonymous"
+    actor: str = "anonymous"  # the API token's name, or "anonymous" when none are configured
+    may_read: bool = True
+    may_write: bool = True
     request: Any = None
     response: Any = None
     loaders: Loaders = field(init=False)

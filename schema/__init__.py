@@ -5,10 +5,10 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 
-from resolvers.errors import ApiError
 from schema.deployment import Deployment
+from schema.limits import Limits, _expected, extensions
 from schema.mutation import Mutation, TrainingJobPayload
 from schema.query import Query
 from schema.training_job import TrainingJob
@@ -17,22 +17,32 @@ log = logging.getLogger("deploydeck.graphql")
 
 
 class Schema(strawberry.Schema):
-    """Logs client mistakes in one quiet line; only unexpected exceptions get a traceback."""
+    """Logs client mistakes in one quiet line; unexpected exceptions with a traceback and request id."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        request = getattr(getattr(execution_context, "context", None), "request", None)
+        request_id = getattr(getattr(request, "state", None), "request_id", "-")
         for error in errors:
-            original = error.original_error
-            if original is None or isinstance(original, ApiError | GraphQLError):
-                log.info("client error: %s", error.message)
+            if _expected(error):
+                log.info("request_id=%s client error: %s", request_id, error.message)
             else:
-                log.error("unexpected error: %s", error.message, exc_info=original)
+                log.error(
+                    "request_id=%s unexpected error: %s",
+                    request_id,
+                    error.message,
+                    exc_info=error.original_error,
+                )
 
 
-# Built once per process: strawberry cannot put one Query type in two Schemas (PITFALLS).
-schema = Schema(
-    query=Query,
-    mutation=Mutation,
-    types=[Deployment, TrainingJob, TrainingJobPayload],
-    # Factories: the caches themselves live at module level and are shared by every request.
-    extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
-)
+def build_schema(limits: Limits) -> Schema:
+    """A schema with these limits; built once per app (strawberry types are shared)."""
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Deployment, TrainingJob, TrainingJobPayload],
+        extensions=extensions(limits),
+        config=StrawberryConfig(batching_config={"max_operations": limits.max_batch}),
+    )
+
+
+schema = build_schema(Limits())

@@ -7,6 +7,7 @@ import strawberry
 from resolvers import mutations
 from schema.common import UserError
 from schema.deployment import Deployment
+from schema.permissions import GUARDED
 from schema.training_job import TrainingJob
 
 _INPUT = strawberry.argument(description="The mutation's arguments.")
@@ -94,25 +95,30 @@ def _deleted(result: mutations.Result[str]) -> tuple[strawberry.ID | None, list[
 
 @strawberry.type(description="Deploy, pause, resume and delete.")
 class Mutation:
-    @strawberry.mutation(description="Deploy a COMPLETE training job as the next version of its model.")
+    @strawberry.mutation(
+        permission_classes=GUARDED,
+        description="Deploy a COMPLETE training job as the next version of its model.",
+    )
     async def deploy_job(
         self, info: strawberry.Info, input: Annotated[DeployJobInput, _INPUT]
     ) -> DeploymentPayload:
         return DeploymentPayload.of(await mutations.deploy_job(info.context, input.job_id))
 
-    @strawberry.mutation(description="ACTIVE -> PAUSED.")
+    @strawberry.mutation(permission_classes=GUARDED, description="ACTIVE -> PAUSED.")
     async def pause_deployment(
         self, info: strawberry.Info, input: Annotated[DeploymentIdInput, _INPUT]
     ) -> DeploymentPayload:
         return DeploymentPayload.of(await mutations.pause_deployment(info.context, input.id))
 
-    @strawberry.mutation(description="PAUSED -> ACTIVE.")
+    @strawberry.mutation(permission_classes=GUARDED, description="PAUSED -> ACTIVE.")
     async def resume_deployment(
         self, info: strawberry.Info, input: Annotated[DeploymentIdInput, _INPUT]
     ) -> DeploymentPayload:
         return DeploymentPayload.of(await mutations.resume_deployment(info.context, input.id))
 
-    @strawberry.mutation(description="Only PAUSED or FAILED deployments can be deleted.")
+    @strawberry.mutation(
+        permission_classes=GUARDED, description="Only PAUSED or FAILED deployments can be deleted."
+    )
     async def delete_deployment(
         self,
         info: strawberry.Info,
@@ -121,7 +127,9 @@ class Mutation:
         deleted, errors = _deleted(await mutations.delete_deployment(info.context, input.id))
         return DeleteDeploymentPayload(deleted_id=deleted, errors=errors)
 
-    @strawberry.mutation(description="Queue a training job; it then runs and completes on its own.")
+    @strawberry.mutation(
+        permission_classes=GUARDED, description="Queue a training job; it then runs and completes on its own."
+    )
     async def create_training_job(
         self,
         info: strawberry.Info,
@@ -140,7 +148,7 @@ class Mutation:
         )
         return TrainingJobPayload.of(result)
 
-    @strawberry.mutation(description="QUEUED or RUNNING -> CANCELLED.")
+    @strawberry.mutation(permission_classes=GUARDED, description="QUEUED or RUNNING -> CANCELLED.")
     async def cancel_training_job(
         self,
         info: strawberry.Info,
@@ -148,7 +156,10 @@ class Mutation:
     ) -> TrainingJobPayload:
         return TrainingJobPayload.of(await mutations.cancel_training_job(info.context, input.id))
 
-    @strawberry.mutation(description="Refused with HAS_DEPLOYMENTS while any deployment references the job.")
+    @strawberry.mutation(
+        permission_classes=GUARDED,
+        description="Refused with HAS_DEPLOYMENTS while any deployment references the job.",
+    )
     async def delete_training_job(
         self,
         info: strawberry.Info,

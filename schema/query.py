@@ -14,6 +14,7 @@ from schema.deployment import Deployment, DeploymentConnection, DeploymentFilter
 from schema.deployment import to_filter as deployment_filter
 from schema.deployment import to_order as deployment_order
 from schema.metrics import DeploymentStats
+from schema.permissions import GUARDED
 from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilter, TrainingJobOrder
 from schema.training_job import to_filter as job_filter
 from schema.training_job import to_order as job_order
@@ -28,11 +29,16 @@ def _node_of(found: tuple[str, object] | None) -> Node | None:
 
 @strawberry.type(description="Read the training jobs, deployments and their statistics.")
 class Query:
-    @strawberry.field(description="Any object by its global ID; null when it does not exist.")
+    @strawberry.field(
+        permission_classes=GUARDED, description="Any object by its global ID; null when it does not exist."
+    )
     async def node(self, info: strawberry.Info, id: GlobalId) -> Node | None:
         return _node_of(await node_resolvers.load_node(info.context, id))
 
-    @strawberry.field(description="Objects by global ID, in the same order; null where one does not exist.")
+    @strawberry.field(
+        permission_classes=GUARDED,
+        description="Objects by global ID, in the same order; null where one does not exist.",
+    )
     async def nodes(
         self,
         info: strawberry.Info,
@@ -41,19 +47,25 @@ class Query:
         node_resolvers.check_count(ids)
         return [_node_of(await node_resolvers.load_node(info.context, i)) for i in ids]
 
-    @strawberry.field(description="The catalog of base models a training job can fine-tune.")
+    @strawberry.field(
+        permission_classes=GUARDED, description="The catalog of base models a training job can fine-tune."
+    )
     def base_models(self) -> list[BaseModel]:
         return [
             BaseModel(name=m.name, parameter_count=m.parameter_count, model_size=ModelSize(m.model_size))
             for m in catalog.base_models()
         ]
 
-    @strawberry.field(description="A training job by global ID; null when it does not exist.")
+    @strawberry.field(
+        permission_classes=GUARDED, description="A training job by global ID; null when it does not exist."
+    )
     async def training_job(self, info: strawberry.Info, id: GlobalId) -> TrainingJob | None:
         row = await job_resolvers.get_job(info.context, id)
         return None if row is None else TrainingJob.from_row(row)
 
-    @strawberry.field(description="Training jobs. Default order: CREATED_AT DESC.")
+    @strawberry.field(
+        permission_classes=GUARDED, description="Training jobs. Default order: CREATED_AT DESC."
+    )
     async def training_jobs(
         self,
         info: strawberry.Info,
@@ -80,13 +92,16 @@ class Query:
         )
         return TrainingJobConnection.of(conn)
 
-    @strawberry.field(description="A deployment by global ID; null when it does not exist.")
+    @strawberry.field(
+        permission_classes=GUARDED, description="A deployment by global ID; null when it does not exist."
+    )
     async def deployment(self, info: strawberry.Info, id: GlobalId) -> Deployment | None:
         row = await deployment_resolvers.get_deployment(info.context, id)
         return None if row is None else Deployment.from_row(row)
 
     @strawberry.field(
-        description="Default order: CREATED_AT DESC. asOf pins the metrics used to sort, filter and show."
+        permission_classes=GUARDED,
+        description="Default order: CREATED_AT DESC. asOf pins the metrics used to sort, filter and show.",
     )
     async def deployments(
         self,
@@ -120,7 +135,9 @@ class Query:
         )
         return DeploymentConnection.of(conn)
 
-    @strawberry.field(description="Fleet-wide figures for the dashboard's summary cards.")
+    @strawberry.field(
+        permission_classes=GUARDED, description="Fleet-wide figures for the dashboard's summary cards."
+    )
     async def deployment_stats(
         self,
         info: strawberry.Info,
@@ -130,6 +147,6 @@ class Query:
     ) -> DeploymentStats:
         return DeploymentStats.of(await deployment_resolvers.fleet_stats(info.context, as_of))
 
-    @strawberry.field(description="The server's clock for this request (UTC).")
+    @strawberry.field(permission_classes=GUARDED, description="The server's clock for this request (UTC).")
     def server_time(self, info: strawberry.Info) -> datetime:
         return info.context.now  # type: ignore[no-any-return]

@@ -12,7 +12,8 @@ import httpx
 from db.deployments import bump_revision
 from db.engine import Database
 from db.models import Deployment, DeploymentEvent, TrainingJob
-from server import Settings, create_app
+from server import create_app
+from settings import Settings
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday noon
 

@@ -201,7 +201,9 @@ async def test_order_by_metric_shows_the_figures_it_sorted_by_nulls_last(
     )
 
 
-@pytest.mark.parametrize("field", ["REQUEST_VOLUME", "P50_LATENCY", "P95_LATENCY", "P99_LATENCY", "ERROR_RATE"])
+@pytest.mark.parametrize(
+    "field", ["REQUEST_VOLUME", "P50_LATENCY", "P95_LATENCY", "P99_LATENCY", "ERROR_RATE"]
+)
 async def test_paging_a_metric_order_across_a_window_boundary_sees_every_item_once(
     api: Api, field: str
 ) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from server import Settings, parse_settings
+from settings import Settings, parse_settings
 
 
 def test_defaults() -> None:

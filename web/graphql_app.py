@@ -8,7 +8,7 @@ error as a GraphQL-shaped JSON body.
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +27,10 @@ from db.engine import Database
 from resolvers import lifecycle
 from resolvers.context import Context
 from resolvers.fleet import FleetCache
-from schema import schema
+from schema import build_schema
+from schema.limits import Limits
 from web import graphiql
+from web.auth import identify
 
 Clock = Callable[[], datetime]
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -42,6 +44,9 @@ class Behaviour:
 
     rollout_seconds: float
     training_time_scale: float
+    tokens: dict[str, str] = field(default_factory=dict)  # name -> token; empty: writes are open
+    require_token_for_reads: bool = False
+    limits: Limits = field(default_factory=Limits)
 
 
 def response_media_type(accept: str) -> str:
@@ -69,7 +74,7 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 class GraphQLApp(GraphQL):  # type: ignore[type-arg]
     def __init__(self, behaviour: Behaviour, clock: Clock) -> None:
-        super().__init__(schema)
+        super().__init__(build_schema(behaviour.limits))
         self.behaviour = behaviour
         self.clock = clock
         self.db: Database | None = None
@@ -97,27 +102,45 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         now = self.clock()
         await lifecycle.settle(self.db, now)
         request.state.sub_response = response
+        tokens = self.behaviour.tokens
+        who = identify(request.headers.get("authorization"), tokens)
         return Context(
             db=self.db,
             fleet_cache=self.fleet_cache,
             now=now,
             rollout_seconds=self.behaviour.rollout_seconds,
             training_time_scale=self.behaviour.training_time_scale,
+            actor=who.actor or "anonymous",
+            may_write=not tokens or who.actor is not None,
+            may_read=not (tokens and self.behaviour.require_token_for_reads) or who.actor is not None,
             request=request,
             response=response,
         )
 
-    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any, context: Any,
-                             root_value: Any, request_data: Any) -> ExecutionResult:
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
         name = request_data.operation_name
         if name is not None and not isinstance(name, str):
-            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
+            raise HTTPException(
+                400, "The GraphQL operation's `operationName` must be a string or null, if provided."
+            )
         found = _OPERATION.search(request_data.query or "") if name is None else None
         request.state.operation = name or (found.group(1) if found else "anonymous")
         try:
             return await super().execute_single(
-                request=request, request_adapter=request_adapter, sub_response=sub_response,
-                context=context, root_value=root_value, request_data=request_data,
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
             )
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError):
@@ -150,7 +173,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(graphiql.page(), headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(graphiql.page(), headers=graphiql.PAGE_HEADERS)
 
     def encode_json(self, data: Any) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids with an access log line, and ETags for GET responses."""
+"""ASGI middleware: request ids and access log, ETags, body-size limit, masking of unhandled errors."""
 
 import hashlib
 import logging
@@ -7,10 +7,12 @@ import time
 import uuid
 from typing import Any
 
+import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("deploydeck.access")
+error_log = logging.getLogger("deploydeck.errors")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -48,7 +50,11 @@ class RequestIdMiddleware:
         finally:
             access_log.info(
                 "request_id=%s method=%s path=%s operation=%s status=%d duration_ms=%.1f",
-                request_id, scope["method"], scope["path"], state.get("operation", "-"), status,
+                request_id,
+                scope["method"],
+                scope["path"],
+                state.get("operation", "-"),
+                status,
                 (time.perf_counter() - started) * 1000,
             )
 
@@ -93,11 +99,112 @@ class ETagMiddleware:
         etag = headers.get("etag")
         wanted = Headers(scope=scope).get("if-none-match", "")
         if etag and start["status"] == 200 and etag in [t.strip() for t in wanted.split(",")]:
-            kept = {k: v for k, v in headers.items() if k in ("etag", "cache-control", "x-request-id", "vary")}
-            await send({"type": "http.response.start", "status": 304,
-                        "headers": [(k.encode(), v.encode()) for k, v in kept.items()]})
+            kept = {
+                k: v for k, v in headers.items() if k in ("etag", "cache-control", "x-request-id", "vary")
+            }
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": [(k.encode(), v.encode()) for k, v in kept.items()],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         headers["Content-Length"] = str(len(body))
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+def _json_error(status: int, message: str, code: str, **extra: str) -> tuple[Message, Message]:
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code, **extra}}]})
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+class UnexpectedErrorMiddleware:
+    """An unhandled exception becomes a generic JSON 500 with the request id; the log has the traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            request_id = scope.get("state", {}).get("request_id", "unknown")
+            error_log.exception("request_id=%s unhandled exception", request_id)
+            if started:
+                raise
+            for message in _json_error(
+                500,
+                f"Internal server error; quote request id {request_id} when reporting it",
+                "INTERNAL_SERVER_ERROR",
+                requestId=request_id,
+            ):
+                await send(message)
+
+
+class BodySizeLimitMiddleware:
+    """Request bodies above the limit get 413 before anything parses them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        # Read the body here (bounded), then hand it on: chunked bodies have no length to check.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        for message in _json_error(
+            413,
+            f"Request body exceeds the limit of {self.max_bytes} bytes (max_body_bytes)",
+            "BODY_TOO_LARGE",
+        ):
+            await send(message)

@@ -1,0 +1,71 @@
+"""Per-request limits enforced by the schema: depth, aliases, tokens, batch size, introspection."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from resolvers.errors import ApiError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Defaults a real dashboard never hits; each is a setting (see server.py)."""
+
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_batch: int = 10
+    introspection: bool = True
+
+
+def _expected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is None or isinstance(original, ApiError | GraphQLError | PermissionError)
+
+
+class _MaskUnexpected(MaskErrors):
+    """Unexpected exceptions reach the client as a generic error carrying the request id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not _expected(error))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        context = self.execution_context.context
+        request = getattr(context, "request", None)
+        request_id = getattr(getattr(request, "state", None), "request_id", None) or "unknown"
+        return GraphQLError(
+            message=f"Internal server error; quote request id {request_id} when reporting it",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )
+
+
+def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
+    """Extension factories; validation rules are built once so ValidationCache keeps working."""
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
+    if not limits.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return [
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=256),
+        _MaskUnexpected,
+    ]

@@ -1,0 +1,185 @@
+"""Every setting in one place: a flag, an environment variable and a default each; flags win."""
+
+import argparse
+import ipaddress
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from schema.limits import Limits
+from web.auth import TokenConfigError, load_tokens
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db: str = "deploydeck.db"
+    demo: bool = True
+    rollout_seconds: float = 30.0
+    training_time_scale: float = 1.0
+    cors_origins: tuple[str, ...] = ()
+    tokens: tuple[tuple[str, str], ...] = ()  # (name, token); from DEPLOYDECK_TOKENS and --tokens-file
+    require_token_for_reads: bool = False
+    allow_open_writes: bool = False
+    max_depth: int = Limits.max_depth
+    max_aliases: int = Limits.max_aliases
+    max_tokens: int = Limits.max_tokens
+    max_batch: int = Limits.max_batch
+    max_body_bytes: int = 256 * 1024
+    introspection: bool = True
+    log_level: str = "info"
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_depth=self.max_depth,
+            max_aliases=self.max_aliases,
+            max_tokens=self.max_tokens,
+            max_batch=self.max_batch,
+            introspection=self.introspection,
+        )
+
+    @property
+    def loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def _non_negative(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {raw}")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {raw}")
+    return value
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"must be true or false, got {raw!r}")
+
+
+# (setting, environment variable, value type, help); the flag is --setting-with-dashes.
+_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
+    (
+        "host",
+        "DEPLOYDECK_HOST",
+        str,
+        "address to bind; a non-loopback address needs tokens or --allow-open-writes",
+    ),
+    ("port", "DEPLOYDECK_PORT", int, "port to bind"),
+    ("db", "DATABASE_URL", str, "SQLite file path or database URL"),
+    ("demo", "DEPLOYDECK_DEMO", _boolean, "load demo data into an empty database"),
+    ("rollout_seconds", "DEPLOYDECK_ROLLOUT_SECONDS", _non_negative, "how long a simulated rollout takes"),
+    (
+        "training_time_scale",
+        "DEPLOYDECK_TRAINING_TIME_SCALE",
+        _non_negative,
+        "multiplies simulated training durations; 1 runs a small 3-epoch job in ~2 min, "
+        "0 finishes jobs at once",
+    ),
+    (
+        "require_token_for_reads",
+        "DEPLOYDECK_REQUIRE_TOKEN_FOR_READS",
+        _boolean,
+        "queries need a token too (when tokens are configured)",
+    ),
+    (
+        "allow_open_writes",
+        "DEPLOYDECK_ALLOW_OPEN_WRITES",
+        _boolean,
+        "allow binding a non-loopback address without tokens: anyone who can reach it may write",
+    ),
+    ("max_depth", "DEPLOYDECK_MAX_DEPTH", _positive_int, "deepest selection a query may nest"),
+    ("max_aliases", "DEPLOYDECK_MAX_ALIASES", _positive_int, "aliases one query may use"),
+    ("max_tokens", "DEPLOYDECK_MAX_TOKENS", _positive_int, "lexical tokens one query may have"),
+    ("max_batch", "DEPLOYDECK_MAX_BATCH", _positive_int, "operations one batched request may hold"),
+    ("max_body_bytes", "DEPLOYDECK_MAX_BODY_BYTES", _positive_int, "largest request body"),
+    ("introspection", "DEPLOYDECK_INTROSPECTION", _boolean, "allow schema introspection (GraphiQL needs it)"),
+    ("log_level", "DEPLOYDECK_LOG_LEVEL", str, "debug, info, warning or error"),
+]
+
+
+def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Settings from flags, falling back to environment variables, then defaults; exits on bad values."""
+    env = dict(os.environ) if env is None else env
+    defaults = {f.name: f.default for f in fields(Settings)}
+    parser = argparse.ArgumentParser(
+        prog="python server.py",
+        description="Deploydeck: a GraphQL API to deploy ML models and monitor their inference metrics.",
+    )
+    for name, variable, kind, text in _OPTIONS:
+        flag = "--" + name.replace("_", "-")
+        # String defaults go through `type`, so a bad environment value fails like a bad flag.
+        default = env.get(variable, str(defaults[name]))
+        help_text = f"{text} (env {variable}; default %(default)s)"
+        if kind is _boolean:
+            parser.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=_parse_env_bool(parser, variable, default),
+                help=help_text,
+            )
+        elif name == "log_level":
+            parser.add_argument(
+                flag, choices=["debug", "info", "warning", "error"], default=default, help=help_text
+            )
+        else:
+            parser.add_argument(flag, type=kind, default=default, help=help_text)
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        default=None,
+        help="a browser origin allowed to call the API, e.g. https://dash.example.com; repeatable "
+        "(env DEPLOYDECK_CORS_ORIGINS, comma-separated; default: none)",
+    )
+    parser.add_argument(
+        "--tokens-file",
+        default=env.get("DEPLOYDECK_TOKENS_FILE"),
+        help="file of `name=token` lines; with DEPLOYDECK_TOKENS (comma-separated `name=token` pairs) these "
+        "are the API tokens; when any exist, mutations need `Authorization: Bearer <token>` "
+        "(env DEPLOYDECK_TOKENS_FILE; default: none)",
+    )
+    args = parser.parse_args(argv)
+    values = {name: getattr(args, name) for name, *_ in _OPTIONS}
+    try:
+        tokens = load_tokens(env.get("DEPLOYDECK_TOKENS", ""), args.tokens_file)
+    except TokenConfigError as exc:
+        parser.error(str(exc))
+    settings = Settings(
+        **values,
+        cors_origins=tuple(args.cors_origins or _split(env.get("DEPLOYDECK_CORS_ORIGINS", ""))),
+        tokens=tuple(tokens.items()),
+    )
+    if not settings.tokens and not settings.loopback and not settings.allow_open_writes:
+        parser.error(
+            f"refusing to bind {settings.host} without API tokens: anyone who can reach it could pause "
+            "production. Configure DEPLOYDECK_TOKENS or --tokens-file, or pass --allow-open-writes."
+        )
+    return settings
+
+
+def _parse_env_bool(parser: argparse.ArgumentParser, variable: str, raw: str) -> bool:
+    try:
+        return _boolean(raw)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"{variable} {exc}")
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
