@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.db)
+        db = Database(settings.db, busy_timeout=settings.db_busy_timeout)
         try:
             await db.create_schema()
         except Exception as exc:
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         *graphiql.routes(),
-        *health.routes(lambda: graphql.db),
+        *health.routes(),
     ]
     middleware = [
         Middleware(RequestIdMiddleware),

@@ -16,6 +16,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     db: str = "deploydeck.db"
+    db_busy_timeout: float = 5.0
     demo: bool = True
     rollout_seconds: float = 30.0
     training_time_scale: float = 1.0
@@ -83,6 +84,12 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ),
     ("port", "DEPLOYDECK_PORT", int, "port to bind"),
     ("db", "DATABASE_URL", str, "SQLite file path or database URL"),
+    (
+        "db_busy_timeout",
+        "DEPLOYDECK_DB_BUSY_TIMEOUT",
+        _non_negative,
+        "seconds a write waits for another writer's lock (then retried twice, then DATABASE_BUSY)",
+    ),
     ("demo", "DEPLOYDECK_DEMO", _boolean, "load demo data into an empty database"),
     ("rollout_seconds", "DEPLOYDECK_ROLLOUT_SECONDS", _non_negative, "how long a simulated rollout takes"),
     (

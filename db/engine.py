@@ -7,11 +7,21 @@ from pathlib import Path
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from db.models import Base, FleetState
 
-BUSY_TIMEOUT_MS = 5000
+DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for SQLite's lock before giving up
+
+
+class DatabaseBusy(Exception):
+    """Another writer held the database lock for longer than the busy timeout."""
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text
 
 
 def database_url(value: str) -> str:
@@ -21,8 +31,8 @@ def database_url(value: str) -> str:
     return f"sqlite+aiosqlite:///{Path(value).expanduser().resolve()}"
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+def _sqlite_engine(url: str, *, immediate: bool, busy_timeout: float) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": busy_timeout})
     sync = engine.sync_engine
 
     @event.listens_for(sync, "connect")
@@ -32,7 +42,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -48,12 +58,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
 class Database:
     """Read and write session factories over one database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.url = database_url(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         if self.is_sqlite:
-            self._read_engine = _sqlite_engine(self.url, immediate=False)
-            self._write_engine = _sqlite_engine(self.url, immediate=True)
+            self._read_engine = _sqlite_engine(self.url, immediate=False, busy_timeout=busy_timeout)
+            self._write_engine = _sqlite_engine(self.url, immediate=True, busy_timeout=busy_timeout)
         else:
             self._read_engine = self._write_engine = create_async_engine(self.url, pool_pre_ping=True)
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
@@ -69,13 +79,21 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block exits, rolled back on any exception."""
-        if self._write_lock is None:
-            async with self._writer.begin() as session:
+        """One transaction: committed when the block exits, rolled back on any exception.
+
+        Raises DatabaseBusy when the lock stayed taken past the busy timeout.
+        """
+        try:
+            if self._write_lock is None:
+                async with self._writer.begin() as session:
+                    yield session
+                return
+            async with self._write_lock, self._writer.begin() as session:
                 yield session
-            return
-        async with self._write_lock, self._writer.begin() as session:
-            yield session
+        except OperationalError as exc:
+            if _is_busy(exc):
+                raise DatabaseBusy(str(exc.orig)) from exc
+            raise
 
     async def create_schema(self) -> None:
         async with self._write_engine.begin() as conn:

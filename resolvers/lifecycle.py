@@ -7,16 +7,18 @@ racing processes write it. One mechanism for every time-driven change: a job who
 has come is COMPLETE in every field, filter and count of the response, on every replica.
 """
 
+import logging
 from datetime import datetime
 
 import numpy as np
 
 from db import deployments, training_jobs
-from db.engine import Database
+from db.engine import Database, DatabaseBusy
 from resolvers.training import settle_jobs
 from simulator import rollout_fails, rollout_failure_reason
 
 SYSTEM_ACTOR = "system"
+log = logging.getLogger("deploydeck.lifecycle")
 
 
 async def settle(db: Database, now: datetime) -> None:
@@ -28,6 +30,14 @@ async def settle(db: Database, now: datetime) -> None:
         )
     if not due and not jobs_due:
         return
+    try:
+        await _write(db, now, due)
+    except DatabaseBusy:
+        # Another writer holds the lock: the next request settles these; reads go on meanwhile.
+        log.warning("database busy: due transitions left for the next request")
+
+
+async def _write(db: Database, now: datetime, due: list[tuple[int, datetime]]) -> None:
     fails = rollout_fails(np.array([row_id for row_id, _ in due], dtype=np.int64))
     async with db.write() as session:
         await settle_jobs(session, now)

@@ -1,5 +1,6 @@
 """Mutations: each runs in one transaction; a UserError rolls it back and changes nothing."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import deployments, training_jobs
 from db.catalog import BY_NAME
+from db.engine import DatabaseBusy
 from db.models import Deployment, TrainingJob
 from resolvers import ids, training
 from resolvers.context import Context
@@ -17,6 +19,7 @@ from resolvers.errors import ApiError, UserError, UserErrorException
 
 T = TypeVar("T")
 _VERSION_RETRIES = 5
+_BUSY_RETRIES = 3
 
 
 @dataclass
@@ -37,13 +40,23 @@ def _row_id(global_id: str, type_name: str, field_name: str) -> int:
 
 
 async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Result[T]:
-    try:
-        async with ctx.db.write() as session:
-            value = await work(session)
-    except UserErrorException as exc:
-        return Result(errors=[exc.error])
-    ctx.wrote()
-    return Result(value)
+    """Run `work` in one transaction; retried a few times while the database is busy."""
+    for attempt in range(_BUSY_RETRIES):
+        try:
+            async with ctx.db.write() as session:
+                value = await work(session)
+        except UserErrorException as exc:
+            return Result(errors=[exc.error])
+        except DatabaseBusy:
+            if attempt + 1 == _BUSY_RETRIES:
+                raise ApiError(
+                    "The database is busy; nothing was changed. Try again shortly.", "DATABASE_BUSY"
+                ) from None
+            await asyncio.sleep(0.05 * (attempt + 1))
+            continue
+        ctx.wrote()
+        return Result(value)
+    raise AssertionError("unreachable")
 
 
 async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:

@@ -1,7 +1,5 @@
 """Probes for load balancers: /healthz (the process answers) and /readyz (the database answers)."""
 
-from collections.abc import Callable
-
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -10,12 +8,12 @@ from starlette.routing import Route
 from db.engine import Database
 
 
-def routes(database: Callable[[], Database | None]) -> list[Route]:
+def routes() -> list[Route]:
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_: Request) -> JSONResponse:
-        db = database()
+    async def readyz(request: Request) -> JSONResponse:
+        db: Database | None = getattr(request.app.state, "db", None)
         if db is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         try:
