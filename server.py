@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from db.engine import Database
+from db.migrate import PendingMigrations
 from resolvers import demo
 from settings import Settings, parse_settings
 from web import graphiql, health
@@ -47,7 +48,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(settings.db, busy_timeout=settings.db_busy_timeout)
         try:
-            await db.create_schema()
+            await db.prepare(migrate=settings.migrate)
+        except PendingMigrations:
+            await db.dispose()
+            raise
         except Exception as exc:
             await db.dispose()
             raise RuntimeError(f"cannot open the database {db.url}: {exc}") from exc

@@ -17,6 +17,7 @@ class Settings:
     port: int = 8000
     db: str = "deploydeck.db"
     db_busy_timeout: float = 5.0
+    migrate: bool = True
     demo: bool = True
     rollout_seconds: float = 30.0
     training_time_scale: float = 1.0
@@ -90,6 +91,8 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         _non_negative,
         "seconds a write waits for another writer's lock (then retried twice, then DATABASE_BUSY)",
     ),
+    ("migrate", "DEPLOYDECK_MIGRATE", _boolean,
+     "apply pending schema migrations at start; with --no-migrate, refuse to start while any are pending"),
     ("demo", "DEPLOYDECK_DEMO", _boolean, "load demo data into an empty database"),
     ("rollout_seconds", "DEPLOYDECK_ROLLOUT_SECONDS", _non_negative, "how long a simulated rollout takes"),
     (

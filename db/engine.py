@@ -10,7 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from db.models import Base, FleetState
+from db import migrate as migrations
+from db.models import FleetState
 
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for SQLite's lock before giving up
 
@@ -95,9 +96,12 @@ class Database:
                 raise DatabaseBusy(str(exc.orig)) from exc
             raise
 
-    async def create_schema(self) -> None:
-        async with self._write_engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+    async def prepare(self, *, migrate: bool) -> None:
+        """Apply pending migrations (or check there are none), then make sure the counter row exists."""
+        if migrate:
+            await migrations.upgrade(self._write_engine)
+        else:
+            await migrations.check(self._write_engine)
         async with self.write() as session:
             if await session.scalar(select(FleetState.id)) is None:
                 session.add(FleetState(id=1, revision=0))

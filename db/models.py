@@ -16,6 +16,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from db.types import UTCDateTime
 
+# Names sort by code point on every database (SQLite's BINARY; "C" on PostgreSQL, whose
+# default collation would ignore punctuation and case).
+Name = String(100).with_variant(String(100, collation="C"), "postgresql")
+
 MODEL_SIZES = ("NANO", "SMALL", "LARGE")
 JOB_STATUSES = ("QUEUED", "RUNNING", "COMPLETE", "FAILED", "CANCELLED")
 DEPLOYMENT_STATUSES = ("DEPLOYING", "ACTIVE", "PAUSED", "FAILED")
@@ -42,7 +46,7 @@ class TrainingJob(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    model_name: Mapped[str] = mapped_column(String(100), index=True)
+    model_name: Mapped[str] = mapped_column(Name, index=True)
     base_model: Mapped[str] = mapped_column(String(100))
     parameter_count: Mapped[float] = mapped_column(Float)
     model_size: Mapped[str] = mapped_column(String(10))
@@ -81,7 +85,7 @@ class Deployment(Base):
     training_job_id: Mapped[int] = mapped_column(
         ForeignKey("training_jobs.id", ondelete="RESTRICT"), index=True
     )
-    model_name: Mapped[str] = mapped_column(String(100))
+    model_name: Mapped[str] = mapped_column(Name)
     version_major: Mapped[int] = mapped_column(Integer)
     version_minor: Mapped[int] = mapped_column(Integer)
     version_patch: Mapped[int] = mapped_column(Integer)

@@ -62,10 +62,18 @@ class Api:
         return body["errors"][0]  # type: ignore[no-any-return]
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def database_for(tmp_path: Path) -> str:
+    """The database a test in `tmp_path` uses: a SQLite file there."""
+    return str(tmp_path / "test.db")
+
+
 @asynccontextmanager
 async def running_api(tmp_path: Path, clock: Clock | None = None, **settings: Any) -> AsyncIterator[Api]:
     clock = clock or Clock()
-    options: dict[str, Any] = {"db": str(tmp_path / "test.db"), "demo": False, "rollout_seconds": 0}
+    options: dict[str, Any] = {"db": await database_for(tmp_path), "demo": False, "rollout_seconds": 0}
     options.update(settings)
     app = create_app(Settings(**options), clock=clock)
     async with app.router.lifespan_context(app):

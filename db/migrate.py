@@ -1,0 +1,111 @@
+"""Schema migrations with Alembic: `python -m db.migrate [--db URL]` applies pending ones.
+
+The server applies them at start-up by default (see settings); migrations, not create_all,
+create and upgrade the schema on SQLite and PostgreSQL alike.
+"""
+
+import argparse
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+_SCRIPTS = Path(__file__).resolve().parent / "migrations"
+_PG_LOCK = 0x6465706C  # advisory lock id: replicas starting together migrate one at a time
+
+
+class PendingMigrations(RuntimeError):
+    pass
+
+
+def config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_SCRIPTS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head() -> str:
+    revision = ScriptDirectory.from_config(config()).get_current_head()
+    assert revision is not None, "db/migrations/versions holds at least the initial revision"
+    return revision
+
+
+def current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Apply every pending migration, in one transaction."""
+
+    def run(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOCK})"))
+        command.upgrade(config(connection), "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def check(engine: AsyncEngine) -> None:
+    """Raise PendingMigrations unless the database is at the code's revision."""
+    async with engine.connect() as conn:
+        found = await conn.run_sync(current)
+    if found != head():
+        raise PendingMigrations(
+            f"the database schema is at revision {found or 'none'}, this code needs {head()}: "
+            "run `python -m db.migrate` (or start the server with --migrate)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m db.migrate", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("DATABASE_URL", "deploydeck.db"),
+        help="SQLite file path or database URL (env DATABASE_URL; default %(default)s)",
+    )
+    parser.add_argument(
+        "--autogenerate",
+        metavar="MESSAGE",
+        help="for developers: write a new revision from the difference between the models "
+        "and the migrations so far",
+    )
+    args = parser.parse_args()
+    if args.autogenerate:
+        asyncio.run(_autogenerate(args.autogenerate))
+        return
+    from db.engine import database_url  # the engine module imports this one
+
+    engine = create_async_engine(database_url(args.db))
+    asyncio.run(_upgrade_and_dispose(engine))
+    print(f"{args.db}: at revision {head()}")
+
+
+async def _upgrade_and_dispose(engine: AsyncEngine) -> None:
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _autogenerate(message: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'scratch.db'}")
+        try:
+            await upgrade(engine)
+            async with engine.begin() as conn:
+                await conn.run_sync(lambda c: command.revision(config(c), message=message, autogenerate=True))
+        finally:
+            await engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
