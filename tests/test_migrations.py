@@ -34,7 +34,7 @@ async def test_models_and_migrations_agree(tmp_path: Path) -> None:
 
 
 async def test_no_migrate_refuses_a_database_with_pending_migrations(tmp_path: Path) -> None:
-    with pytest.raises(migrate.PendingMigrations, match="python -m db.migrate"):
+    with pytest.raises(migrate.PendingMigrations, match=r"python -m db\.migrate"):
         async with running_api(tmp_path, migrate=False):
             pass  # pragma: no cover
 
