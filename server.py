@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.db, busy_timeout=settings.db_busy_timeout)
+        db = Database(settings.db, busy_timeout=settings.db_busy_timeout, pool=settings.pool)
         try:
             await db.prepare(migrate=settings.migrate)
         except PendingMigrations:

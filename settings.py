@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from db.engine import Pool
 from schema.limits import Limits
 from web.auth import TokenConfigError, load_tokens
 
@@ -18,6 +19,9 @@ class Settings:
     db: str = "deploydeck.db"
     db_busy_timeout: float = 5.0
     migrate: bool = True
+    db_pool_size: int = Pool.size
+    db_pool_max_overflow: int = Pool.max_overflow
+    db_pool_timeout: float = Pool.timeout
     demo: bool = True
     rollout_seconds: float = 30.0
     training_time_scale: float = 1.0
@@ -41,6 +45,12 @@ class Settings:
             max_tokens=self.max_tokens,
             max_batch=self.max_batch,
             introspection=self.introspection,
+        )
+
+    @property
+    def pool(self) -> Pool:
+        return Pool(
+            size=self.db_pool_size, max_overflow=self.db_pool_max_overflow, timeout=self.db_pool_timeout
         )
 
     @property
@@ -91,8 +101,30 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         _non_negative,
         "seconds a write waits for another writer's lock (then retried twice, then DATABASE_BUSY)",
     ),
-    ("migrate", "DEPLOYDECK_MIGRATE", _boolean,
-     "apply pending schema migrations at start; with --no-migrate, refuse to start while any are pending"),
+    (
+        "db_pool_size",
+        "DEPLOYDECK_DB_POOL_SIZE",
+        _positive_int,
+        "connections kept open per process (PostgreSQL)",
+    ),
+    (
+        "db_pool_max_overflow",
+        "DEPLOYDECK_DB_POOL_MAX_OVERFLOW",
+        int,
+        "extra connections allowed under load, per process (PostgreSQL)",
+    ),
+    (
+        "db_pool_timeout",
+        "DEPLOYDECK_DB_POOL_TIMEOUT",
+        _non_negative,
+        "seconds to wait for a connection or to connect (PostgreSQL)",
+    ),
+    (
+        "migrate",
+        "DEPLOYDECK_MIGRATE",
+        _boolean,
+        "apply pending schema migrations at start; with --no-migrate, refuse to start while any are pending",
+    ),
     ("demo", "DEPLOYDECK_DEMO", _boolean, "load demo data into an empty database"),
     ("rollout_seconds", "DEPLOYDECK_ROLLOUT_SECONDS", _non_negative, "how long a simulated rollout takes"),
     (

@@ -3,11 +3,12 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from db import migrate as migrations
@@ -20,9 +21,12 @@ class DatabaseBusy(Exception):
     """Another writer held the database lock for longer than the busy timeout."""
 
 
-def _is_busy(exc: OperationalError) -> bool:
+def _is_busy(exc: DBAPIError) -> bool:
+    """SQLite's "database is locked", PostgreSQL's lock_timeout (SQLSTATE 55P03)."""
+    if getattr(exc.orig, "sqlstate", None) == "55P03":
+        return True
     text = str(exc.orig).lower()
-    return "locked" in text or "busy" in text
+    return "database is locked" in text or "database is busy" in text or "lock timeout" in text
 
 
 def database_url(value: str) -> str:
@@ -56,17 +60,47 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout: float) -> AsyncEn
     return engine
 
 
+@dataclass(frozen=True)
+class Pool:
+    """Connection pool of a database server (PostgreSQL); SQLite files need none of it."""
+
+    size: int = 10
+    max_overflow: int = 10
+    timeout: float = 10.0  # seconds to wait for a free connection, and to connect
+    recycle: float = 1800.0  # seconds before a connection is replaced
+
+
+def _server_engine(url: str, busy_timeout: float, pool: Pool) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout,
+        pool_recycle=pool.recycle,
+        # A connection the server dropped is noticed and replaced before use.
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": pool.timeout,
+            # Waiting on a row lock longer than this is DatabaseBusy, as on SQLite.
+            "server_settings": {"lock_timeout": str(int(busy_timeout * 1000))},
+        },
+    )
+
+
 class Database:
     """Read and write session factories over one database."""
 
-    def __init__(self, url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+    def __init__(
+        self, url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, pool: Pool | None = None
+    ) -> None:
+        pool = pool or Pool()
         self.url = database_url(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             self._read_engine = _sqlite_engine(self.url, immediate=False, busy_timeout=busy_timeout)
             self._write_engine = _sqlite_engine(self.url, immediate=True, busy_timeout=busy_timeout)
         else:
-            self._read_engine = self._write_engine = create_async_engine(self.url, pool_pre_ping=True)
+            self._read_engine = self._write_engine = _server_engine(self.url, busy_timeout, pool)
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
         # SQLite has one writer at a time anyway; queueing here avoids busy-waiting on the lock.
@@ -91,7 +125,7 @@ class Database:
                 return
             async with self._write_lock, self._writer.begin() as session:
                 yield session
-        except OperationalError as exc:
+        except DBAPIError as exc:
             if _is_busy(exc):
                 raise DatabaseBusy(str(exc.orig)) from exc
             raise

@@ -14,6 +14,7 @@ from db.engine import Database
 from db.models import Deployment, DeploymentEvent, TrainingJob
 from server import create_app
 from settings import Settings
+from tests.databases import database_for
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday noon
 
@@ -63,11 +64,6 @@ class Api:
 
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-async def database_for(tmp_path: Path) -> str:
-    """The database a test in `tmp_path` uses: a SQLite file there."""
-    return str(tmp_path / "test.db")
 
 
 @asynccontextmanager

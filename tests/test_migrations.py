@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 from db import migrate
 from db.engine import Database
 from db.models import Base
-from tests.support import ROOT, database_for, running_api
+from tests.databases import database_for
+from tests.support import ROOT, running_api
 
 
 async def test_models_and_migrations_agree(tmp_path: Path) -> None:

@@ -1,14 +1,18 @@
 """Who may write, limits on every request, masking of unexpected errors, probes, a busy database."""
 
-import asyncio
 import logging
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from settings import Settings, parse_settings
+from tests.databases import ON_POSTGRES, database_for
 from tests.support import Api, make_deployment, make_job, running_api
 from tests.test_api_mutations import PAUSE, gid
 from web.auth import TokenConfigError, identify, load_tokens, parse_tokens
@@ -210,22 +214,38 @@ async def test_health_probes(api: Api, tmp_path: Path) -> None:
         app.state.db = healthy
 
 
-async def test_a_busy_database_is_retried_then_reported_and_changes_nothing(tmp_path: Path) -> None:
-    async with running_api(tmp_path, db_busy_timeout=0.2) as api:
-        dep = await active_deployment(api)
-        # another process holds the write lock
+@asynccontextmanager
+async def lock_held_by_another_process(tmp_path: Path) -> AsyncIterator[None]:
+    """Another connection holds what every deployment write needs: SQLite's write lock, or
+    PostgreSQL's fleet_state row."""
+    if not ON_POSTGRES:
         holder = sqlite3.connect(tmp_path / "test.db", isolation_level=None)
         try:
             holder.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    url = make_url(await database_for(tmp_path)).set(drivername="postgresql")
+    conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT revision FROM fleet_state FOR UPDATE")
+            yield
+    finally:
+        await conn.close()
+
+
+async def test_a_busy_database_is_retried_then_reported_and_changes_nothing(tmp_path: Path) -> None:
+    async with running_api(tmp_path, db_busy_timeout=0.2) as api:
+        dep = await active_deployment(api)
+        async with lock_held_by_another_process(tmp_path):
             body = await api.post(PAUSE, {"id": dep})
             assert body["errors"][0]["extensions"]["code"] == "DATABASE_BUSY"
             assert "Try again" in body["errors"][0]["message"]
             # reads still work meanwhile
             assert (await api.query(STATUS, {"id": dep}))["deployment"]["status"] == "ACTIVE"
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        await asyncio.sleep(0)
         assert (await api.query(PAUSE, {"id": dep}))["pauseDeployment"]["errors"] == []
 
 
