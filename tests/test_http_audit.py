@@ -23,7 +23,10 @@ def test_graphql_over_http_audit_passes(tmp_path: Path) -> None:
     with live_server(tmp_path, "--no-demo") as base_url:
         out = subprocess.run(
             [node, str(AUDIT / "audit.mjs"), f"{base_url}/graphql"],
-            capture_output=True, text=True, timeout=120, check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         ).stdout
     results = json.loads(out)
     assert len(results) >= 50
