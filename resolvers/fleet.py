@@ -61,10 +61,10 @@ class Snapshot:
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Position of each id, or -1 where the id is not a live deployment."""
-        pos = np.searchsorted(self.ids, ids)
-        pos = np.minimum(pos, max(self.n - 1, 0))
-        found = (self.n > 0) & (self.ids[pos] == ids) if self.n else np.zeros(len(ids), dtype=bool)
-        return np.where(found, pos, -1)
+        if self.n == 0:
+            return np.full(len(ids), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.ids, ids), self.n - 1)
+        return np.where(self.ids[pos] == ids, pos, -1)
 
     def metrics(self, window: int) -> Metrics:
         """Every deployment's figures for one window, computed once per window."""

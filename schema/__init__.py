@@ -8,7 +8,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 
 from schema.deployment import Deployment
-from schema.limits import Limits, _expected, extensions
+from schema.limits import Limits, expected_error, extensions
 from schema.mutation import Mutation, TrainingJobPayload
 from schema.query import Query
 from schema.training_job import TrainingJob
@@ -23,7 +23,7 @@ class Schema(strawberry.Schema):
         request = getattr(getattr(execution_context, "context", None), "request", None)
         request_id = getattr(getattr(request, "state", None), "request_id", "-")
         for error in errors:
-            if _expected(error):
+            if expected_error(error):
                 log.info("request_id=%s client error: %s", request_id, error.message)
             else:
                 log.error(

@@ -29,7 +29,7 @@ class Limits:
     introspection: bool = True
 
 
-def _expected(error: GraphQLError) -> bool:
+def expected_error(error: GraphQLError) -> bool:
     original = error.original_error
     return original is None or isinstance(original, ApiError | GraphQLError | PermissionError)
 
@@ -38,7 +38,7 @@ class _MaskUnexpected(MaskErrors):
     """Unexpected exceptions reach the client as a generic error carrying the request id."""
 
     def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda error: not _expected(error))
+        super().__init__(should_mask_error=lambda error: not expected_error(error))
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         context = self.execution_context.context
