@@ -5,10 +5,6 @@ Needs Debian's `chromium` package (`.ci/install-browser`); Playwright drives it,
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +12,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from playwright.async_api import ConsoleMessage, Request, async_playwright, expect
+
+from tests.live import live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,53 +42,11 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """server.py with the demo data, on a free port; its base URL."""
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "server.py"),
-                "--port",
-                str(port),
-                "--db",
-                str(tmp_path / "browser.db"),
-                "--demo",
-                "--rollout-seconds",
-                "0",
-                "--log-level",
-                "warning",
-            ],
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.post(f"{base}/graphql", json={"query": "{ serverTime }"}, timeout=2)
-                if response.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {log.read_text()}")
-            time.sleep(0.1)
+    with live_server(tmp_path, "--demo", "--rollout-seconds", "0") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _demo_deployments(base: str) -> tuple[int, set[str]]:

@@ -1,64 +1,23 @@
 """server.py as a user starts it, over a real socket."""
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.live import live_server
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "DEPLOYDECK_ROLLOUT_SECONDS": "0"}
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "server.py"),
-                "--port",
-                str(port),
-                "--db",
-                str(tmp_path / "e2e.db"),
-                "--log-level",
-                "warning",
-            ],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/graphql"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.post(url, json={"query": "{ serverTime }"}, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {log.read_text()}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with live_server(tmp_path, "--demo", "--rollout-seconds", "0") as base:
+        yield f"{base}/graphql"
 
 
 def test_demo_server_over_a_real_socket(server: str) -> None:
