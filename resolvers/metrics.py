@@ -59,7 +59,9 @@ class SeriesRecord:
 
 @dataclass(frozen=True)
 class StatsRecord:
-    as_of: datetime
+    as_of: datetime  # start of the window
+    window_seconds: int
+    next_update_at: datetime
     total: int
     by_status: list[tuple[str, int]]
     by_health: list[tuple[str, int]]
@@ -225,7 +227,9 @@ def stats(snap: Snapshot, as_of: datetime) -> StatsRecord:
     traffic = m.request_count > 0
     p95 = float((m.p95[traffic] * m.request_count[traffic]).sum() / requests) if requests else None
     return StatsRecord(
-        as_of=as_of,
+        as_of=window_start(window),
+        window_seconds=WINDOW_SECONDS,
+        next_update_at=window_start(window + 1),
         total=snap.n,
         by_status=[(name, int(n)) for name, n in zip(DEPLOYMENT_STATUSES, status_counts, strict=True)],
         by_health=[(name, int(n)) for name, n in zip(HEALTH_NAMES, health_counts, strict=True)],

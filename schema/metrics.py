@@ -115,7 +115,11 @@ class HealthCount:
 
 @strawberry.type(description="Fleet-wide figures for the dashboard's summary cards.")
 class DeploymentStats:
-    as_of: datetime = strawberry.field(description="The instant these figures are for.")
+    as_of: datetime = strawberry.field(description="Start of the window these figures describe.")
+    window_seconds: int = strawberry.field(description="Length of the window in seconds.")
+    next_update_at: datetime = strawberry.field(
+        description="When the next window's figures become available; a hint for polling clients."
+    )
     total: int = strawberry.field(description="Live deployments.")
     by_status: list[StatusCount] = strawberry.field(description="Counts by status, every status listed.")
     by_health: list[HealthCount] = strawberry.field(description="Counts by health, every state listed.")
@@ -131,6 +135,8 @@ class DeploymentStats:
     def of(cls, r: StatsRecord) -> "DeploymentStats":
         return cls(
             as_of=r.as_of,
+            window_seconds=r.window_seconds,
+            next_update_at=r.next_update_at,
             total=r.total,
             by_status=[StatusCount(status=DeploymentStatus(s), count=n) for s, n in r.by_status],
             by_health=[HealthCount(health=DeploymentHealth(h), count=n) for h, n in r.by_health],

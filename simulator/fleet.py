@@ -1,9 +1,11 @@
 """The fleet: what the simulator knows about each deployment, as parallel arrays.
 
 A deployment serves in window w iff its first activation is at or before the
-window start w * 60 and that start lies in none of its not-serving intervals
-[off_start, off_end). Comparing on the window start makes every window wholly
-serving or not, so a pause at 12:00:30 first shows in the 12:01 window.
+window start w * 60 and the window overlaps none of its not-serving intervals
+[off_start, off_end) at its start or later: every window is wholly serving or not.
+A pause takes effect in the window it happens in (a paused deployment never shows
+traffic for the rest of that minute), while activation and resume take effect at
+the next window start (a full window of traffic, not a partial one).
 """
 
 from collections.abc import Sequence
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .windows import first_window_starting_at_or_after
+from .windows import first_window_starting_at_or_after, window_of
 
 MODEL_SIZES = ("NANO", "SMALL", "LARGE")
 
@@ -46,7 +48,9 @@ class Fleet:
             object.__setattr__(self, name, value)
         _validate(self)
         object.__setattr__(self, "act_window", first_window_starting_at_or_after(self.activated_at))
-        object.__setattr__(self, "off_start_window", first_window_starting_at_or_after(self.off_start))
+        # The window a pause starts in is already off (floor); activation and resume count from
+        # the first window starting at or after them (ceil).
+        object.__setattr__(self, "off_start_window", window_of(self.off_start))
         object.__setattr__(self, "off_end_window", first_window_starting_at_or_after(self.off_end))
         most = int(np.diff(self.off_ptr).max(initial=0))
         object.__setattr__(self, "bisect_steps", most.bit_length())

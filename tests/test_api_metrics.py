@@ -23,7 +23,7 @@ TABLE = f"""query($first: Int, $after: String, $last: Int, $before: String, $ord
     nodes {{ databaseId status health healthReasons metrics {{ {METRICS} }} }}
   }}
 }}"""
-STATS = """query($asOf: DateTime) { deploymentStats(asOf: $asOf) { asOf total byStatus { status count }
+STATS = """query($asOf: DateTime) { deploymentStats(asOf: $asOf) { asOf nextUpdateAt total byStatus { status count }
   byHealth { health count } totalRequestVolume p95Latency errorRate } }"""
 
 
@@ -334,3 +334,20 @@ async def test_a_write_through_another_app_is_seen_on_the_next_request(tmp_path:
             "asOf": (T0 - timedelta(hours=2)).isoformat(),
         }
         assert (await a.query(TABLE, same)) == (await b.query(TABLE, same))
+
+
+async def test_a_pause_shows_no_traffic_at_once_and_stats_agree_with_statuses(api: Api) -> None:
+    # given: a fleet mid-minute
+    ids = await seed(api, active=4)
+    api.clock.now = T0 + timedelta(seconds=30)
+    dep = gid("Deployment", ids["ACTIVE"][0])
+    # when
+    assert (await api.query(PAUSE, {"id": dep}))["pauseDeployment"]["errors"] == []
+    detail = (await api.query(DETAIL, {"id": dep}))["deployment"]
+    stats = (await api.query(STATS))["deploymentStats"]
+    # then: in the same minute, PAUSED has no traffic, and the cards' counts agree
+    assert (detail["status"], detail["health"], detail["metrics"]["requestVolume"]) == ("PAUSED", "NO_TRAFFIC", 0)
+    not_active = sum(s["count"] for s in stats["byStatus"] if s["status"] != "ACTIVE")
+    no_traffic = next(h["count"] for h in stats["byHealth"] if h["health"] == "NO_TRAFFIC")
+    assert no_traffic == not_active == 4
+    assert stats["asOf"] == T0.isoformat() and stats["nextUpdateAt"] == (T0 + timedelta(minutes=1)).isoformat()

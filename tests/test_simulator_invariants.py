@@ -62,13 +62,15 @@ def fleet_and_pairs(draw: st.DrawFn) -> tuple[Fleet, np.ndarray, np.ndarray]:
 
 
 def _serves(fleet: Fleet, position: int, window: int) -> bool:
-    """The definition of serving, pair by pair: activated and not paused at the window start."""
+    """The definition of serving, pair by pair: activated by the window start, and no pause
+    covering the window start or beginning inside the window."""
     start = window * WINDOW_SECONDS
     if not fleet.activated_at[position] <= start:
         return False
     pauses = slice(fleet.off_ptr[position], fleet.off_ptr[position + 1])
     return not any(
-        s <= start < e for s, e in zip(fleet.off_start[pauses], fleet.off_end[pauses], strict=True)
+        s < start + WINDOW_SECONDS and start < e
+        for s, e in zip(fleet.off_start[pauses], fleet.off_end[pauses], strict=True)
     )
 
 
@@ -116,8 +118,9 @@ def test_serving_switches_at_window_starts() -> None:
     # when
     first = compute_metrics(fleet, 0, windows).serving
     second = compute_metrics(fleet, 1, windows).serving
-    # then: window 3 starts at +180 s, inside the pause; window 5 starts at +300 s, the resume
-    assert first.tolist() == [False, True, True, True, False, False, True, True]
+    # then: the pause at +150 s already empties window 2 (+120 s to +180 s), so a paused
+    # deployment never shows traffic; window 5 starts at +300 s, the resume
+    assert first.tolist() == [False, True, True, False, False, False, True, True]
     assert second.tolist() == [False, False, True, True, True, True, True, True]
 
 

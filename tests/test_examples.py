@@ -1,0 +1,193 @@
+"""Every document in examples/ is valid against the served schema and runs on the demo data.
+
+A new file in examples/ is picked up on its own: give it variables in VARIABLES (and a check in
+CHECKS) when it needs them.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse, validate
+
+from schema import schema
+from tests.support import Api, running_api
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+FILES = sorted(p.name for p in EXAMPLES.glob("*.graphql"))
+
+# file → variables, or a list of variable sets run in order. "$name" stands for an id from the
+# demo data (see demo_ids); {"run": file, ...} runs another example first, e.g. pause to resume.
+VARIABLES: dict[str, Any] = {
+    "deployments-table.graphql": {
+        "first": 5,
+        "status": ["ACTIVE", "PAUSED"],
+        "orderBy": [{"field": "P95_LATENCY", "direction": "DESC"}],
+    },
+    "deployment-detail.graphql": {"id": "$active", "range": "LAST_24_HOURS"},
+    "summary-cards.graphql": {},
+    "deploy.graphql": {"jobId": "$completeJob"},
+    "pause.graphql": {"id": "$active"},
+    "resume.graphql": [{"run": "pause.graphql", "id": "$active"}, {"id": "$active"}],
+    "delete-deployment.graphql": {"id": "$failed"},
+    "refetch-node.graphql": [{"id": "$active"}, {"id": "$completeJob"}],
+    "training-jobs.graphql": {
+        "deployable": True,
+        "orderBy": [{"field": "COMPLETED_AT", "direction": "DESC"}],
+    },
+    "create-training-job.graphql": {
+        "modelName": "ticket-router",
+        "baseModel": "LFM2-350M",
+        "dataset": "tickets",
+    },
+    "watch-training-job.graphql": {"id": "$runningJob", "points": 20},
+    "cancel-training-job.graphql": {"id": "$runningJob"},
+    "base-models.graphql": {},
+}
+
+DEMO_IDS = """{
+  active: deployments(first: 1, filter: {status: [ACTIVE]}) { nodes { id } }
+  failed: deployments(first: 1, filter: {status: [FAILED]}) { nodes { id } }
+  completeJob: trainingJobs(first: 1, filter: {deployable: true}) { nodes { id } }
+  runningJob: trainingJobs(first: 1, filter: {status: [RUNNING]}) { nodes { id } }
+}"""
+
+
+def check_table(data: dict[str, Any], variables: dict[str, Any]) -> None:
+    table = data["deployments"]
+    rows = table["nodes"]
+    assert len(rows) == 5 and table["totalCount"] > 5 and table["pageInfo"]["hasNextPage"]
+    assert {row["status"] for row in rows} <= {"ACTIVE", "PAUSED"}
+    p95 = [row["metrics"]["p95Latency"] for row in rows]
+    assert None not in p95 and p95 == sorted(p95, reverse=True)
+
+
+def check_detail(data: dict[str, Any], variables: dict[str, Any]) -> None:
+    dep = data["deployment"]
+    assert dep["id"] == variables["id"]
+    assert dep["status"] == "ACTIVE" and dep["health"] != "NO_TRAFFIC"
+    assert dep["metricsHistory"]["stepSeconds"] == 15 * 60
+    assert len(dep["metricsHistory"]["points"]) == 96
+    assert [e["kind"] for e in dep["events"]][:2] == ["CREATED", "ACTIVATED"]
+
+
+def check_cards(data: dict[str, Any], variables: dict[str, Any]) -> None:
+    stats = data["deploymentStats"]
+    assert stats["total"] > 0
+    assert (
+        sum(s["count"] for s in stats["byStatus"])
+        == sum(h["count"] for h in stats["byHealth"])
+        == stats["total"]
+    )
+    assert stats["totalRequestVolume"] > 0 and stats["p95Latency"] > 0
+
+
+def check_jobs(data: dict[str, Any], variables: dict[str, Any]) -> None:
+    jobs = data["trainingJobs"]["nodes"]
+    assert jobs and all(job["status"] == "COMPLETE" and job["deployable"] for job in jobs)
+    finished = [job["completedAt"] for job in jobs]
+    assert finished == sorted(finished, reverse=True)
+    assert any(job["deployments"]["totalCount"] > 0 for job in jobs)
+
+
+def check_node(data: dict[str, Any], variables: dict[str, Any]) -> None:
+    node = data["node"]
+    assert node["id"] == variables["id"]
+    if node["__typename"] == "Deployment":
+        expect(node, status="ACTIVE")
+    else:
+        expect(node, __typename="TrainingJob", jobStatus="COMPLETE", deployable=True)
+
+
+def expect(obj: dict[str, Any] | None, **fields: Any) -> None:
+    assert obj is not None
+    assert {key: obj.get(key) for key in fields} == fields, obj
+
+
+# file → a check of `data`, given the variables sent
+CHECKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+    "deployments-table.graphql": check_table,
+    "deployment-detail.graphql": check_detail,
+    "summary-cards.graphql": check_cards,
+    "deploy.graphql": lambda d, v: expect(
+        d["deployJob"]["deployment"], status="DEPLOYING", trainingJob={"id": v["jobId"]}
+    ),
+    "pause.graphql": lambda d, v: expect(d["pauseDeployment"]["deployment"], id=v["id"], status="PAUSED"),
+    "resume.graphql": lambda d, v: expect(d["resumeDeployment"]["deployment"], id=v["id"], status="ACTIVE"),
+    "delete-deployment.graphql": lambda d, v: expect(d["deleteDeployment"], deletedId=v["id"]),
+    "refetch-node.graphql": check_node,
+    "training-jobs.graphql": check_jobs,
+    "create-training-job.graphql": lambda d, v: expect(
+        d["createTrainingJob"]["trainingJob"], status="QUEUED"
+    ),
+    "watch-training-job.graphql": lambda d, v: expect(
+        d["trainingJob"], id=v["id"], status="RUNNING", deployable=False
+    ),
+    "cancel-training-job.graphql": lambda d, v: expect(
+        d["cancelTrainingJob"]["trainingJob"], status="CANCELLED"
+    ),
+    "base-models.graphql": lambda d, v: expect(d["baseModels"][0], name="LFM2-350M", modelSize="NANO"),
+}
+
+
+def read(name: str) -> str:
+    return (EXAMPLES / name).read_text()
+
+
+def test_the_examples_folder_has_the_documented_operations() -> None:
+    assert FILES, f"no .graphql files in {EXAMPLES}"
+    assert set(VARIABLES) <= set(FILES), f"VARIABLES names files that are gone: {set(VARIABLES) - set(FILES)}"
+    assert "README.md" in {p.name for p in EXAMPLES.iterdir()}
+    readme = read("README.md")
+    assert [name for name in FILES if f"`{name}`" not in readme] == [], (
+        "list every example in examples/README.md"
+    )
+
+
+def test_operation_and_fragment_names_are_unique_across_examples() -> None:
+    # so that the whole folder can be fed to a code generator as one set of documents
+    names = [
+        d.name.value
+        for name in FILES
+        for d in parse(read(name)).definitions
+        if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode) and d.name
+    ]
+    assert sorted(names) == sorted(set(names))
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_example_is_one_named_commented_operation_valid_against_the_served_schema(name: str) -> None:
+    source = read(name)
+    assert source.startswith("# "), "start with a comment: what the screen uses it for, which variables"
+    document = parse(source)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    assert len(operations) == 1 and operations[0].name, "one named operation per file"
+    # fragments must be defined in the same file (and used): validate() reports both
+    assert validate(schema._schema, document) == []
+
+
+async def demo_ids(api: Api) -> dict[str, str]:
+    data = await api.query(DEMO_IDS)
+    return {f"${key}": conn["nodes"][0]["id"] for key, conn in data.items()}
+
+
+@pytest.mark.parametrize("name", FILES)
+async def test_example_runs_on_the_demo_data(tmp_path: Path, name: str) -> None:
+    steps = VARIABLES.get(name, {})
+    steps = steps if isinstance(steps, list) else [steps]
+    async with running_api(tmp_path, demo=True) as api:
+        ids = await demo_ids(api)
+        for step in steps:
+            variables = {
+                key: ids.get(value, value) if isinstance(value, str) else value
+                for key, value in step.items()
+                if key != "run"
+            }
+            data = await api.query(read(step.get("run", name)), variables)
+            # expected mutation failures come back in `errors` of the payload: none here
+            for payload in data.values():
+                if isinstance(payload, dict) and "errors" in payload:
+                    assert payload["errors"] == [], payload
+            if "run" not in step:
+                CHECKS.get(name, lambda d, v: None)(data, variables)
