@@ -1,6 +1,7 @@
 """Deploydeck server: the Starlette app and the `python server.py` entry point."""
 
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -54,11 +55,17 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
             raise
         except Exception as exc:
             await db.dispose()
-            raise RuntimeError(f"cannot open the database {db.url}: {exc}") from exc
+            raise RuntimeError(f"cannot open the database {db.display_url}: {exc}") from exc
         if settings.demo and await demo.load(db, clock(), settings.training_time_scale):
-            log.info("loaded demo data into %s", db.url)
+            log.info("loaded demo data into %s", db.display_url)
         # Load the fleet snapshot now, so the first dashboard request does not pay for it.
         await graphql.fleet_cache.current(db)
+        log.info(
+            "serving GraphQL at http://%s:%d/graphql (database %s)",
+            settings.host,
+            settings.port,
+            db.display_url,
+        )
         graphql.db = app.state.db = db
         try:
             yield
@@ -68,7 +75,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
 
     # Route, not Mount: Mount answers POST /graphql with a redirect to /graphql/.
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method reaches the endpoint, which answers the ones it refuses with a JSON 405.
+        Route("/graphql", graphql, methods=None),
         *graphiql.routes(),
         *health.routes(),
     ]
@@ -94,14 +102,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    log.info(
-        "serving GraphQL at http://%s:%d/graphql (database %s)", settings.host, settings.port, settings.db
-    )
     if settings.tokens:
         log.info("API tokens configured for: %s", ", ".join(name for name, _ in settings.tokens))
     else:
         log.warning("no API tokens configured: writes are open to anyone who can reach %s", settings.host)
-    # uvicorn handles SIGTERM: it stops accepting, lets in-flight requests finish, then exits.
+    # uvicorn handles SIGTERM: it stops accepting and lets in-flight requests finish. Then it
+    # re-raises the signal; this handler turns that into a normal return, so the exit code is 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

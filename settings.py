@@ -33,6 +33,7 @@ class Settings:
     max_aliases: int = Limits.max_aliases
     max_tokens: int = Limits.max_tokens
     max_batch: int = Limits.max_batch
+    max_histories: int = Limits.max_histories
     max_body_bytes: int = 256 * 1024
     introspection: bool = True
     log_level: str = "info"
@@ -44,6 +45,7 @@ class Settings:
             max_aliases=self.max_aliases,
             max_tokens=self.max_tokens,
             max_batch=self.max_batch,
+            max_histories=self.max_histories,
             introspection=self.introspection,
         )
 
@@ -150,6 +152,12 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("max_aliases", "DEPLOYDECK_MAX_ALIASES", _positive_int, "aliases one query may use"),
     ("max_tokens", "DEPLOYDECK_MAX_TOKENS", _positive_int, "lexical tokens one query may have"),
     ("max_batch", "DEPLOYDECK_MAX_BATCH", _positive_int, "operations one batched request may hold"),
+    (
+        "max_histories",
+        "DEPLOYDECK_MAX_HISTORIES",
+        _positive_int,
+        "metricsHistory series one request may ask for",
+    ),
     ("max_body_bytes", "DEPLOYDECK_MAX_BODY_BYTES", _positive_int, "largest request body"),
     ("introspection", "DEPLOYDECK_INTROSPECTION", _boolean, "allow schema introspection (GraphiQL needs it)"),
     ("log_level", "DEPLOYDECK_LOG_LEVEL", str, "debug, info, warning or error"),

@@ -138,10 +138,15 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deployments", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument(
+        "--db",
+        help="an empty database URL to use instead of a temporary SQLite file, "
+        "e.g. postgresql+asyncpg://postgres@127.0.0.1:55432/bench",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         clock = Clock()
-        app = create_app(Settings(db=str(Path(tmp) / "bench.db"), demo=False), clock=clock)
+        app = create_app(Settings(db=args.db or str(Path(tmp) / "bench.db"), demo=False), clock=clock)
         async with app.router.lifespan_context(app):
             begin = time.perf_counter()
             await seed(app, args.deployments)

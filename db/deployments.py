@@ -120,6 +120,15 @@ async def has_live_deployments(*, session: AsyncSession, job_id: int) -> bool:
     return (await session.scalar(stmt)) is not None
 
 
+async def _stamp(session: AsyncSession, deployment_id: int, at: datetime) -> datetime:
+    """`at`, or the deployment's latest event time if later: a request that waited for the
+    write lock behind another must not be stamped before the change it waited for."""
+    latest = await session.scalar(
+        select(func.max(DeploymentEvent.at)).where(DeploymentEvent.deployment_id == deployment_id)
+    )
+    return at if latest is None or latest <= at else latest
+
+
 async def bump_revision(session: AsyncSession) -> int:
     """Next fleet revision; its row lock also serialises deployment writers across processes."""
     result = await session.execute(
@@ -192,6 +201,7 @@ async def transition(
 ) -> bool:
     """Move one live deployment if it is still in `from_status`; False when another writer won."""
     revision = await bump_revision(session)
+    at = await _stamp(session, deployment_id, at)
     values: dict[str, object] = dict(
         status=to_status, status_reason=reason, updated_at=at, rollout_due_at=None, revision=revision
     )
@@ -234,6 +244,7 @@ async def soft_delete(
     if status not in from_statuses:
         return None
     revision = await bump_revision(session)
+    at = await _stamp(session, deployment_id, at)
     result = await session.execute(
         update(Deployment)
         .where(

@@ -94,6 +94,8 @@ class Database:
         self, url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, pool: Pool | None = None
     ) -> None:
         pool = pool or Pool()
+        # For logs and messages: the URL without its password.
+        self.display_url = make_url(database_url(url)).render_as_string(hide_password=True)
         self.url = database_url(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         if self.is_sqlite:

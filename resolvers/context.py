@@ -20,11 +20,13 @@ class Context:
     actor: str = "anonymous"  # the API token's name, or "anonymous" when none are configured
     may_read: bool = True
     may_write: bool = True
+    max_histories: int = 10  # metricsHistory series one request may ask for (each costs ~2,000 windows)
     request: Any = None
     response: Any = None
     loaders: Loaders = field(init=False)
     figures: FiguresLoader = field(init=False)
     _snapshot: Snapshot | None = field(init=False, default=None)
+    histories: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)

@@ -7,8 +7,9 @@ from datetime import datetime
 from db import deployments
 from db.models import Deployment, DeploymentEvent
 from resolvers import ids, metric_listing
-from resolvers.connections import Connection, from_page, order_fields, tuple_or_none, utc
+from resolvers.connections import Connection, from_page, name_filter, order_fields, tuple_or_none, utc
 from resolvers.context import Context
+from resolvers.errors import ApiError
 from resolvers.metrics import (
     HealthRecord,
     MetricsRecord,
@@ -35,7 +36,7 @@ def deployment_filter(
 ) -> deployments.DeploymentFilter:
     return deployments.DeploymentFilter(
         statuses=tuple_or_none(statuses),
-        model_name=model_name,
+        model_name=name_filter(model_name),
         training_job_id=ids.decode(training_job_id, "TrainingJob") if training_job_id else None,
         model_sizes=tuple_or_none(model_sizes),
         created_after=utc(created_after),
@@ -151,6 +152,12 @@ async def health(
 async def history(
     ctx: Context, deployment_id: int, range_name: str, pinned: datetime | None, as_of: datetime | None
 ) -> SeriesRecord:
+    ctx.histories += 1
+    if ctx.histories > ctx.max_histories:
+        raise ApiError(
+            f"A request may ask for at most {ctx.max_histories} metricsHistory series (max_histories)",
+            "LIMIT_EXCEEDED",
+        )
     return await series(await ctx.snapshot(), deployment_id, range_name, _instant(ctx, pinned, as_of))
 
 

@@ -47,7 +47,7 @@ def decode_cursor(cursor: str, order: Order, argument: str) -> Cursor:
         as_of = _parse_time(payload["t"]) if "t" in payload else None
     except ApiError:
         raise
-    except (ValueError, TypeError, binascii.Error, UnicodeError, orjson.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeError, orjson.JSONDecodeError):
         raise ApiError(f"`{argument}` is not a valid cursor", "INVALID_CURSOR") from None
     return Cursor(values, as_of)
 

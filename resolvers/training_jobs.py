@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from db import training_jobs
 from db.models import TrainingJob
 from resolvers import ids
-from resolvers.connections import Connection, from_page, order_fields, tuple_or_none
+from resolvers.connections import Connection, from_page, name_filter, order_fields, tuple_or_none
 from resolvers.context import Context
 from resolvers.pagination import page_request
 
@@ -16,7 +16,7 @@ def job_filter(
     *, statuses: Sequence[str] | None = None, model_name: str | None = None, deployable: bool | None = None
 ) -> training_jobs.TrainingJobFilter:
     return training_jobs.TrainingJobFilter(
-        statuses=tuple_or_none(statuses), model_name=model_name, deployable=deployable
+        statuses=tuple_or_none(statuses), model_name=name_filter(model_name), deployable=deployable
     )
 
 

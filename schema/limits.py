@@ -26,6 +26,7 @@ class Limits:
     max_aliases: int = 30
     max_tokens: int = 5000
     max_batch: int = 10
+    max_histories: int = 10
     introspection: bool = True
 
 

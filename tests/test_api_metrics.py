@@ -346,8 +346,14 @@ async def test_a_pause_shows_no_traffic_at_once_and_stats_agree_with_statuses(ap
     detail = (await api.query(DETAIL, {"id": dep}))["deployment"]
     stats = (await api.query(STATS))["deploymentStats"]
     # then: in the same minute, PAUSED has no traffic, and the cards' counts agree
-    assert (detail["status"], detail["health"], detail["metrics"]["requestVolume"]) == ("PAUSED", "NO_TRAFFIC", 0)
+    assert (detail["status"], detail["health"], detail["metrics"]["requestVolume"]) == (
+        "PAUSED",
+        "NO_TRAFFIC",
+        0,
+    )
     not_active = sum(s["count"] for s in stats["byStatus"] if s["status"] != "ACTIVE")
     no_traffic = next(h["count"] for h in stats["byHealth"] if h["health"] == "NO_TRAFFIC")
     assert no_traffic == not_active == 4
-    assert stats["asOf"] == T0.isoformat() and stats["nextUpdateAt"] == (T0 + timedelta(minutes=1)).isoformat()
+    assert (
+        stats["asOf"] == T0.isoformat() and stats["nextUpdateAt"] == (T0 + timedelta(minutes=1)).isoformat()
+    )

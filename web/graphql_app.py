@@ -35,6 +35,10 @@ from web.auth import identify
 Clock = Callable[[], datetime]
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+_BODY_SHAPE = (
+    "The request body must be a JSON object with `query` (a string), and optionally `variables` and "
+    "`extensions` (objects) and `operationName` (a string), or a list of such objects"
+)
 _OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 
 
@@ -113,9 +117,32 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             actor=who.actor or "anonymous",
             may_write=not tokens or who.actor is not None,
             may_read=not (tokens and self.behaviour.require_token_for_reads) or who.actor is not None,
+            max_histories=self.behaviour.limits.max_histories,
             request=request,
             response=response,
         )
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses invalid UTF-8 and nesting past 1,024 levels with a JSONDecodeError (a 400),
+        # where the stdlib raised UnicodeDecodeError or RecursionError (a 500).
+        return orjson.loads(data)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        try:
+            parsed = await super().parse_http_body(request)
+        except (AttributeError, TypeError) as exc:  # a body that is not an object or a list of them
+            raise HTTPException(400, _BODY_SHAPE) from exc
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if not (
+                isinstance(item.query, str | None)
+                and isinstance(item.variables, dict | None)
+                and isinstance(item.operation_name, str | None)
+                and isinstance(item.extensions, dict | None)
+            ):
+                raise HTTPException(400, _BODY_SHAPE)
+        if isinstance(parsed, list) and not parsed:
+            raise HTTPException(400, "An empty batch holds no operation")
+        return parsed
 
     async def execute_single(
         self,
