@@ -2,8 +2,10 @@
 names a PostgreSQL server, a fresh database there (one per tmp_path, dropped at the end)."""
 
 import asyncio
+import contextlib
 import hashlib
 import os
+import sqlite3
 from pathlib import Path
 
 import asyncpg
@@ -54,3 +56,20 @@ async def drop_created() -> None:
     finally:
         await conn.close()
     _created.clear()
+
+
+def query_rows(db: str, sql: str) -> list[tuple[object, ...]]:
+    """Rows of a plain SQL query on a test database (SQLite path or PostgreSQL URL), read directly."""
+    if "://" not in db:
+        with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+            return conn.execute(sql).fetchall()
+
+    async def fetch() -> list[tuple[object, ...]]:
+        url = make_url(db).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(url)
+        try:
+            return [tuple(record) for record in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.databases import database_for_sync
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,7 +38,7 @@ def live_server(tmp_path: Path, *flags: str, startup_timeout: float = 30) -> Ite
         "--port",
         str(port),
         "--db",
-        str(tmp_path / "live.db"),
+        database_for_sync(tmp_path),
         "--log-level",
         "warning",
         *flags,  # later flags win, so these may override the ones above

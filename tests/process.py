@@ -4,10 +4,8 @@
 same way: `python server.py` on a free loopback port with its output in a log file.
 """
 
-import contextlib
 import itertools
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.databases import query_rows
 from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +60,7 @@ class ServerProcess:
         return self.proc.returncode
 
 
-def server_command(db: Path, port: int, *flags: str) -> list[str]:
+def server_command(db: Path | str, port: int, *flags: str) -> list[str]:
     return [
         sys.executable,
         str(SERVER),
@@ -109,7 +108,7 @@ def answers(base_url: str) -> bool:
 @contextmanager
 def server_process(
     tmp_path: Path,
-    db: Path,
+    db: Path | str,
     *flags: str,
     env: Mapping[str, str] | None = None,
     log_name: str = "server.log",
@@ -163,18 +162,18 @@ class DeploymentRow:
     trail: tuple[tuple[str, str | None, str | None, str], ...]  # (kind, from, to, at) by (at, id)
 
 
-def read_deployments(db: Path) -> dict[int, DeploymentRow]:
+def read_deployments(db: Path | str) -> dict[int, DeploymentRow]:
     """Every deployment (deleted or not) with its audit trail ordered by (at, id)."""
-    with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-        rows = conn.execute(
-            "SELECT id, model_name, version_major, version_minor, version_patch, status, deleted_at "
-            "FROM deployments"
-        ).fetchall()
-        trails: dict[int, list[tuple[str, str | None, str | None, str]]] = {r[0]: [] for r in rows}
-        for dep_id, kind, from_status, to_status, at in conn.execute(
-            "SELECT deployment_id, kind, from_status, to_status, at FROM deployment_events ORDER BY at, id"
-        ):
-            trails.setdefault(dep_id, []).append((kind, from_status, to_status, at))
+    rows = query_rows(
+        str(db),
+        "SELECT id, model_name, version_major, version_minor, version_patch, status, deleted_at FROM deployments",
+    )
+    trails: dict[int, list[tuple[str, str | None, str | None, str]]] = {r[0]: [] for r in rows}  # type: ignore[misc]
+    for dep_id, kind, from_status, to_status, at in query_rows(
+        str(db),
+        "SELECT deployment_id, kind, from_status, to_status, at FROM deployment_events ORDER BY at, id",
+    ):
+        trails.setdefault(dep_id, []).append((kind, from_status, to_status, str(at)))  # type: ignore[arg-type]
     return {
         r[0]: DeploymentRow(
             id=r[0],

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.databases import database_for_sync
 from tests.process import audit, read_deployments, server_process
 from tests.test_api_mutations import DEPLOY, PAUSE, RESUME
 
@@ -110,7 +111,7 @@ def run_until_killed(traffic: Traffic, kill_after: float, kill: Callable[[], Non
 def test_sigkill_mid_stream_loses_no_acknowledged_deploy_and_leaves_no_half_deployment(
     tmp_path: Path,
 ) -> None:
-    db = tmp_path / "kill.db"
+    db = database_for_sync(tmp_path, "kill")
     acknowledged: list[str] = []
     for round_number, kill_after in enumerate(KILL_AFTER, start=1):
         with server_process(

@@ -10,11 +10,9 @@ DEPLOYDECK_LOAD_SECONDS and DEPLOYDECK_LOAD_CLIENTS lengthen or widen the run lo
 
 import asyncio
 import base64
-import contextlib
 import os
 import random
 import signal
-import sqlite3
 import statistics
 import threading
 import time
@@ -27,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.databases import database_for_sync, query_rows
 from tests.process import AUTH, TOKENS_ENV, audit, read_deployments, server_process
 from tests.test_api_mutations import DELETE, DEPLOY, PAUSE, RESUME
 
@@ -236,11 +235,10 @@ def percentiles(values: list[float]) -> str:
 
 
 def test_mixed_load_has_no_5xx_and_leaves_a_consistent_database(tmp_path: Path) -> None:
-    db = tmp_path / "load.db"
+    db = database_for_sync(tmp_path, "load")
     with server_process(tmp_path, db, "--rollout-seconds", "1", env=TOKENS_ENV) as server:
-        with contextlib.closing(sqlite3.connect(db)) as conn:
-            before = conn.execute("SELECT coalesce(max(id), 0), count(*) FROM deployments").fetchone()
-            complete = conn.execute("SELECT id FROM training_jobs WHERE status = 'COMPLETE'").fetchall()
+        before = query_rows(db, "SELECT coalesce(max(id), 0), count(*) FROM deployments")[0]
+        complete = query_rows(db, "SELECT id FROM training_jobs WHERE status = 'COMPLETE'")
         jobs_ids = [base64.b64encode(f"TrainingJob:{i}".encode()).decode() for (i,) in complete]
         assert jobs_ids, "the demo data has COMPLETE jobs"
         run = Run(http_url=server.graphql_url, deadline=0, jobs=jobs_ids)
@@ -284,7 +282,7 @@ def test_a_transition_that_waited_for_the_write_lock_is_not_stamped_before_the_o
     pauses D and commits first. X's resume then succeeds: its event must come after Y's PAUSED in the
     trail, and updatedAt must not go back in time.
     """
-    db = tmp_path / "race.db"
+    db = database_for_sync(tmp_path, "race")
     with server_process(tmp_path, db, "--rollout-seconds", "0") as server, httpx.Client(timeout=30) as http:
         found = http.post(
             server.graphql_url,

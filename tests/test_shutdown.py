@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from settings import parse_settings
+from tests.databases import database_for_sync
 from tests.live import free_port
 from tests.process import TOKEN, TOKEN_NAME, run_server_command, server_process
 from tests.test_api_mutations import DEPLOY
@@ -27,7 +28,7 @@ JOB = "{ trainingJobs(first: 1, filter: {deployable: true}) { nodes { id } } }"
 def test_sigterm_lets_in_flight_requests_finish_and_exits_0(tmp_path: Path) -> None:
     # 100 history series a request: above the default limit, to make each request slow on purpose
     flags = ("--rollout-seconds", "0", "--max-histories", "100")
-    with server_process(tmp_path, tmp_path / "live.db", *flags) as server:
+    with server_process(tmp_path, database_for_sync(tmp_path), *flags) as server:
         job = httpx.post(server.graphql_url, json={"query": JOB}).json()["data"]["trainingJobs"]["nodes"][0][
             "id"
         ]
