@@ -69,6 +69,8 @@ def name_filter(value: str | None) -> str | None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ApiError("`modelName` filter is not valid Unicode text", "BAD_USER_INPUT") from None
+    if not value.isprintable():  # names never hold control characters; PostgreSQL refuses NUL
+        raise ApiError("`modelName` filter must not contain control characters", "BAD_USER_INPUT")
     return value
 
 

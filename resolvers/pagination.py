@@ -89,6 +89,8 @@ def _parse(value: Any, kind: type, nullable: bool) -> KeyValue:
         return float(value)
     if type(value) is not kind:
         raise ValueError("wrong key type")
+    if isinstance(value, str) and not value.isprintable():
+        raise ValueError("names hold no control characters")  # and PostgreSQL refuses NUL
     return value  # type: ignore[no-any-return]
 
 

@@ -124,3 +124,31 @@ async def test_unknown_enum_and_field_are_validation_errors(api: Api) -> None:
     assert body["errors"] and body.get("data") is None
     body = await api.post("{ deployments { nope } }")
     assert "Cannot query field 'nope'" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "status"), [('"a\\u0000b"', 200), ('"' + "x" * 101 + '"', 200), ('"\\ud800"', 400)]
+)
+async def test_name_filters_that_no_name_can_match_are_refused(api: Api, name: str, status: int) -> None:
+    # raw JSON: a lone surrogate cannot even be encoded by the client library; the server's
+    # JSON decoder refuses it (400), the others are GraphQL errors
+    query = "query($n: String) { deployments(filter: {modelName: $n}) { totalCount } }"
+    body = '{"query": "%s", "variables": {"n": %s}}' % (query, name)
+    response = await api.http.post(
+        "/graphql", content=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == status
+    error = response.json()["errors"][0]
+    if status == 200:
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    else:
+        assert "JSON" in error["message"]
+
+
+async def test_a_forged_cursor_with_a_control_character_is_refused(api: Api) -> None:
+    cursor = base64.urlsafe_b64encode(b'{"o": "model_name+,id+", "v": ["a\\u0000", 1]}').decode()
+    error = await api.error(
+        "query($c: String) { deployments(after: $c, orderBy: [{field: MODEL_NAME}]) { totalCount } }",
+        {"c": cursor},
+    )
+    assert error["extensions"]["code"] == "INVALID_CURSOR"
