@@ -133,7 +133,7 @@ async def test_name_filters_that_no_name_can_match_are_refused(api: Api, name: s
     # raw JSON: a lone surrogate cannot even be encoded by the client library; the server's
     # JSON decoder refuses it (400), the others are GraphQL errors
     query = "query($n: String) { deployments(filter: {modelName: $n}) { totalCount } }"
-    body = '{"query": "%s", "variables": {"n": %s}}' % (query, name)
+    body = '{"query": "' + query + '", "variables": {"n": ' + name + "}}"
     response = await api.http.post(
         "/graphql", content=body.encode(), headers={"Content-Type": "application/json"}
     )
