@@ -153,11 +153,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
-        name = request_data.operation_name
-        if name is not None and not isinstance(name, str):
-            raise HTTPException(
-                400, "The GraphQL operation's `operationName` must be a string or null, if provided."
-            )
+        name = request_data.operation_name  # a string or None: parse_http_body checked
         found = _OPERATION.search(request_data.query or "") if name is None else None
         request.state.operation = name or (found.group(1) if found else "anonymous")
         try:
