@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from db import migrate as migrations
@@ -19,6 +20,25 @@ DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for SQLite's lock before gi
 
 class DatabaseBusy(Exception):
     """Another writer held the database lock for longer than the busy timeout."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached (refused, dropped, or no pooled connection came free)."""
+
+
+def _is_unreachable(exc: Exception) -> bool:
+    if isinstance(exc, PoolTimeout | ConnectionError | OSError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc.orig, ConnectionError | OSError):
+        return True
+    text = str(exc.orig).lower()
+    return (
+        "unable to open database file" in text
+        or ("connection" in text
+        and ("refused" in text or "closed" in text or "lost" in text))
+    )
 
 
 def _is_busy(exc: DBAPIError) -> bool:
@@ -111,8 +131,13 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reads; sibling resolvers each take their own."""
-        async with self._reader() as session:
-            yield session
+        try:
+            async with self._reader() as session:
+                yield session
+        except (DBAPIError, PoolTimeout, OSError) as exc:
+            if _is_unreachable(exc):
+                raise DatabaseUnavailable(type(exc).__name__) from exc
+            raise
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -127,9 +152,11 @@ class Database:
                 return
             async with self._write_lock, self._writer.begin() as session:
                 yield session
-        except DBAPIError as exc:
-            if _is_busy(exc):
+        except (DBAPIError, PoolTimeout, OSError) as exc:
+            if isinstance(exc, DBAPIError) and _is_busy(exc):
                 raise DatabaseBusy(str(exc.orig)) from exc
+            if _is_unreachable(exc):
+                raise DatabaseUnavailable(type(exc).__name__) from exc
             raise
 
     async def prepare(self, *, migrate: bool) -> None:

@@ -2,6 +2,10 @@
 
 from dataclasses import dataclass
 
+from db.engine import DatabaseUnavailable
+
+__all__ = ["ApiError", "DatabaseUnavailable", "UserError", "UserErrorException"]
+
 
 @dataclass(frozen=True)
 class UserError:

@@ -274,3 +274,20 @@ def test_settings_carry_every_limit() -> None:
     )
     assert s.max_body_bytes == 4096 and s.limits.introspection is False
     assert Settings().limits.introspection is True
+
+
+async def test_an_unreachable_database_is_a_clear_503(api: Api, tmp_path: Path) -> None:
+    from db.engine import Database
+
+    app = api.http._transport.app  # type: ignore[attr-defined]
+    endpoint = next(r for r in app.routes if getattr(r, "path", "") == "/graphql").app
+    reachable = endpoint.db
+    endpoint.db = Database(str(tmp_path / "no-such-dir" / "x.db"))
+    try:
+        response = await api.http.post("/graphql", json={"query": "{ deployments { totalCount } }"})
+        assert response.status_code == 503
+        assert "unreachable" in response.json()["errors"][0]["message"]
+    finally:
+        await endpoint.db.dispose()
+        endpoint.db = reachable
+    assert (await api.query("{ deployments { totalCount } }"))["deployments"]["totalCount"] == 0

@@ -26,6 +26,7 @@ from strawberry.types import ExecutionResult
 from db.engine import Database
 from resolvers import lifecycle
 from resolvers.context import Context
+from resolvers.errors import DatabaseUnavailable
 from resolvers.fleet import FleetCache
 from schema import build_schema
 from schema.limits import Limits
@@ -104,7 +105,10 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         assert self.db is not None, "the lifespan opens the database"
         now = self.clock()
-        await lifecycle.settle(self.db, now)
+        try:
+            await lifecycle.settle(self.db, now)
+        except DatabaseUnavailable:
+            raise HTTPException(503, "The database is unreachable; try again shortly") from None
         request.state.sub_response = response
         tokens = self.behaviour.tokens
         who = identify(request.headers.get("authorization"), tokens)
