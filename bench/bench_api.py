@@ -177,7 +177,8 @@ async def main() -> None:
                     results.append((name, await timed(http, query, variables, args.repeat, moving)))
     baseline = statistics.median(results[0][1])
     print(
-        f"\n{args.deployments:,} deployments (seeded in {seeded:.1f} s); first request loads the "
+        f"\n{'PostgreSQL' if args.db and 'postgres' in args.db else 'SQLite'}: "
+        f"{args.deployments:,} deployments (seeded in {seeded:.1f} s); first request loads the "
         f"fleet snapshot: {cold[0]:.0f} ms\n"
     )
     print(
