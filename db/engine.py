@@ -34,10 +34,8 @@ def _is_unreachable(exc: Exception) -> bool:
     if exc.connection_invalidated or isinstance(exc.orig, ConnectionError | OSError):
         return True
     text = str(exc.orig).lower()
-    return (
-        "unable to open database file" in text
-        or ("connection" in text
-        and ("refused" in text or "closed" in text or "lost" in text))
+    return "unable to open database file" in text or (
+        "connection" in text and ("refused" in text or "closed" in text or "lost" in text)
     )
 
 

@@ -164,53 +164,35 @@ async def delete_training_job(ctx: Context, global_id: str) -> Result[str]:
     return await _run(ctx, work)
 
 
-async def create_training_job(
-    ctx: Context,
-    *,
-    model_name: str,
-    base_model: str,
-    dataset: str,
-    learning_rate: float,
-    epochs: int,
-    batch_size: int,
-    lora_rank: int | None,
-) -> Result[TrainingJob]:
+async def create_training_job(ctx: Context, spec: training.JobSpec) -> Result[TrainingJob]:
     """A QUEUED job; every invalid field gets its own UserError and nothing is created."""
-    problems = training.validate(
-        model_name=model_name,
-        base_model=base_model,
-        dataset=dataset,
-        learning_rate=learning_rate,
-        epochs=epochs,
-        batch_size=batch_size,
-        lora_rank=lora_rank,
-    )
+    problems = training.validate(spec)
     if problems:
         return Result(
             errors=[UserError("INVALID_INPUT", message, ("input", *path)) for path, message in problems]
         )
-    base = BY_NAME[base_model]
+    base = BY_NAME[spec.base_model]
 
     async def work(session: AsyncSession) -> TrainingJob:
         job = await training_jobs.create_job(
             session=session,
             values=dict(
-                model_name=model_name.strip(),
+                model_name=spec.model_name.strip(),
                 base_model=base.name,
                 parameter_count=base.parameter_count,
                 model_size=base.model_size,
-                dataset=dataset.strip(),
-                learning_rate=learning_rate,
-                epochs=epochs,
-                batch_size=batch_size,
-                lora_rank=lora_rank,
+                dataset=spec.dataset.strip(),
+                learning_rate=spec.learning_rate,
+                epochs=spec.epochs,
+                batch_size=spec.batch_size,
+                lora_rank=spec.lora_rank,
                 status="QUEUED",
                 progress=0.0,
                 created_at=ctx.now,
             ),
         )
         for key, value in training.schedule(
-            job.id, job.model_size, epochs, ctx.now, ctx.training_time_scale
+            job.id, job.model_size, spec.epochs, ctx.now, ctx.training_time_scale
         ).items():
             setattr(job, key, value)
         await session.flush()

@@ -120,41 +120,50 @@ NAME_LENGTH = 100
 DATASET_LENGTH = 200
 
 
-def validate(
-    *,
-    model_name: str,
-    base_model: str,
-    dataset: str,
-    learning_rate: float,
-    epochs: int,
-    batch_size: int,
-    lora_rank: int | None,
-) -> list[tuple[tuple[str, ...], str]]:
+@dataclass(frozen=True)
+class JobSpec:
+    """What createTrainingJob asks for."""
+
+    model_name: str
+    base_model: str
+    dataset: str
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    lora_rank: int | None
+
+
+def validate(spec: JobSpec) -> list[tuple[tuple[str, ...], str]]:
     """(field path, message) for every invalid input field; empty when all are valid."""
     problems: list[tuple[tuple[str, ...], str]] = []
-    for path, value, limit in (("modelName", model_name, NAME_LENGTH), ("dataset", dataset, DATASET_LENGTH)):
-        if not value.strip():
+    for path, text, limit in (
+        ("modelName", spec.model_name, NAME_LENGTH),
+        ("dataset", spec.dataset, DATASET_LENGTH),
+    ):
+        if not text.strip():
             problems.append(((path,), f"{path} must not be empty"))
-        elif len(value) > limit:
-            problems.append(((path,), f"{path} is {len(value)} characters; at most {limit} are allowed"))
-        elif any(not ch.isprintable() for ch in value):
+        elif len(text) > limit:
+            problems.append(((path,), f"{path} is {len(text)} characters; at most {limit} are allowed"))
+        elif not text.isprintable():
             problems.append(((path,), f"{path} must not contain control characters"))
-    if base_model not in BY_NAME:
+    if spec.base_model not in BY_NAME:
+        choices = ", ".join(BY_NAME)
         problems.append(
-            (("baseModel",), f"Unknown base model {base_model[:60]!r}; choose one of {', '.join(BY_NAME)}")
+            (("baseModel",), f"Unknown base model {spec.base_model[:60]!r}; choose one of {choices}")
         )
     hp = "hyperparameters"
-    if not (math.isfinite(learning_rate) and LEARNING_RATE[0] <= learning_rate <= LEARNING_RATE[1]):
+    low_rate, high_rate = LEARNING_RATE
+    if not (math.isfinite(spec.learning_rate) and low_rate <= spec.learning_rate <= high_rate):
         problems.append(
-            (
-                (hp, "learningRate"),
-                f"learningRate must be between {LEARNING_RATE[0]:g} and {LEARNING_RATE[1]:g}",
-            )
+            ((hp, "learningRate"), f"learningRate must be between {low_rate:g} and {high_rate:g}")
         )
-    for name, value, (low, high) in (("epochs", epochs, EPOCHS), ("batchSize", batch_size, BATCH_SIZE)):
-        if not low <= value <= high:
-            problems.append(((hp, name), f"{name} must be between {low} and {high}, got {value}"))
-    if lora_rank is not None and not LORA_RANK[0] <= lora_rank <= LORA_RANK[1]:
+    for name, number, (low, high) in (
+        ("epochs", spec.epochs, EPOCHS),
+        ("batchSize", spec.batch_size, BATCH_SIZE),
+    ):
+        if not low <= number <= high:
+            problems.append(((hp, name), f"{name} must be between {low} and {high}, got {number}"))
+    if spec.lora_rank is not None and not LORA_RANK[0] <= spec.lora_rank <= LORA_RANK[1]:
         problems.append(
             ((hp, "loraRank"), f"loraRank must be between {LORA_RANK[0]} and {LORA_RANK[1]}, or null")
         )

@@ -5,6 +5,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers import mutations
+from resolvers.training import JobSpec
 from schema.common import UserError
 from schema.deployment import Deployment
 from schema.permissions import GUARDED
@@ -136,8 +137,7 @@ class Mutation:
         input: Annotated[CreateTrainingJobInput, _INPUT],
     ) -> TrainingJobPayload:
         hp = input.hyperparameters
-        result = await mutations.create_training_job(
-            info.context,
+        spec = JobSpec(
             model_name=input.model_name,
             base_model=input.base_model,
             dataset=input.dataset,
@@ -146,6 +146,7 @@ class Mutation:
             batch_size=hp.batch_size,
             lora_rank=hp.lora_rank,
         )
+        result = await mutations.create_training_job(info.context, spec)
         return TrainingJobPayload.of(result)
 
     @strawberry.mutation(permission_classes=GUARDED, description="QUEUED or RUNNING -> CANCELLED.")
