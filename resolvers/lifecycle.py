@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
-from db import deployments, training_jobs
+from db import deployments, schedule
 from db.engine import Database, DatabaseBusy
 from resolvers.training import settle_jobs
 from simulator import rollout_fails, rollout_failure_reason
@@ -24,12 +24,10 @@ log = logging.getLogger("deploydeck.lifecycle")
 async def settle(db: Database, now: datetime) -> None:
     """Finish every simulated rollout and training step that is due by `now`."""
     async with db.read() as session:
+        due_at = await schedule.earliest_due(session)
+        if due_at is None or due_at > now:
+            return  # the common case: one small query per request
         due = await deployments.due_rollouts(session=session, now=now)
-        jobs_due = bool(await training_jobs.due_starts(session=session, now=now)) or bool(
-            await training_jobs.due_ends(session=session, now=now)
-        )
-    if not due and not jobs_due:
-        return
     try:
         await _write(db, now, due)
     except DatabaseBusy:

@@ -1,0 +1,28 @@
+"""When the next time-driven change (a rollout finishing, a training job starting or ending) is due."""
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Deployment, TrainingJob
+
+
+async def earliest_due(session: AsyncSession) -> datetime | None:
+    """The earliest scheduled change still to be written, in one round trip; None when none is."""
+    rollout = select(func.min(Deployment.rollout_due_at)).where(
+        Deployment.status == "DEPLOYING", Deployment.deleted_at.is_(None)
+    )
+    start = select(func.min(TrainingJob.scheduled_start_at)).where(
+        TrainingJob.status == "QUEUED", TrainingJob.deleted_at.is_(None)
+    )
+    end = select(func.min(TrainingJob.scheduled_end_at)).where(
+        TrainingJob.status == "RUNNING", TrainingJob.deleted_at.is_(None)
+    )
+    row = (
+        await session.execute(
+            select(rollout.scalar_subquery(), start.scalar_subquery(), end.scalar_subquery())
+        )
+    ).one()
+    found = [value for value in row if value is not None]
+    return min(found) if found else None
