@@ -51,19 +51,16 @@ def load_tokens(inline: str, file: str | None) -> dict[str, str]:
 @dataclass(frozen=True)
 class Identity:
     actor: str | None  # the token's name; None when no valid token came
-    presented: bool  # an Authorization header was sent (valid or not)
 
 
 def identify(authorization: str | None, tokens: dict[str, str]) -> Identity:
     """Who sent the request; every configured token is compared, in constant time."""
-    if not authorization:
-        return Identity(None, False)
-    scheme, _, offered = authorization.partition(" ")
+    scheme, _, offered = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not offered.strip():
-        return Identity(None, True)
+        return Identity(None)
     offered_bytes = offered.strip().encode()
     actor = None
     for name, token in tokens.items():
         if hmac.compare_digest(offered_bytes, token.encode()):
             actor = name
-    return Identity(actor, True)
+    return Identity(actor)
