@@ -23,9 +23,13 @@ class Connection(Generic[Row]):
 
 
 def from_page(
-    page: Page[Row], order: Order, count: Callable[[], Awaitable[int]], as_of: datetime | None = None
+    page: Page[Row],
+    order: Order,
+    count: Callable[[], Awaitable[int]],
+    as_of: datetime | None = None,
+    scope: str = "",
 ) -> Connection[Row]:
-    cursors = [encode_cursor(order, key) for key in page.keys]
+    cursors = [encode_cursor(order, key, scope=scope) for key in page.keys]
     return Connection(page.rows, cursors, page.has_next, page.has_previous, count, as_of)
 
 

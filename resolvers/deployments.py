@@ -20,7 +20,7 @@ from resolvers.metrics import (
     stats,
     window_of,
 )
-from resolvers.pagination import page_request
+from resolvers.pagination import page_request, scope_of
 
 TYPE_NAME = "Deployment"
 
@@ -72,14 +72,15 @@ async def list_deployments(
         )
     instant = resolve_as_of(ctx.now, as_of)
     order = deployments.make_order(fields)
-    page, _ = page_request(order, first, after, last, before)
+    scope = scope_of(flt)
+    page, _ = page_request(order, first, after, last, before, scope)
     async with ctx.db.read() as session:
         result = await deployments.list_deployments(session=session, flt=flt, order=order, page=page)
 
     async def count() -> int:
         return await metric_listing.count_matching(ctx, flt)
 
-    return from_page(result, order, count, instant)
+    return from_page(result, order, count, instant, scope)
 
 
 async def job_deployments(
@@ -111,13 +112,14 @@ async def job_deployments(
             as_of=None,
         )
     order = deployments.make_order(fields)
-    page, _ = page_request(order, first, after, last, before)
+    scope = scope_of(flt, job_id)
+    page, _ = page_request(order, first, after, last, before, scope)
     result = await ctx.loaders.job_deployments.load((job_id, flt, order, page))
 
     async def count() -> int:
         return await ctx.loaders.job_deployment_count.load((job_id, flt))
 
-    return from_page(result, order, count, ctx.now)
+    return from_page(result, order, count, ctx.now, scope)
 
 
 async def get_deployment(ctx: Context, global_id: str) -> Deployment | None:

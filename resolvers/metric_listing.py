@@ -18,7 +18,7 @@ from resolvers.connections import Connection
 from resolvers.context import Context
 from resolvers.fleet import Snapshot
 from resolvers.metrics import HEALTH_NAMES, resolve_as_of, window_of
-from resolvers.pagination import encode_cursor, page_request
+from resolvers.pagination import encode_cursor, page_request, scope_of
 
 METRIC_FIELDS = {
     "REQUEST_VOLUME": "request_volume",
@@ -173,7 +173,8 @@ async def list_by_metrics(
 ) -> Connection[Deployment]:
     """A page ordered and filtered over the snapshot, with the asOf its figures are for."""
     order = _order(fields)
-    page, cursors = page_request(order, first, after, last, before)
+    scope = scope_of(flt, tuple(health) if health is not None else None)
+    page, cursors = page_request(order, first, after, last, before, scope)
     pinned = [c.as_of for c in cursors if c.as_of is not None]
     instant = resolve_as_of(ctx.now, as_of if as_of is not None else (pinned[0] if pinned else None))
     snap = await ctx.snapshot()
@@ -201,7 +202,7 @@ async def list_by_metrics(
         found = await deployments.get_deployments(session=session, ids=ids)
     # A row deleted since the snapshot was taken drops out of the page.
     kept = [(pos, found[i]) for pos, i in zip(chosen.tolist(), ids, strict=True) if i in found]
-    cursors_out = [encode_cursor(order, columns.row_values(pos), instant) for pos, _ in kept]
+    cursors_out = [encode_cursor(order, columns.row_values(pos), instant, scope) for pos, _ in kept]
     total = int(mask.sum())
 
     async def count() -> int:

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,14 +24,23 @@ class Cursor:
     as_of: datetime | None = None
 
 
-def encode_cursor(order: Order, values: Sequence[KeyValue], as_of: datetime | None = None) -> str:
+def scope_of(*parts: object) -> str:
+    """A short, stable fingerprint of a connection's filter, carried by its cursors."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
+
+
+def encode_cursor(
+    order: Order, values: Sequence[KeyValue], as_of: datetime | None = None, scope: str = ""
+) -> str:
     payload: dict[str, Any] = {"o": order.signature, "v": [_plain(v) for v in values]}
+    if scope:
+        payload["f"] = scope
     if as_of is not None:
         payload["t"] = as_of.isoformat()
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
 
 
-def decode_cursor(cursor: str, order: Order, argument: str) -> Cursor:
+def decode_cursor(cursor: str, order: Order, argument: str, scope: str = "") -> Cursor:
     """Parse a cursor made for `order`; ApiError(INVALID_CURSOR) for anything else."""
     try:
         if len(cursor) > _MAX_CURSOR_LENGTH:
@@ -40,6 +50,11 @@ def decode_cursor(cursor: str, order: Order, argument: str) -> Cursor:
             raise ValueError("not a cursor")
         if payload.get("o") != order.signature:
             raise ApiError(f"`{argument}` cursor was made for a different orderBy", "INVALID_CURSOR")
+        if payload.get("f", "") != scope:
+            raise ApiError(
+                f"`{argument}` cursor was made for a different filter; start again from the first page",
+                "INVALID_CURSOR",
+            )
         raw = payload["v"]
         if len(raw) != len(order.keys):
             raise ValueError("wrong length")
@@ -53,7 +68,7 @@ def decode_cursor(cursor: str, order: Order, argument: str) -> Cursor:
 
 
 def page_request(
-    order: Order, first: int | None, after: str | None, last: int | None, before: str | None
+    order: Order, first: int | None, after: str | None, last: int | None, before: str | None, scope: str = ""
 ) -> tuple[PageRequest, list[Cursor]]:
     """Validated page arguments; also returns the decoded cursors (for their asOf)."""
     if first is not None and last is not None:
@@ -63,8 +78,8 @@ def page_request(
             raise ApiError(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {size}", "PAGE_SIZE_LIMIT")
     if first is None and last is None:
         first = DEFAULT_PAGE_SIZE
-    after_cursor = decode_cursor(after, order, "after") if after is not None else None
-    before_cursor = decode_cursor(before, order, "before") if before is not None else None
+    after_cursor = decode_cursor(after, order, "after", scope) if after is not None else None
+    before_cursor = decode_cursor(before, order, "before", scope) if before is not None else None
     request = PageRequest(
         first=first,
         last=last,

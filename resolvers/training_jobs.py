@@ -7,7 +7,7 @@ from db.models import TrainingJob
 from resolvers import ids
 from resolvers.connections import Connection, from_page, name_filter, order_fields, tuple_or_none
 from resolvers.context import Context
-from resolvers.pagination import page_request
+from resolvers.pagination import page_request, scope_of
 
 TYPE_NAME = "TrainingJob"
 
@@ -31,7 +31,8 @@ async def list_jobs(
     before: str | None,
 ) -> Connection[TrainingJob]:
     order = training_jobs.make_order(order_fields(order_by, ("CREATED_AT", True)))
-    page, _ = page_request(order, first, after, last, before)
+    scope = scope_of(flt)
+    page, _ = page_request(order, first, after, last, before, scope)
     async with ctx.db.read() as session:
         result = await training_jobs.list_jobs(session=session, flt=flt, order=order, page=page)
 
@@ -39,7 +40,7 @@ async def list_jobs(
         async with ctx.db.read() as session:
             return await training_jobs.count_jobs(session=session, flt=flt)
 
-    return from_page(result, order, count)
+    return from_page(result, order, count, scope=scope)
 
 
 async def get_job(ctx: Context, global_id: str) -> TrainingJob | None:

@@ -152,3 +152,23 @@ async def test_a_forged_cursor_with_a_control_character_is_refused(api: Api) -> 
         {"c": cursor},
     )
     assert error["extensions"]["code"] == "INVALID_CURSOR"
+
+
+@pytest.mark.parametrize("order", ["[{field: CREATED_AT}]", "[{field: P95_LATENCY}]"])
+async def test_a_cursor_from_another_filter_is_refused(api: Api, order: str) -> None:
+    async with api.db.write() as s:
+        job = make_job(s)
+        for minor in range(3):
+            await make_deployment(s, job, minor=minor)
+    query = (
+        "query($c: String, $f: DeploymentFilter) { deployments(first: 1, after: $c, filter: $f, orderBy: "
+        + order
+        + ") { pageInfo { endCursor } } }"
+    )
+    cursor = (await api.query(query, {"f": {"status": ["ACTIVE"]}}))["deployments"]["pageInfo"]["endCursor"]
+    # the same filter continues; another one is refused
+    assert (await api.query(query, {"c": cursor, "f": {"status": ["ACTIVE"]}}))["deployments"]["pageInfo"][
+        "endCursor"
+    ]
+    error = await api.error(query, {"c": cursor, "f": {"status": ["PAUSED"]}})
+    assert error["extensions"]["code"] == "INVALID_CURSOR" and "different filter" in error["message"]
