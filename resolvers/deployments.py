@@ -20,7 +20,7 @@ from resolvers.metrics import (
     stats,
     window_of,
 )
-from resolvers.pagination import page_request, scope_of
+from resolvers.pagination import PageArgs, page_request, scope_of
 
 TYPE_NAME = "Deployment"
 
@@ -50,10 +50,7 @@ async def list_deployments(
     flt: deployments.DeploymentFilter,
     health: Sequence[str] | None,
     order_by: Sequence[tuple[str, bool]] | None,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    page_args: PageArgs,
     as_of: datetime | None,
 ) -> Connection[Deployment]:
     """Stored orders page in SQL; metric orders and health filters sort the fleet snapshot."""
@@ -64,16 +61,13 @@ async def list_deployments(
             flt=flt,
             health=health,
             fields=fields,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page_args=page_args,
             as_of=as_of,
         )
     instant = resolve_as_of(ctx.now, as_of)
     order = deployments.make_order(fields)
     scope = scope_of(flt)
-    page, _ = page_request(order, first, after, last, before, scope)
+    page, _ = page_request(order, page_args, scope)
     async with ctx.db.read() as session:
         result = await deployments.list_deployments(session=session, flt=flt, order=order, page=page)
 
@@ -90,10 +84,7 @@ async def job_deployments(
     flt: deployments.DeploymentFilter,
     health: Sequence[str] | None,
     order_by: Sequence[tuple[str, bool]] | None,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    page_args: PageArgs,
 ) -> Connection[Deployment]:
     """A job's deployments; sibling jobs in one response share one query through the loaders."""
     fields = order_fields(order_by, ("CREATED_AT", True))
@@ -105,15 +96,12 @@ async def job_deployments(
             flt=replace(flt, training_job_id=job_id),
             health=health,
             fields=fields,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page_args=page_args,
             as_of=None,
         )
     order = deployments.make_order(fields)
     scope = scope_of(flt, job_id)
-    page, _ = page_request(order, first, after, last, before, scope)
+    page, _ = page_request(order, page_args, scope)
     result = await ctx.loaders.job_deployments.load((job_id, flt, order, page))
 
     async def count() -> int:

@@ -18,7 +18,7 @@ from resolvers.connections import Connection
 from resolvers.context import Context
 from resolvers.fleet import Snapshot
 from resolvers.metrics import HEALTH_NAMES, resolve_as_of, window_of
-from resolvers.pagination import encode_cursor, page_request, scope_of
+from resolvers.pagination import PageArgs, encode_cursor, page_request, scope_of
 
 METRIC_FIELDS = {
     "REQUEST_VOLUME": "request_volume",
@@ -165,16 +165,13 @@ async def list_by_metrics(
     flt: deployments.DeploymentFilter,
     health: Sequence[str] | None,
     fields: Sequence[tuple[str, bool]],
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    page_args: PageArgs,
     as_of: datetime | None,
 ) -> Connection[Deployment]:
     """A page ordered and filtered over the snapshot, with the asOf its figures are for."""
     order = _order(fields)
     scope = scope_of(flt, tuple(health) if health is not None else None)
-    page, cursors = page_request(order, first, after, last, before, scope)
+    page, cursors = page_request(order, page_args, scope)
     pinned = [c.as_of for c in cursors if c.as_of is not None]
     instant = resolve_as_of(ctx.now, as_of if as_of is not None else (pinned[0] if pinned else None))
     snap = await ctx.snapshot()

@@ -19,6 +19,16 @@ _MAX_CURSOR_LENGTH = 1000
 
 
 @dataclass(frozen=True)
+class PageArgs:
+    """A connection's paging arguments as the client sent them."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+@dataclass(frozen=True)
 class Cursor:
     values: tuple[KeyValue, ...]
     as_of: datetime | None = None
@@ -67,10 +77,9 @@ def decode_cursor(cursor: str, order: Order, argument: str, scope: str = "") -> 
     return Cursor(values, as_of)
 
 
-def page_request(
-    order: Order, first: int | None, after: str | None, last: int | None, before: str | None, scope: str = ""
-) -> tuple[PageRequest, list[Cursor]]:
+def page_request(order: Order, args: PageArgs, scope: str = "") -> tuple[PageRequest, list[Cursor]]:
     """Validated page arguments; also returns the decoded cursors (for their asOf)."""
+    first, after, last, before = args.first, args.after, args.last, args.before
     if first is not None and last is not None:
         raise ApiError("Pass `first` or `last`, not both", "INVALID_PAGINATION")
     for name, size in (("first", first), ("last", last)):

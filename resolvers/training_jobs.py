@@ -7,7 +7,7 @@ from db.models import TrainingJob
 from resolvers import ids
 from resolvers.connections import Connection, from_page, name_filter, order_fields, tuple_or_none
 from resolvers.context import Context
-from resolvers.pagination import page_request, scope_of
+from resolvers.pagination import PageArgs, page_request, scope_of
 
 TYPE_NAME = "TrainingJob"
 
@@ -25,14 +25,11 @@ async def list_jobs(
     *,
     flt: training_jobs.TrainingJobFilter,
     order_by: Sequence[tuple[str, bool]] | None,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    page_args: PageArgs,
 ) -> Connection[TrainingJob]:
     order = training_jobs.make_order(order_fields(order_by, ("CREATED_AT", True)))
     scope = scope_of(flt)
-    page, _ = page_request(order, first, after, last, before, scope)
+    page, _ = page_request(order, page_args, scope)
     async with ctx.db.read() as session:
         result = await training_jobs.list_jobs(session=session, flt=flt, order=order, page=page)
 

@@ -9,6 +9,7 @@ from resolvers import catalog
 from resolvers import deployments as deployment_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
+from resolvers.pagination import PageArgs
 from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node
 from schema.deployment import Deployment, DeploymentConnection, DeploymentFilter, DeploymentOrder, to_health
 from schema.deployment import to_filter as deployment_filter
@@ -85,10 +86,7 @@ class Query:
             info.context,
             flt=job_filter(filter),
             order_by=job_order(order_by),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page_args=PageArgs(first, after, last, before),
         )
         return TrainingJobConnection.of(conn)
 
@@ -128,10 +126,7 @@ class Query:
             health=to_health(filter),
             as_of=as_of,
             order_by=deployment_order(order_by),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page_args=PageArgs(first, after, last, before),
         )
         return DeploymentConnection.of(conn)
 

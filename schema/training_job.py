@@ -13,6 +13,7 @@ from resolvers import ids, training
 from resolvers import training_jobs as resolvers
 from resolvers.connections import Connection
 from resolvers.errors import ApiError
+from resolvers.pagination import PageArgs
 from schema.common import (
     After,
     Before,
@@ -104,10 +105,7 @@ class TrainingJob(Node):
             flt=to_filter(filter),
             health=to_health(filter),
             order_by=to_order(order_by),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page_args=PageArgs(first, after, last, before),
         )
         return DeploymentConnection.of(conn)
 
