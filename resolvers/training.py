@@ -18,7 +18,6 @@ from db.catalog import BY_NAME
 from db.models import MODEL_SIZES, TrainingJob
 from simulator import loss_curve, training_failure_reason, training_schedule
 
-SYSTEM_ACTOR = "system"
 MAX_LOSS_POINTS = 500
 
 
