@@ -33,7 +33,7 @@ class Settings:
     max_aliases: int = Limits.max_aliases
     max_tokens: int = Limits.max_tokens
     max_batch: int = Limits.max_batch
-    max_histories: int = Limits.max_histories
+    max_cost: int = Limits.max_cost
     max_body_bytes: int = 256 * 1024
     introspection: bool = True
     log_level: str = "info"
@@ -45,7 +45,7 @@ class Settings:
             max_aliases=self.max_aliases,
             max_tokens=self.max_tokens,
             max_batch=self.max_batch,
-            max_histories=self.max_histories,
+            max_cost=self.max_cost,
             introspection=self.introspection,
         )
 
@@ -153,10 +153,10 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("max_tokens", "DEPLOYDECK_MAX_TOKENS", _positive_int, "lexical tokens one query may have"),
     ("max_batch", "DEPLOYDECK_MAX_BATCH", _positive_int, "operations one batched request may hold"),
     (
-        "max_histories",
-        "DEPLOYDECK_MAX_HISTORIES",
+        "max_cost",
+        "DEPLOYDECK_MAX_COST",
         _positive_int,
-        "metricsHistory series one request may ask for",
+        "computed cost one operation may have (fields × page sizes, history windows; see README)",
     ),
     ("max_body_bytes", "DEPLOYDECK_MAX_BODY_BYTES", _positive_int, "largest request body"),
     ("introspection", "DEPLOYDECK_INTROSPECTION", _boolean, "allow schema introspection (GraphiQL needs it)"),

@@ -1,5 +1,6 @@
 """The per-request context: one clock reading, the database, the fleet, and DataLoaders."""
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,13 +21,11 @@ class Context:
     actor: str = "anonymous"  # the API token's name, or "anonymous" when none are configured
     may_read: bool = True
     may_write: bool = True
-    max_histories: int = 10  # metricsHistory series one request may ask for (each costs ~2,000 windows)
     request: Any = None
     response: Any = None
     loaders: Loaders = field(init=False)
     figures: FiguresLoader = field(init=False)
-    _snapshot: Snapshot | None = field(init=False, default=None)
-    histories: int = field(init=False, default=0)
+    _snapshot: asyncio.Task[Snapshot] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
@@ -34,9 +33,11 @@ class Context:
 
     async def snapshot(self) -> Snapshot:
         """The fleet as this request sees it: taken at first use, then fixed for the request."""
+        # One task shared by every resolver: sibling fields resolve concurrently, and each checking
+        # the fleet revision itself cost one query per row (100 for a table with a chart per row).
         if self._snapshot is None:
-            self._snapshot = await self.fleet_cache.current(self.db)
-        return self._snapshot
+            self._snapshot = asyncio.ensure_future(self.fleet_cache.current(self.db))
+        return await self._snapshot
 
     def wrote(self) -> None:
         """A mutation committed: later fields of this response see its effect."""

@@ -9,7 +9,6 @@ from db.models import Deployment, DeploymentEvent
 from resolvers import ids, metric_listing
 from resolvers.connections import Connection, from_page, name_filter, order_fields, tuple_or_none, utc
 from resolvers.context import Context
-from resolvers.errors import ApiError
 from resolvers.metrics import (
     HealthRecord,
     MetricsRecord,
@@ -142,12 +141,6 @@ async def health(
 async def history(
     ctx: Context, deployment_id: int, range_name: str, pinned: datetime | None, as_of: datetime | None
 ) -> SeriesRecord:
-    ctx.histories += 1
-    if ctx.histories > ctx.max_histories:
-        raise ApiError(
-            f"A request may ask for at most {ctx.max_histories} metricsHistory series (max_histories)",
-            "LIMIT_EXCEEDED",
-        )
     return await series(await ctx.snapshot(), deployment_id, range_name, _instant(ctx, pinned, as_of))
 
 

@@ -1,8 +1,9 @@
-"""Per-request limits enforced by the schema: depth, aliases, tokens, batch size, introspection."""
+"""Per-request limits enforced by the schema: cost, depth, aliases, tokens, batch size, introspection."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -16,6 +17,7 @@ from strawberry.extensions import (
 )
 
 from resolvers.errors import ApiError
+from schema.cost import operation_cost
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Limits:
     max_aliases: int = 30
     max_tokens: int = 5000
     max_batch: int = 10
-    max_histories: int = 10
+    max_cost: int = 100_000  # see schema/cost.py: a 100-row table with a 24-hour sparkline per row fits
     introspection: bool = True
 
 
@@ -55,6 +57,42 @@ class _MaskUnexpected(MaskErrors):
         )
 
 
+class CostLimiter(SchemaExtension):
+    """Refuses an operation whose computed cost is over the budget before it runs; reports the cost."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.requested: int | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        self.requested = operation_cost(
+            context.schema._schema, context.graphql_document, context.operation_name, context.variables
+        )
+        if self.requested > self.limit:
+            context.result = GraphQLExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        f"This query costs {self.requested:,}, over the budget of {self.limit:,} "
+                        "(max_cost): ask for smaller pages, fewer nested connections or shorter histories",
+                        extensions={
+                            "code": "COST_LIMIT_EXCEEDED",
+                            "cost": self.requested,
+                            "limit": self.limit,
+                        },
+                    )
+                ],
+            )
+        yield
+
+    def get_results(self) -> dict[str, object]:
+        if self.requested is None:
+            return {}
+        return {"cost": {"requested": self.requested, "limit": self.limit}}
+
+
 def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
     """Extension factories; validation rules are built once so ValidationCache keeps working."""
     rules = [
@@ -68,5 +106,6 @@ def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
+        lambda: CostLimiter(limits.max_cost),
         _MaskUnexpected,
     ]

@@ -26,8 +26,7 @@ JOB = "{ trainingJobs(first: 1, filter: {deployable: true}) { nodes { id } } }"
 
 
 def test_sigterm_lets_in_flight_requests_finish_and_exits_0(tmp_path: Path) -> None:
-    # 100 history series a request: above the default limit, to make each request slow on purpose
-    flags = ("--rollout-seconds", "0", "--max-histories", "100")
+    flags = ("--rollout-seconds", "0")
     with server_process(tmp_path, database_for_sync(tmp_path), *flags) as server:
         job = httpx.post(server.graphql_url, json={"query": JOB}).json()["data"]["trainingJobs"]["nodes"][0][
             "id"

@@ -121,7 +121,6 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             actor=who.actor or "anonymous",
             may_write=not tokens or who.actor is not None,
             may_read=not (tokens and self.behaviour.require_token_for_reads) or who.actor is not None,
-            max_histories=self.behaviour.limits.max_histories,
             request=request,
             response=response,
         )
