@@ -113,6 +113,8 @@ def _parse(value: Any, kind: type, nullable: bool) -> KeyValue:
         return float(value)
     if type(value) is not kind:
         raise ValueError("wrong key type")
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError("out of range for a database integer")
     if isinstance(value, str) and not value.isprintable():
         raise ValueError("names hold no control characters")  # and PostgreSQL refuses NUL
     return value  # type: ignore[no-any-return]

@@ -1,6 +1,7 @@
 """Bad input never causes a 500: each gets a clear GraphQL error with extensions.code."""
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -110,6 +111,22 @@ async def test_cursor_from_another_order_is_refused(api: Api) -> None:
 async def test_tampered_cursors_are_refused(api: Api, payload: str) -> None:
     cursor = base64.urlsafe_b64encode(payload.encode()).decode()
     error = await api.error("query($c: String) { deployments(after: $c) { totalCount } }", {"c": cursor})
+    assert error["extensions"]["code"] == "INVALID_CURSOR"
+
+
+@pytest.mark.parametrize("connection", ["deployments", "trainingJobs"])
+@pytest.mark.parametrize("row_id", [2**63, -(2**63) - 1])
+async def test_a_cursor_id_no_database_integer_holds_is_invalid(api: Api, connection: str, row_id: int) -> None:
+    async with api.db.write() as s:
+        job = make_job(s)
+        for minor in range(2):
+            await make_deployment(s, job, minor=minor)
+    query = f"query($c: String) {{ {connection}(first: 1, after: $c) {{ nodes {{ id }} pageInfo {{ endCursor }} }} }}"
+    real = (await api.query(query))[connection]["pageInfo"]["endCursor"]
+    payload = json.loads(base64.urlsafe_b64decode(real))
+    payload["v"][-1] = row_id  # the id tie-breaker
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()  # orjson refuses such ints
+    error = await api.error(query, {"c": forged})
     assert error["extensions"]["code"] == "INVALID_CURSOR"
 
 
