@@ -6,6 +6,7 @@ import hashlib
 import re
 from html.parser import HTMLParser
 
+import httpx
 import pytest
 
 from tests.support import Api
@@ -168,3 +169,88 @@ async def test_anything_else_is_not_found(api: Api, path: str) -> None:
     response = await api.http.get(path)
     assert response.status_code == 404
     assert "cache-control" not in response.headers
+
+
+# What Chromium sends when it opens a link: HTML first, anything else at q=0.8.
+BROWSER = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+    "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+}
+TABLE = "query Table { deployments(first: 5) { totalCount } }"
+
+
+def _vary(response: httpx.Response) -> list[str]:
+    return [v.strip().lower() for v in response.headers.get("vary", "").split(",")]
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        BROWSER["Accept"],
+        "text/html",
+        "text/*",
+        "application/json;q=0.5, text/html",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",  # Firefox
+    ],
+)
+async def test_a_link_with_a_query_opens_the_page_in_a_browser(api: Api, accept: str) -> None:
+    plain = await api.http.get("/graphql", headers=HTML)
+    params = {"query": TABLE, "variables": '{"n": 1}', "operationName": "Table"}
+    response = await api.http.get("/graphql", params=params, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    # The page reads the query from its URL: the body is the same page, nothing of the URL is in it.
+    assert response.text == plain.text
+    assert "accept" in _vary(response) and "accept" in _vary(plain)
+
+
+async def test_a_hostile_query_in_a_link_is_not_reflected_into_the_page(api: Api) -> None:
+    hostile = '{ serverTime } # </script><script>alert("x")</script>'
+    response = await api.http.get("/graphql", params={"query": hostile}, headers=BROWSER)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert "alert" not in response.text and response.text.count("</script>") == len(graphiql.SCRIPTS) + 1
+    # and the one inline script still matches the CSP hash (the page test above checks the hash).
+    assert response.text == graphiql.page()
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/json",
+        "application/graphql-response+json",
+        "*/*",
+        None,  # no Accept header at all
+        "text/html;q=0.9, application/json",
+        "text/html, application/json",  # a tie: the client can take JSON, so it gets the result
+        "text/html;q=0, */*",
+    ],
+)
+async def test_clients_asking_for_json_still_get_results(api: Api, accept: str | None) -> None:
+    request = api.http.build_request("GET", "/graphql", params={"query": TABLE})
+    if accept is None:
+        del request.headers["accept"]
+    else:
+        request.headers["accept"] = accept
+    response = await api.http.send(request)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/")
+    assert response.json() == {"data": {"deployments": {"totalCount": 0}}}
+    assert "accept" in _vary(response)
+
+
+async def test_the_page_and_the_result_each_revalidate_with_their_own_etag(api: Api) -> None:
+    params = {"query": TABLE}
+    page = await api.http.get("/graphql", params=params, headers=BROWSER)
+    result = await api.http.get("/graphql", params=params, headers={"Accept": "application/json"})
+    assert page.headers["etag"] != result.headers["etag"]
+    for first, accept in ((page, BROWSER["Accept"]), (result, "application/json")):
+        again = await api.http.get(
+            "/graphql", params=params, headers={"Accept": accept, "If-None-Match": first.headers["etag"]}
+        )
+        assert again.status_code == 304 and again.content == b""
+        assert "accept" in _vary(again)
+
+
+async def test_post_responses_vary_by_accept_too(api: Api) -> None:
+    response = await api.http.post("/graphql", json={"query": TABLE})
+    assert response.status_code == 200 and "accept" in _vary(response)

@@ -54,8 +54,8 @@ class Behaviour:
     limits: Limits = field(default_factory=Limits)
 
 
-def response_media_type(accept: str) -> str:
-    """graphql-response+json when the client accepts it at least as much as JSON, else JSON."""
+def _accept_weights(accept: str) -> dict[str, float]:
+    """Each media range of an Accept header with its q-value."""
     weights: dict[str, float] = {}
     for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
@@ -67,9 +67,28 @@ def response_media_type(accept: str) -> str:
                 except ValueError:
                     q = 0.0
         weights[media.lower()] = max(q, weights.get(media.lower(), 0.0))
+    return weights
+
+
+def response_media_type(accept: str) -> str:
+    """graphql-response+json when the client accepts it at least as much as JSON, else JSON."""
+    weights = _accept_weights(accept)
     modern = weights.get(GRAPHQL_RESPONSE, 0.0)
     legacy = max(weights.get(JSON, 0.0), weights.get("*/*", 0.0), weights.get("application/*", 0.0))
     return GRAPHQL_RESPONSE if modern > 0 and modern >= legacy else JSON
+
+
+def prefers_html(accept: str) -> bool:
+    """HTML ranks above both JSON types; each type takes the q of its most specific range (RFC 9110)."""
+    weights = _accept_weights(accept)
+
+    def quality(media: str) -> float:
+        for media_range in (media, media.split("/")[0] + "/*", "*/*"):
+            if media_range in weights:
+                return weights[media_range]
+        return 0.0
+
+    return quality("text/html") > max(quality(JSON), quality(GRAPHQL_RESPONSE))
 
 
 def _is_request_error(result: ExecutionResult) -> bool:
@@ -91,6 +110,8 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             response = await self.run(request)
         except HTTPException as exc:
             response = self._error_response(request, exc.status_code, exc.reason)
+        # The body (HTML page or JSON, and which JSON type) depends on Accept: tell caches.
+        response.headers.add_vary_header("Accept")
         await response(scope, receive, send)
 
     def _error_response(self, request: Request, status: int, reason: str) -> Response:
@@ -197,6 +218,13 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         # Dashboards poll with GET: let them revalidate with the ETag every time.
         response.headers.setdefault("Cache-Control", "no-cache")
         return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # The page writes the edited query into its URL so that a link shares it: a browser opening
+        # such a link gets the page (which reads the URL), a client asking for JSON the result.
+        if request.method == "GET" and request.query_params.get("query") is not None:
+            return prefers_html(request.headers.get("accept", ""))
+        return super().should_render_graphql_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.page(), headers=graphiql.PAGE_HEADERS)
