@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import paging
+from db import folding, paging
 from db.models import DEPLOYMENT_STATUSES, Deployment, DeploymentEvent, FleetState, TrainingJob
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
@@ -48,7 +48,7 @@ def _where(flt: DeploymentFilter) -> list[ColumnElement[bool]]:
     if flt.statuses is not None:
         clauses.append(Deployment.status.in_(flt.statuses))
     if flt.model_name:
-        clauses.append(func.lower(Deployment.model_name).contains(flt.model_name.lower(), autoescape=True))
+        clauses.append(folding.contains(Deployment.model_name_folded, flt.model_name))
     if flt.training_job_id is not None:
         clauses.append(Deployment.training_job_id == flt.training_job_id)
     if flt.model_sizes is not None:

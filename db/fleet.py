@@ -23,6 +23,7 @@ class FleetRows:
     activated_at: np.ndarray  # float64, NaN = never activated
     version: np.ndarray  # int64, shape (n, 3): major, minor, patch
     model_name: list[str]
+    model_name_folded: list[str]  # as stored: what name filters match against
     # Pauses of these deployments: owner id, start, end (+inf while still paused).
     pause_owner: np.ndarray
     pause_start: np.ndarray
@@ -52,6 +53,7 @@ async def changed_since(session: AsyncSession, since: int) -> FleetRows:
         Deployment.version_minor,
         Deployment.version_patch,
         Deployment.model_name,
+        Deployment.model_name_folded,
     )
     rows = (
         await session.execute(select(*columns).where(Deployment.revision > since).order_by(Deployment.id))
@@ -72,6 +74,7 @@ async def changed_since(session: AsyncSession, since: int) -> FleetRows:
         activated_at=_epoch(list(cols[7])),
         version=np.array(list(zip(cols[8], cols[9], cols[10], strict=True)), dtype=np.int64).reshape(-1, 3),
         model_name=list(cols[11]),
+        model_name_folded=list(cols[12]),
         pause_owner=owners,
         pause_start=starts,
         pause_end=ends,

@@ -15,7 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK = 0x6465706C  # advisory lock id: replicas starting together migrate one at a time
@@ -49,9 +49,30 @@ async def upgrade(engine: AsyncEngine) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOCK})"))
         command.upgrade(config(connection), "head")
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"a migration broke foreign keys: {broken[:5]}")
 
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    async with engine.connect() as conn:
+        # SQLite alters a table by copying it and dropping the original, which enforced foreign
+        # keys refuse while other rows refer to it. The switch works only outside a
+        # transaction; foreign_key_check above proves the result consistent before commit.
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            await _sqlite_pragma(conn, "foreign_keys=OFF")
+        try:
+            async with conn.begin():
+                await conn.run_sync(run)
+        finally:
+            if sqlite:
+                await _sqlite_pragma(conn, "foreign_keys=ON")
+
+
+async def _sqlite_pragma(conn: AsyncConnection, pragma: str) -> None:
+    """A PRAGMA on the driver's connection: through SQLAlchemy it would begin a transaction first."""
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.execute(f"PRAGMA {pragma}")  # type: ignore[union-attr]
 
 
 async def check(engine: AsyncEngine) -> None:

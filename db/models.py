@@ -12,13 +12,23 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from db.folding import fold
 from db.types import UTCDateTime
 
 # Names sort by code point on every database (SQLite's BINARY; "C" on PostgreSQL, whose
 # default collation would ignore punctuation and case).
 Name = String(100).with_variant(String(100, collation="C"), "postgresql")
+# A name folded for case-insensitive matching (db/folding.py); casefold at most triples a length.
+FoldedName = String(300).with_variant(String(300, collation="C"), "postgresql")
+
+
+def _folded_model_name(context: DefaultExecutionContext) -> str:
+    """Filled on every insert, ORM or Core, from the row's own model_name (names never change)."""
+    return fold(context.get_current_parameters()["model_name"])
+
 
 MODEL_SIZES = ("NANO", "SMALL", "LARGE")
 JOB_STATUSES = ("QUEUED", "RUNNING", "COMPLETE", "FAILED", "CANCELLED")
@@ -47,6 +57,7 @@ class TrainingJob(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_name: Mapped[str] = mapped_column(Name, index=True)
+    model_name_folded: Mapped[str] = mapped_column(FoldedName, default=_folded_model_name)
     base_model: Mapped[str] = mapped_column(String(100))
     parameter_count: Mapped[float] = mapped_column(Float)
     model_size: Mapped[str] = mapped_column(String(10))
@@ -86,6 +97,7 @@ class Deployment(Base):
         ForeignKey("training_jobs.id", ondelete="RESTRICT"), index=True
     )
     model_name: Mapped[str] = mapped_column(Name)
+    model_name_folded: Mapped[str] = mapped_column(FoldedName, default=_folded_model_name)
     version_major: Mapped[int] = mapped_column(Integer)
     version_minor: Mapped[int] = mapped_column(Integer)
     version_patch: Mapped[int] = mapped_column(Integer)

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import paging
+from db import folding, paging
 from db.models import JOB_STATUSES, TrainingJob
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
@@ -40,7 +40,7 @@ def _where(flt: TrainingJobFilter) -> list[ColumnElement[bool]]:
     if flt.statuses is not None:
         clauses.append(TrainingJob.status.in_(flt.statuses))
     if flt.model_name:
-        clauses.append(func.lower(TrainingJob.model_name).contains(flt.model_name.lower(), autoescape=True))
+        clauses.append(folding.contains(TrainingJob.model_name_folded, flt.model_name))
     if flt.deployable is not None:
         complete = TrainingJob.status == "COMPLETE"
         clauses.append(complete if flt.deployable else ~complete)

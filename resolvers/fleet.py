@@ -35,6 +35,7 @@ class Snapshot:
     version: np.ndarray  # (n, 3)
     name_code: np.ndarray  # index into names
     names: list[str]  # vocabulary of model names, append-only
+    folded: list[str]  # each name's stored folded form (db/folding.py), parallel to names
     pause_owner: np.ndarray
     pause_start: np.ndarray
     pause_end: np.ndarray
@@ -105,6 +106,7 @@ def _empty_snapshot() -> Snapshot:
         version=np.zeros((0, 3), np.int64),
         name_code=np.zeros(0, np.int32),
         names=[],
+        folded=[],
         pause_owner=i64,
         pause_start=f64,
         pause_end=f64,
@@ -115,12 +117,13 @@ def _merge(old: Snapshot, rows: fleet_db.FleetRows, revision: int) -> Snapshot:
     """`old` with the changed rows replaced (or dropped when deleted), still sorted by id."""
     keep = ~np.isin(old.ids, rows.ids)
     live = ~rows.deleted
-    names = list(old.names)
+    names, folded = list(old.names), list(old.folded)
     vocabulary = {name: i for i, name in enumerate(names)}
-    for name in rows.model_name:
+    for name, name_folded in zip(rows.model_name, rows.model_name_folded, strict=True):
         if name not in vocabulary:
             vocabulary[name] = len(names)
             names.append(name)
+            folded.append(name_folded)
     new_codes = np.array([vocabulary[name] for name in rows.model_name], dtype=np.int32)
 
     def join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -142,6 +145,7 @@ def _merge(old: Snapshot, rows: fleet_db.FleetRows, revision: int) -> Snapshot:
         version=join(old.version, rows.version)[order],
         name_code=join(old.name_code, new_codes)[order],
         names=names,
+        folded=folded,
         pause_owner=np.concatenate((old.pause_owner[pause_keep], rows.pause_owner[pause_live])),
         pause_start=np.concatenate((old.pause_start[pause_keep], rows.pause_start[pause_live])),
         pause_end=np.concatenate((old.pause_end[pause_keep], rows.pause_end[pause_live])),

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
-from db import deployments, paging
+from db import deployments, folding, paging
 from db.models import DEPLOYMENT_STATUSES, MODEL_SIZES, Deployment
 from resolvers.connections import Connection
 from resolvers.context import Context
@@ -66,8 +66,9 @@ def _mask(
     if flt.created_before is not None:
         mask &= snap.created_at < flt.created_before.timestamp()
     if flt.model_name:
-        needle = flt.model_name.lower()
-        matching = [code for code, name in enumerate(snap.names) if needle in name.lower()]
+        # The same test as SQL's folding.contains: the folded needle within the stored folded name.
+        needle = folding.fold(flt.model_name)
+        matching = [code for code, name in enumerate(snap.folded) if needle in name]
         mask &= np.isin(snap.name_code, matching)
     if health is not None:
         codes, _ = snap.health(window)

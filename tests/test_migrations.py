@@ -2,18 +2,21 @@
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
 from db import migrate
 from db.engine import Database
-from db.models import Base
+from db.models import Base, Deployment, DeploymentEvent, TrainingJob
 from tests.databases import database_for
-from tests.support import ROOT, running_api
+from tests.support import ROOT, T0, running_api
 
 
 async def test_models_and_migrations_agree(tmp_path: Path) -> None:
@@ -53,3 +56,88 @@ async def test_server_starts_without_migrating_an_up_to_date_database(tmp_path: 
         pass
     async with running_api(tmp_path, migrate=False) as api:
         assert (await api.query("{ deployments { totalCount } }"))["deployments"]["totalCount"] == 0
+
+
+def _at_0001(model: type[Base]) -> sa.TableClause:
+    """`model`'s table as revision 0001 had it: without the folded name."""
+    return sa.table(
+        model.__tablename__,
+        *(sa.column(c.name, c.type) for c in model.__table__.c if c.name != "model_name_folded"),
+    )
+
+
+async def test_migration_0002_folds_the_names_already_stored(tmp_path: Path) -> None:
+    # given: a database at revision 0001 holding jobs, deployments and their events
+    db = Database(await database_for(tmp_path))
+    names = ["ÉCOLE-bot", "Straße-ranker", "plain"]
+    try:
+        async with db._write_engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(migrate.config(c), "0001"))
+            job = dict(
+                base_model="LFM2-350M",
+                parameter_count=354e6,
+                model_size="NANO",
+                dataset="d",
+                learning_rate=2e-4,
+                epochs=3,
+                batch_size=16,
+                status="COMPLETE",
+                progress=1.0,
+                created_at=T0,
+            )
+            await conn.execute(
+                _at_0001(TrainingJob).insert(),
+                [{**job, "id": i, "model_name": n} for i, n in enumerate(names, 1)],
+            )
+            await conn.execute(
+                _at_0001(Deployment).insert(),
+                [
+                    dict(
+                        id=10 * i + minor,
+                        training_job_id=i,
+                        model_name=n,
+                        version_major=1,
+                        version_minor=minor,
+                        version_patch=0,
+                        status="ACTIVE",
+                        endpoint="/e",
+                        deployed_by="t",
+                        model_size="NANO",
+                        created_at=T0 - timedelta(hours=minor),
+                        updated_at=T0,
+                        activated_at=T0,
+                        revision=0,
+                    )
+                    for i, n in enumerate(names, 1)
+                    for minor in range(2)
+                ],
+            )
+            await conn.execute(
+                _at_0001(DeploymentEvent).insert(),
+                [
+                    dict(deployment_id=10 * i, kind="CREATED", to_status="DEPLOYING", actor="t", at=T0)
+                    for i in range(1, 4)
+                ],
+            )
+        # when
+        await db.prepare(migrate=True)
+        async with db.read() as session:
+            jobs = (
+                await session.execute(sa.select(TrainingJob.model_name, TrainingJob.model_name_folded))
+            ).all()
+            deps = (
+                await session.execute(sa.select(Deployment.model_name, Deployment.model_name_folded))
+            ).all()
+            events = await session.scalar(sa.select(sa.func.count()).select_from(DeploymentEvent))
+    finally:
+        await db.dispose()
+    # then: every row got its name's casefold, and nothing else was lost
+    assert sorted(jobs) == sorted((n, n.casefold()) for n in names)
+    assert sorted(deps) == sorted((n, n.casefold()) for n in names for _ in range(2))
+    assert {("ÉCOLE-bot", "école-bot"), ("Straße-ranker", "strasse-ranker")} <= set(deps)
+    assert events == 3
+    # and the API finds the old rows by their folded names, with a count that agrees
+    async with running_api(tmp_path) as api:
+        query = '{ deployments(filter: {modelName: "école"}) { totalCount nodes { modelName } } }'
+        found = (await api.query(query))["deployments"]
+        assert (found["totalCount"], [n["modelName"] for n in found["nodes"]]) == (2, ["ÉCOLE-bot"] * 2)
