@@ -32,6 +32,7 @@ from schema import build_schema
 from schema.limits import Limits
 from web import graphiql
 from web.auth import identify
+from web.persisted import PersistedQueries
 
 Clock = Callable[[], datetime]
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -52,6 +53,7 @@ class Behaviour:
     tokens: dict[str, str] = field(default_factory=dict)  # name -> token; empty: writes are open
     require_token_for_reads: bool = False
     limits: Limits = field(default_factory=Limits)
+    max_persisted_queries: int = 1000
 
 
 def response_media_type(accept: str) -> str:
@@ -84,6 +86,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         self.clock = clock
         self.db: Database | None = None
         self.fleet_cache = FleetCache()
+        self.persisted = PersistedQueries(behaviour.max_persisted_queries)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope=scope, receive=receive)
@@ -157,11 +160,14 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
+        persisted = self.persisted.prepare(request_data)  # APQ: may fill in request_data.query
+        if isinstance(persisted, ExecutionResult):
+            return persisted
         name = request_data.operation_name  # a string or None: parse_http_body checked
         found = _OPERATION.search(request_data.query or "") if name is None else None
         request.state.operation = name or (found.group(1) if found else "anonymous")
         try:
-            return await super().execute_single(
+            result = await super().execute_single(
                 request=request,
                 request_adapter=request_adapter,
                 sub_response=sub_response,
@@ -174,6 +180,13 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
                 # A mutation over GET: the method is wrong, not the request (spec: 405).
                 raise HTTPException(405, "mutations are not allowed when using GET; use POST") from exc
             raise
+        if persisted is not None and not _is_request_error(result):
+            self.persisted.register(persisted, request_data.query)  # it parsed and passed validation
+        return result
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying `extensions` is an API call (a persisted query by hash), not a browser visit.
+        return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data = await super().process_result(request, result)
