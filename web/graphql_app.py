@@ -161,11 +161,11 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         request_data: Any,
     ) -> ExecutionResult:
         persisted = self.persisted.prepare(request_data)  # APQ: may fill in request_data.query
-        if isinstance(persisted, ExecutionResult):
-            return persisted
         name = request_data.operation_name  # a string or None: parse_http_body checked
         found = _OPERATION.search(request_data.query or "") if name is None else None
         request.state.operation = name or (found.group(1) if found else "anonymous")
+        if isinstance(persisted, ExecutionResult):
+            return persisted  # refused: nothing runs
         try:
             result = await super().execute_single(
                 request=request,
