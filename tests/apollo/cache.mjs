@@ -3,7 +3,6 @@
 // server with demo data and instant rollouts: page the table twice, deploy, pause, and see the cache
 // follow. Exits non-zero on the first failed assertion.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { relayStylePagination } from '@apollo/client/utilities';
 import { example, exampleText } from './common.mjs';

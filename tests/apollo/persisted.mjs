@@ -1,6 +1,6 @@
 // Usage: node persisted.mjs http://127.0.0.1:PORT/graphql
 // Apollo Client's PersistedQueryLink (hashed queries over GET) against a running server with demo
-// data. Exits non-zero on the first failed assertion; prints the HTTP traffic it checked.
+// data, checking the HTTP traffic it sends. Exits non-zero on the first failed assertion.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
