@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
         tokens=dict(settings.tokens),
         require_token_for_reads=settings.require_token_for_reads,
         limits=settings.limits,
+        max_persisted_queries=settings.max_persisted_queries,
     )
     graphql = GraphQLApp(behaviour, clock)
 

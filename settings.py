@@ -35,6 +35,7 @@ class Settings:
     max_batch: int = Limits.max_batch
     max_cost: int = Limits.max_cost
     max_body_bytes: int = 256 * 1024
+    max_persisted_queries: int = 1000
     introspection: bool = True
     log_level: str = "info"
 
@@ -159,6 +160,12 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "computed cost one operation may have (fields × page sizes, history windows; see README)",
     ),
     ("max_body_bytes", "DEPLOYDECK_MAX_BODY_BYTES", _positive_int, "largest request body"),
+    (
+        "max_persisted_queries",
+        "DEPLOYDECK_MAX_PERSISTED_QUERIES",
+        _positive_int,
+        "persisted-query documents kept per process (least recently used dropped first)",
+    ),
     ("introspection", "DEPLOYDECK_INTROSPECTION", _boolean, "allow schema introspection (GraphiQL needs it)"),
     ("log_level", "DEPLOYDECK_LOG_LEVEL", str, "debug, info, warning or error"),
 ]

@@ -40,6 +40,11 @@ async def run(session: AsyncClientSession, example: str, **variables: Any) -> di
     return await session.execute(request)
 
 
+def rows(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a deployments-table.graphql page: it selects edges, as Apollo's relayStylePagination merges."""
+    return [edge["node"] for edge in table["edges"]]
+
+
 async def test_paging_the_deployments_table_with_cursors_shows_every_deployment_once(
     session: AsyncClientSession,
 ) -> None:
@@ -52,11 +57,11 @@ async def test_paging_the_deployments_table_with_cursors_shows_every_deployment_
         if after is None:
             # the polling hint: every row shares one window, which ends within the next minute
             now = datetime.fromisoformat(data["serverTime"])
-            (next_update,) = {datetime.fromisoformat(r["metrics"]["nextUpdateAt"]) for r in table["nodes"]}
+            (next_update,) = {datetime.fromisoformat(r["metrics"]["nextUpdateAt"]) for r in rows(table)}
             assert timedelta(0) < next_update - now <= timedelta(seconds=60)
         totals.add(table["totalCount"])
-        seen += [row["id"] for row in table["nodes"]]
-        assert all(row["metrics"]["requestVolume"] >= 0 and row["health"] for row in table["nodes"])
+        seen += [row["id"] for row in rows(table)]
+        assert all(row["metrics"]["requestVolume"] >= 0 and row["health"] for row in rows(table))
         if not table["pageInfo"]["hasNextPage"]:
             break
         after = table["pageInfo"]["endCursor"]
@@ -74,9 +79,9 @@ async def test_paging_the_deployments_table_with_cursors_shows_every_deployment_
             orderBy=[{"field": "P95_LATENCY", "direction": "DESC"}],
         )
     )["deployments"]
-    rows = table["nodes"]
-    assert rows and all(r["status"] == "ACTIVE" and "triage" in r["modelName"] for r in rows)
-    p95 = [r["metrics"]["p95Latency"] for r in rows]
+    found = rows(table)
+    assert found and all(r["status"] == "ACTIVE" and "triage" in r["modelName"] for r in found)
+    p95 = [r["metrics"]["p95Latency"] for r in found]
     served = [p for p in p95 if p is not None]  # no traffic in this window: null, sorted last
     assert p95 == [*sorted(served, reverse=True), *[None] * (len(p95) - len(served))]
 
@@ -115,9 +120,8 @@ async def test_deploy_a_job_follow_the_rollout_then_pause_and_resume(session: As
     # pause and resume it, or, when its rollout failed, another ACTIVE deployment
     target = dep["id"]
     if node["status"] == "FAILED":
-        target = (await run(session, "deployments-table.graphql", first=1, status=["ACTIVE"]))["deployments"][
-            "nodes"
-        ][0]["id"]
+        table = (await run(session, "deployments-table.graphql", first=1, status=["ACTIVE"]))["deployments"]
+        target = rows(table)[0]["id"]
     paused = (await run(session, "pause.graphql", id=target))["pauseDeployment"]
     assert paused["errors"] == [] and paused["deployment"]["status"] == "PAUSED", paused
     # pausing twice is an expected failure: reported in `errors`, nothing changes

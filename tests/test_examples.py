@@ -56,7 +56,8 @@ DEMO_IDS = """{
 
 def check_table(data: dict[str, Any], variables: dict[str, Any]) -> None:
     table = data["deployments"]
-    rows = table["nodes"]
+    rows = [edge["node"] for edge in table["edges"]]
+    assert all(edge["cursor"] for edge in table["edges"])
     assert len(rows) == 5 and table["totalCount"] > 5 and table["pageInfo"]["hasNextPage"]
     assert {row["status"] for row in rows} <= {"ACTIVE", "PAUSED"}
     p95 = [row["metrics"]["p95Latency"] for row in rows]

@@ -32,6 +32,7 @@ from schema import build_schema
 from schema.limits import Limits
 from web import graphiql
 from web.auth import identify
+from web.persisted import PersistedQueries
 
 Clock = Callable[[], datetime]
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -52,6 +53,7 @@ class Behaviour:
     tokens: dict[str, str] = field(default_factory=dict)  # name -> token; empty: writes are open
     require_token_for_reads: bool = False
     limits: Limits = field(default_factory=Limits)
+    max_persisted_queries: int = 1000
 
 
 def _accept_weights(accept: str) -> dict[str, float]:
@@ -103,6 +105,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         self.clock = clock
         self.db: Database | None = None
         self.fleet_cache = FleetCache()
+        self.persisted = PersistedQueries(behaviour.max_persisted_queries)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope=scope, receive=receive)
@@ -177,11 +180,14 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
+        persisted = self.persisted.prepare(request_data)  # APQ: may fill in request_data.query
         name = request_data.operation_name  # a string or None: parse_http_body checked
         found = _OPERATION.search(request_data.query or "") if name is None else None
         request.state.operation = name or (found.group(1) if found else "anonymous")
+        if isinstance(persisted, ExecutionResult):
+            return persisted  # refused: nothing runs
         try:
-            return await super().execute_single(
+            result = await super().execute_single(
                 request=request,
                 request_adapter=request_adapter,
                 sub_response=sub_response,
@@ -194,6 +200,9 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
                 # A mutation over GET: the method is wrong, not the request (spec: 405).
                 raise HTTPException(405, "mutations are not allowed when using GET; use POST") from exc
             raise
+        if persisted is not None and not _is_request_error(result):
+            self.persisted.register(persisted, request_data.query)  # it parsed and passed validation
+        return result
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data = await super().process_result(request, result)
@@ -222,6 +231,9 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
     def should_render_graphql_ide(self, request: Any) -> bool:
         # The page writes the edited query into its URL so that a link shares it: a browser opening
         # such a link gets the page (which reads the URL), a client asking for JSON the result.
+        # A GET carrying `extensions` is an API call (a persisted query by hash), never a visit.
+        if "extensions" in request.query_params:
+            return False
         if request.method == "GET" and request.query_params.get("query") is not None:
             return prefers_html(request.headers.get("accept", ""))
         return super().should_render_graphql_ide(request)
