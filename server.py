@@ -1,5 +1,6 @@
 """Deploydeck server: the Starlette app and the `python server.py` entry point."""
 
+import gc
 import logging
 import signal
 import sys
@@ -68,6 +69,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
             db.display_url,
         )
         graphql.db = app.state.db = db
+        # What start-up built (schema, mappers, the fleet snapshot) lives as long as the process: keep it
+        # out of the cyclic collector, whose full passes over it paused the event loop 70–260 ms each.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
