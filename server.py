@@ -44,12 +44,21 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
         require_token_for_reads=settings.require_token_for_reads,
         limits=settings.limits,
         max_persisted_queries=settings.max_persisted_queries,
+        request_timeout=settings.request_timeout,
+        max_response_bytes=settings.max_response_bytes,
+        db_sessions_per_request=settings.db_sessions_per_request,
+        budget=settings.budget,
     )
     graphql = GraphQLApp(behaviour, clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.db, busy_timeout=settings.db_busy_timeout, pool=settings.pool)
+        db = Database(
+            settings.db,
+            busy_timeout=settings.db_busy_timeout,
+            pool=settings.pool,
+            statement_timeout=settings.request_timeout,
+        )
         try:
             await db.prepare(migrate=settings.migrate)
         except PendingMigrations:
@@ -94,7 +103,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization", "X-Request-ID", "If-None-Match"],
-            expose_headers=["ETag", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID", "Retry-After"],
             max_age=600,
         ),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),

@@ -88,7 +88,10 @@ class Pool:
     recycle: float = 1800.0  # seconds before a connection is replaced
 
 
-def _server_engine(url: str, busy_timeout: float, pool: Pool) -> AsyncEngine:
+def _server_engine(url: str, busy_timeout: float, pool: Pool, statement_timeout: float | None) -> AsyncEngine:
+    server_settings = {"lock_timeout": str(int(busy_timeout * 1000))}  # longer waits: DatabaseBusy
+    if statement_timeout:  # no statement outlives the request that sent it (a hung query, a huge scan)
+        server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
     return create_async_engine(
         url,
         pool_size=pool.size,
@@ -99,8 +102,7 @@ def _server_engine(url: str, busy_timeout: float, pool: Pool) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args={
             "timeout": pool.timeout,
-            # Waiting on a row lock longer than this is DatabaseBusy, as on SQLite.
-            "server_settings": {"lock_timeout": str(int(busy_timeout * 1000))},
+            "server_settings": server_settings,
         },
     )
 
@@ -109,7 +111,11 @@ class Database:
     """Read and write session factories over one database."""
 
     def __init__(
-        self, url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, pool: Pool | None = None
+        self,
+        url: str,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        pool: Pool | None = None,
+        statement_timeout: float | None = None,
     ) -> None:
         pool = pool or Pool()
         # For logs and messages: the URL without its password.
@@ -120,7 +126,9 @@ class Database:
             self._read_engine = _sqlite_engine(self.url, immediate=False, busy_timeout=busy_timeout)
             self._write_engine = _sqlite_engine(self.url, immediate=True, busy_timeout=busy_timeout)
         else:
-            self._read_engine = self._write_engine = _server_engine(self.url, busy_timeout, pool)
+            self._read_engine = self._write_engine = _server_engine(
+                self.url, busy_timeout, pool, statement_timeout
+            )
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
         # SQLite has one writer at a time anyway; queueing here avoids busy-waiting on the lock.

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
@@ -57,12 +58,36 @@ class _MaskUnexpected(MaskErrors):
         )
 
 
+class Charge(Protocol):
+    allowed: bool
+    remaining: int
+    retry_after: int
+
+    def extension(self) -> dict[str, object]: ...
+
+
+class ClientBudget(Protocol):
+    """What the web layer puts in the context as `budget`: the calling client's cost budget."""
+
+    refill_per_second: float
+
+    def charge(self, cost: int) -> Charge: ...
+
+    def extension(self) -> dict[str, object]: ...
+
+
 class CostLimiter(SchemaExtension):
-    """Refuses an operation whose computed cost is over the budget before it runs; reports the cost."""
+    """Refuses an operation whose computed cost is over the limit, or over what its client's budget
+    holds, before it runs; reports the cost (`extensions.cost`) and the budget (`extensions.rateLimit`)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.requested: int | None = None
+        self.charge: Charge | None = None
+
+    def _budget(self) -> ClientBudget | None:
+        budget: Any = getattr(self.execution_context.context, "budget", None)
+        return budget
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
@@ -85,12 +110,33 @@ class CostLimiter(SchemaExtension):
                     )
                 ],
             )
+        elif (budget := self._budget()) is not None:
+            self.charge = budget.charge(self.requested)
+            if not self.charge.allowed:
+                context.result = GraphQLExecutionResult(data=None, errors=[self._throttled(budget)])
         yield
 
+    def _throttled(self, budget: ClientBudget) -> GraphQLError:
+        assert self.charge is not None and self.requested is not None
+        return GraphQLError(
+            f"This query costs {self.requested:,} and your budget holds {self.charge.remaining:,} now; it "
+            f"regains {budget.refill_per_second:,g} per second: retry after {self.charge.retry_after} s",
+            extensions={
+                "code": "RATE_LIMITED",
+                "cost": self.requested,
+                "remaining": self.charge.remaining,
+                "retryAfter": self.charge.retry_after,
+            },
+        )
+
     def get_results(self) -> dict[str, object]:
-        if self.requested is None:
-            return {}
-        return {"cost": {"requested": self.requested, "limit": self.limit}}
+        results: dict[str, object] = {}
+        if self.requested is not None:
+            results["cost"] = {"requested": self.requested, "limit": self.limit}
+        budget = self._budget()
+        if budget is not None:
+            results["rateLimit"] = self.charge.extension() if self.charge else budget.extension()
+        return results
 
 
 def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:

@@ -53,7 +53,17 @@ class YieldingExecutor(StrawberryGraphQLCoreExecutionContext):
 class _ListWork:
     """One list being completed: items in order, the awaitable ones gathered at the end (as graphql-core)."""
 
-    __slots__ = ("awaitables", "completed", "executor", "fields", "info", "item_type", "items", "path", "position")
+    __slots__ = (
+        "awaitables",
+        "completed",
+        "executor",
+        "fields",
+        "info",
+        "item_type",
+        "items",
+        "path",
+        "position",
+    )
 
     def __init__(
         self,
