@@ -1,6 +1,7 @@
 """Per-request limits enforced by the schema: cost, depth, aliases, tokens, batch size, introspection."""
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ class Limits:
     max_tokens: int = 5000
     max_batch: int = 10
     max_cost: int = 100_000  # see schema/cost.py: a 100-row table with a 24-hour sparkline per row fits
+    heavy_cost: int = 10_000  # operations costing this much run one at a time (see CostLimiter)
     introspection: bool = True
 
 
@@ -80,8 +82,9 @@ class CostLimiter(SchemaExtension):
     """Refuses an operation whose computed cost is over the limit, or over what its client's budget
     holds, before it runs; reports the cost (`extensions.cost`) and the budget (`extensions.rateLimit`)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, heavy: int) -> None:
         self.limit = limit
+        self.heavy = heavy
         self.requested: int | None = None
         self.charge: Charge | None = None
 
@@ -89,7 +92,7 @@ class CostLimiter(SchemaExtension):
         budget: Any = getattr(self.execution_context.context, "budget", None)
         return budget
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
         self.requested = operation_cost(
@@ -114,6 +117,13 @@ class CostLimiter(SchemaExtension):
             self.charge = budget.charge(self.requested)
             if not self.charge.allowed:
                 context.result = GraphQLExecutionResult(data=None, errors=[self._throttled(budget)])
+        if context.result is None and self.requested >= self.heavy:
+            # Expensive operations take turns. Each fans out into hundreds of tasks that the event loop
+            # runs first-come first-served; several at once put seconds of work ahead of every cheap
+            # request's next step. One at a time, and yielding (schema/yielding.py), they stay behind it.
+            async with _heavy_turn():
+                yield
+            return
         yield
 
     def _throttled(self, budget: ClientBudget) -> GraphQLError:
@@ -139,6 +149,19 @@ class CostLimiter(SchemaExtension):
         return results
 
 
+_TURNS: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _heavy_turn() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    turn = _TURNS.get(loop)
+    if turn is None:
+        for stale in [other for other in _TURNS if other.is_closed()]:
+            del _TURNS[stale]
+        turn = _TURNS[loop] = asyncio.Semaphore(1)
+    return turn
+
+
 def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
     """Extension factories; validation rules are built once so ValidationCache keeps working."""
     rules = [
@@ -152,6 +175,6 @@ def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
-        lambda: CostLimiter(limits.max_cost),
+        lambda: CostLimiter(limits.max_cost, limits.heavy_cost),
         _MaskUnexpected,
     ]

@@ -1,11 +1,16 @@
-"""An executor that lets the event loop breathe while it completes long lists.
+"""An executor that lets the event loop breathe while an operation does a lot of work.
 
-graphql-core completes a list whose items are plain values synchronously: 100 jobs × 246 loss
-points, or 100 jobs × 61 nested deployments, is one stretch of 0.2–0.6 s in which the process
-answers nothing else, `/healthz` included, and in which no deadline can fire. This executor
-measures how long it has run since it last gave the loop a turn; once that passes SLICE_SECONDS
-it finishes the rest of the list after `await asyncio.sleep(0)`, so every synchronous stretch of
-one operation stays near SLICE_SECONDS (plus one list item) whatever the response's size.
+Two things starved other clients (measured with py-spy and a timer around every event-loop
+callback, see the README). graphql-core completes a list of plain values synchronously: 100 jobs ×
+246 loss points is one 0.5 s stretch in which nothing else runs, not even a deadline. And an
+operation over 100 rows fans out into hundreds of tasks, all runnable at once: the loop serves
+callbacks first come first served, so a cheap request waits behind all of them at each of its own
+steps, seconds in all, however short each task is.
+
+So an operation works in rounds of SLICE_SECONDS. Once a round is spent, each of its tasks that
+reaches a list item or the start of an async resolver parks until the next round, and the next
+round opens with `loop.call_soon`, i.e. after every callback already queued: other requests' steps
+go first, then this operation gets another SLICE_SECONDS.
 """
 
 import asyncio
@@ -19,19 +24,48 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 SLICE_SECONDS = 0.01  # four such stretches queued ahead of a cheap request still cost it only 40 ms
 
 
-class _Slice:
-    """When this operation last let the loop run; shared by graphql-core's shallow copies of the executor."""
+class _Rounds:
+    """One operation's rounds; shared by graphql-core's shallow copies of the executor."""
 
-    __slots__ = ("started",)
+    __slots__ = ("next", "started")
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
+        self.next: asyncio.Future[None] | None = None
+
+    def spent(self) -> bool:
+        return time.perf_counter() - self.started > SLICE_SECONDS
+
+    async def wait(self) -> None:
+        """Until the next round: after everything the loop has queued by now."""
+        if self.next is None:
+            loop = asyncio.get_running_loop()
+            self.next = loop.create_future()
+            loop.call_soon(self._open, self.next)
+        await asyncio.shield(self.next)  # a cancelled waiter must not cancel the round for the others
+
+    def _open(self, round_: asyncio.Future[None]) -> None:
+        self.next = None
+        self.started = time.perf_counter()
+        if not round_.done():
+            round_.set_result(None)
 
 
 class YieldingExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._slice = _Slice()
+        self._rounds = _Rounds()
+
+    async def with_abort_signal(self, awaitable: Awaitable[Any]) -> Any:  # type: ignore[override]
+        # graphql-core awaits every async resolver's result here: its body starts in a round with time left.
+        if self._rounds.spent():
+            try:
+                await self._rounds.wait()
+            except BaseException:
+                if asyncio.iscoroutine(awaitable):
+                    awaitable.close()  # never started: nothing to clean up but the coroutine
+                raise
+        return await super().with_abort_signal(awaitable)
 
     def complete_iterable_value(  # type: ignore[override]
         self,
@@ -89,10 +123,10 @@ class _ListWork:
         """Complete items from `start` until done or out of time; a list, or an awaitable of one."""
         executor = self.executor
         is_awaitable = executor.is_awaitable
-        clock = executor._slice
+        rounds = executor._rounds
         try:
             for index in range(start, len(self.items)):
-                if time.perf_counter() - clock.started > SLICE_SECONDS:
+                if rounds.spent():
                     return self._later(index)
                 item = self.items[index]
                 item_path = self.path.add_key(index, None)
@@ -116,14 +150,13 @@ class _ListWork:
 
     async def _later(self, index: int) -> list[Any]:
         try:
-            await asyncio.sleep(0)
+            await self.executor._rounds.wait()
         except BaseException:  # cancelled (the request's deadline): drop the items not started
             for index in self.awaitables:
                 pending = self.completed[index]
                 if asyncio.iscoroutine(pending):
                     pending.close()
             raise
-        self.executor._slice.started = time.perf_counter()
         result = self.run(index)
         return await result if self.executor.is_awaitable(result) else result
 
