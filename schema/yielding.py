@@ -14,6 +14,7 @@ go first, then this operation gets another SLICE_SECONDS.
 """
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Iterable
 from typing import Any
@@ -51,6 +52,40 @@ class _Rounds:
             round_.set_result(None)
 
 
+def _discard(pending: Any) -> None:
+    """Close work a deadline cut off before it started: a coroutine never started, and the ones it was
+    handed (graphql-core wraps one in another), or the rest of a list. Left to the garbage collector,
+    each would be a "coroutine was never awaited" warning."""
+    if isinstance(pending, _Resume):
+        for index in pending.work.awaitables:
+            _discard(pending.work.completed[index])
+        return
+    if not asyncio.iscoroutine(pending) or inspect.getcoroutinestate(pending) != inspect.CORO_CREATED:
+        return
+    handed = list(pending.cr_frame.f_locals.values())  # its arguments and the variables it closes over
+    pending.close()
+    for value in handed:
+        for inner in (
+            value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+        ):
+            if asyncio.iscoroutine(inner) or isinstance(inner, _Resume):
+                _discard(inner)
+
+
+class _Resume:
+    """Awaitable rest of a list. Not a coroutine until awaited: one that a deadline leaves unawaited
+    is dropped silently instead of warning "coroutine was never awaited"."""
+
+    __slots__ = ("index", "work")
+
+    def __init__(self, work: "_ListWork", index: int) -> None:
+        self.work = work
+        self.index = index
+
+    def __await__(self) -> Any:
+        return self.work.later(self.index).__await__()
+
+
 class YieldingExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -62,8 +97,7 @@ class YieldingExecutor(StrawberryGraphQLCoreExecutionContext):
             try:
                 await self._rounds.wait()
             except BaseException:
-                if asyncio.iscoroutine(awaitable):
-                    awaitable.close()  # never started: nothing to clean up but the coroutine
+                _discard(awaitable)  # never started: nothing to undo
                 raise
         return await super().with_abort_signal(awaitable)
 
@@ -120,14 +154,21 @@ class _ListWork:
         self.awaitables: list[int] = []
 
     def run(self, start: int) -> Any:
-        """Complete items from `start` until done or out of time; a list, or an awaitable of one."""
+        """Complete items from `start`: the list, or an awaitable of it when a round ran out first."""
+        paused_at = self._step(start)
+        if paused_at is not None:
+            return _Resume(self, paused_at)
+        return self._gather() if self.awaitables else self.completed
+
+    def _step(self, start: int) -> int | None:
+        """Complete items while the round lasts; the index to go on from, or None when all are done."""
         executor = self.executor
         is_awaitable = executor.is_awaitable
         rounds = executor._rounds
         try:
             for index in range(start, len(self.items)):
                 if rounds.spent():
-                    return self._later(index)
+                    return index
                 item = self.items[index]
                 item_path = self.path.add_key(index, None)
                 if is_awaitable(item):
@@ -144,21 +185,20 @@ class _ListWork:
         except Exception:
             self._settle_pending()
             raise
-        if not self.awaitables:
-            return self.completed
-        return self._gather()
+        return None
 
-    async def _later(self, index: int) -> list[Any]:
-        try:
-            await self.executor._rounds.wait()
-        except BaseException:  # cancelled (the request's deadline): drop the items not started
-            for index in self.awaitables:
-                pending = self.completed[index]
-                if asyncio.iscoroutine(pending):
-                    pending.close()
-            raise
-        result = self.run(index)
-        return await result if self.executor.is_awaitable(result) else result
+    async def later(self, index: int) -> list[Any]:
+        """The rest of the list, a round at a time (a loop: rounds must not nest awaits)."""
+        paused_at: int | None = index
+        while paused_at is not None:
+            try:
+                await self.executor._rounds.wait()
+            except BaseException:  # cancelled (the request's deadline): drop the items not started
+                for started in self.awaitables:
+                    _discard(self.completed[started])
+                raise
+            paused_at = self._step(paused_at)
+        return await self._gather() if self.awaitables else self.completed
 
     async def _gather(self) -> list[Any]:
         pending: list[Awaitable[Any]] = [self.completed[i] for i in self.awaitables]

@@ -66,9 +66,10 @@ def largest_fitting(shape, budget: int, stop: int) -> str:  # type: ignore[no-un
 def seed(tmp_path: Path) -> None:
     """JOBS complete jobs with PER_JOB active deployments each, written before the server starts."""
     now = datetime.now(UTC)
+    url = database_for_sync(tmp_path)  # the database live_server will use
 
     async def write() -> None:
-        app = create_app(Settings(db=database_for_sync(tmp_path), demo=False))
+        app = create_app(Settings(db=url, demo=False))
         async with app.router.lifespan_context(app), app.state.db.write() as s:
             await s.execute(
                 insert(TrainingJob),

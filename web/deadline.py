@@ -20,7 +20,7 @@ _current: ContextVar[asyncio.Timeout | None] = ContextVar("deadline", default=No
 @asynccontextmanager
 async def bounded(when: float) -> AsyncIterator[asyncio.Timeout]:
     """Run the block until `when` (event-loop time); on expiry the block's exit raises TimeoutError."""
-    async with asyncio.timeout(when) as timeout:
+    async with asyncio.timeout_at(when) as timeout:
         token = _current.set(timeout)
         try:
             yield timeout
