@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
             settings.db,
             busy_timeout=settings.db_busy_timeout,
             pool=settings.pool,
-            statement_timeout=settings.request_timeout,
+            # A second past the deadline: a request's own cancellation comes first; this stops what no
+            # request waits for any more (a loader's query, a settle) and statements on a stuck server.
+            statement_timeout=settings.request_timeout + 1,
         )
         try:
             await db.prepare(migrate=settings.migrate)

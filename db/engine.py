@@ -129,6 +129,8 @@ class Database:
             self._read_engine = self._write_engine = _server_engine(
                 self.url, busy_timeout, pool, statement_timeout
             )
+        # Migrations may rightly run longer than any request: they get an engine without statement_timeout.
+        self._migration_settings = (busy_timeout, pool)
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
         # SQLite has one writer at a time anyway; queueing here avoids busy-waiting on the lock.
@@ -167,10 +169,17 @@ class Database:
 
     async def prepare(self, *, migrate: bool) -> None:
         """Apply pending migrations (or check there are none), then make sure the counter row exists."""
-        if migrate:
-            await migrations.upgrade(self._write_engine)
-        else:
-            await migrations.check(self._write_engine)
+        engine = self._write_engine
+        if not self.is_sqlite:
+            engine = _server_engine(self.url, *self._migration_settings, statement_timeout=None)
+        try:
+            if migrate:
+                await migrations.upgrade(engine)
+            else:
+                await migrations.check(engine)
+        finally:
+            if engine is not self._write_engine:
+                await engine.dispose()
         async with self.write() as session:
             if await session.scalar(select(FleetState.id)) is None:
                 session.add(FleetState(id=1, revision=0))
