@@ -80,10 +80,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
             db.display_url,
         )
         graphql.db = app.state.db = db
-        # What start-up built (schema, mappers, the fleet snapshot) lives as long as the process: keep it
-        # out of the cyclic collector, whose full passes over it paused the event loop 70–260 ms each.
-        gc.collect()
-        gc.freeze()
         try:
             yield
         finally:
@@ -126,8 +122,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     # uvicorn handles SIGTERM: it stops accepting and lets in-flight requests finish. Then it
     # re-raises the signal; this handler turns that into a normal return, so the exit code is 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
+    app = create_app(settings)
+    # What is built by now (modules, the schema, mappers) lives as long as the process: keep it out of the
+    # cyclic collector, whose full passes over it paused the event loop 70-260 ms each (here, not in
+    # create_app: a test process creates many apps, and frozen objects are never collected).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -22,7 +22,7 @@ from typing import Any
 from graphql.pyutils import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-SLICE_SECONDS = 0.01  # four such stretches queued ahead of a cheap request still cost it only 40 ms
+SLICE_SECONDS = 0.005
 
 
 class _Rounds:

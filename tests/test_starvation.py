@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from graphql import parse
 from sqlalchemy import insert
@@ -32,7 +33,8 @@ pytestmark = pytest.mark.e2e
 
 JOBS, PER_JOB = 100, 70
 HEAVY_CLIENTS = 4
-RUN_SECONDS = 8  # long enough for ~150 probes; the loop ends itself
+PROBES = 100  # the loop ends itself: after this many probes, or MAX_SECONDS
+MAX_SECONDS = 20
 PROBE_EVERY = 0.05
 P99_BOUND = 0.5  # the bar
 
@@ -139,7 +141,7 @@ def test_cheap_queries_answer_within_half_a_second_while_the_costliest_run(tmp_p
     seed(tmp_path)
     budget = Limits().max_cost
     heavy = [largest_fitting(shape, budget, 500 if "loss" in name else 100) for name, shape in SHAPES.items()]
-    stop = time.monotonic() + RUN_SECONDS
+    done = threading.Event()
     heavy_done: list[float] = []
     failures: list[str] = []
     # Budgets off and a long deadline: this measures the event loop while the costliest requests run to
@@ -150,10 +152,10 @@ def test_cheap_queries_answer_within_half_a_second_while_the_costliest_run(tmp_p
         def hammer(offset: int) -> None:
             with httpx.Client(base_url=base_url, timeout=30) as http:
                 i = offset
-                while time.monotonic() < stop:
+                while not done.is_set():
                     started = time.monotonic()
                     response = http.post("/graphql", json={"query": heavy[i % len(heavy)]})
-                    body = response.json()
+                    body = orjson.loads(response.content)  # ~2 MB: the stdlib would hold the GIL 25 ms
                     if response.status_code != 200 or "errors" in body:
                         failures.append(f"{response.status_code} {str(body.get('errors'))[:300]}")
                     heavy_done.append(time.monotonic() - started)
@@ -163,16 +165,20 @@ def test_cheap_queries_answer_within_half_a_second_while_the_costliest_run(tmp_p
         for thread in threads:
             thread.start()
         latencies: list[float] = []
-        with httpx.Client(base_url=base_url, timeout=30) as probe:
-            time.sleep(0.5)  # the heavy loops are under way
-            while time.monotonic() < stop:
-                started = time.monotonic()
-                answer = probe.post("/graphql", json={"query": "{ serverTime }"})
-                latencies.append(time.monotonic() - started)
-                assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
-                time.sleep(PROBE_EVERY)
-        for thread in threads:
-            thread.join()
+        try:
+            with httpx.Client(base_url=base_url, timeout=30) as probe:
+                time.sleep(0.5)  # the heavy loops are under way
+                give_up = time.monotonic() + MAX_SECONDS
+                while len(latencies) < PROBES and time.monotonic() < give_up:
+                    started = time.monotonic()
+                    answer = probe.post("/graphql", json={"query": "{ serverTime }"})
+                    latencies.append(time.monotonic() - started)
+                    assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+                    time.sleep(PROBE_EVERY)
+        finally:
+            done.set()
+            for thread in threads:
+                thread.join()
     assert not failures, failures[:3]
     assert len(heavy_done) >= HEAVY_CLIENTS, "the expensive requests must actually have run"
     ordered = sorted(latencies)
@@ -180,6 +186,7 @@ def test_cheap_queries_answer_within_half_a_second_while_the_costliest_run(tmp_p
     print(
         f"\n{len(heavy_done)} heavy requests (median {statistics.median(heavy_done):.2f} s); "
         f"{len(latencies)} probes: median {statistics.median(latencies) * 1000:.0f} ms, "
-        f"p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+        f"p90 {ordered[int(len(ordered) * 0.9)] * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+        f"slowest {[round(t * 1000) for t in ordered[-5:]]} ms"
     )
     assert p99 < P99_BOUND, f"{{ serverTime }} p99 {p99:.2f} s while the costliest requests ran"
