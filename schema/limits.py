@@ -19,6 +19,7 @@ from strawberry.extensions import (
 )
 
 from resolvers.errors import ApiError
+from schema import yielding
 from schema.cost import operation_cost
 
 
@@ -122,7 +123,8 @@ class CostLimiter(SchemaExtension):
             # runs first-come first-served; several at once put seconds of work ahead of every cheap
             # request's next step. One at a time, and yielding (schema/yielding.py), they stay behind it.
             async with _heavy_turn():
-                yield
+                with yielding.heavy():
+                    yield
             return
         yield
 

@@ -7,16 +7,20 @@ operation over 100 rows fans out into hundreds of tasks, all runnable at once: t
 callbacks first come first served, so a cheap request waits behind all of them at each of its own
 steps, seconds in all, however short each task is.
 
-So an operation works in rounds of SLICE_SECONDS. Once a round is spent, each of its tasks that
-reaches a list item or the start of an async resolver parks until the next round, and the next
-round opens with `loop.call_soon`, i.e. after every callback already queued: other requests' steps
-go first, then this operation gets another SLICE_SECONDS.
+So an expensive operation (CostLimiter marks it with `heavy()`) works in rounds of SLICE_SECONDS.
+Once a round is spent, each of its tasks that reaches a list item or the start of an async
+resolver parks until the next round, which opens with `loop.call_soon`, i.e. after every callback
+already queued: other requests' steps go first, then this operation gets another round. Cheaper
+operations run as graphql-core runs them, their DataLoader batches intact: rounds split batches
+(loads from tasks parked in different rounds go out in different queries).
 """
 
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from graphql.pyutils import gather_with_cancel
@@ -86,14 +90,27 @@ class _Resume:
         return self.work.later(self.index).__await__()
 
 
+_heavy: ContextVar[bool] = ContextVar("heavy_operation", default=False)
+
+
+@contextmanager
+def heavy() -> Iterator[None]:
+    """Marks the operation executed inside as expensive: it works in rounds."""
+    token = _heavy.set(True)
+    try:
+        yield
+    finally:
+        _heavy.reset(token)
+
+
 class YieldingExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._rounds = _Rounds()
+        self._rounds = _Rounds() if _heavy.get() else None
 
     async def with_abort_signal(self, awaitable: Awaitable[Any]) -> Any:  # type: ignore[override]
         # graphql-core awaits every async resolver's result here: its body starts in a round with time left.
-        if self._rounds.spent():
+        if self._rounds is not None and self._rounds.spent():
             try:
                 await self._rounds.wait()
             except BaseException:
@@ -110,7 +127,7 @@ class YieldingExecutor(StrawberryGraphQLCoreExecutionContext):
         items: Iterable[Any],
         position_context: Any,
     ) -> Any:
-        if self.get_stream_usage(field_details_list, path) is not None:  # @stream: graphql-core's own path
+        if self._rounds is None or self.get_stream_usage(field_details_list, path) is not None:
             return super().complete_iterable_value(
                 item_type, field_details_list, info, path, items, position_context
             )
@@ -165,6 +182,7 @@ class _ListWork:
         executor = self.executor
         is_awaitable = executor.is_awaitable
         rounds = executor._rounds
+        assert rounds is not None, "lists of cheap operations are graphql-core's"
         try:
             for index in range(start, len(self.items)):
                 if rounds.spent():
@@ -191,6 +209,7 @@ class _ListWork:
         """The rest of the list, a round at a time (a loop: rounds must not nest awaits)."""
         paused_at: int | None = index
         while paused_at is not None:
+            assert self.executor._rounds is not None
             try:
                 await self.executor._rounds.wait()
             except BaseException:  # cancelled (the request's deadline): drop the items not started
