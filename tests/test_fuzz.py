@@ -44,7 +44,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """One live server and one client for the whole module."""
     tmp_path = tmp_path_factory.mktemp("fuzz")
     with (
-        live_server(tmp_path, "--rollout-seconds", "0") as base_url,
+        # A deadline under the 5 s each hostile request may take: one that the cost limit lets through
+        # (a batch of ten 72,000-cost operations, until batches are charged their sum) ends at it.
+        live_server(tmp_path, "--rollout-seconds", "0", "--request-timeout", "3") as base_url,
         httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT) as http,
     ):
         _LOG.append(tmp_path / "server.log")
