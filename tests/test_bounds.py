@@ -230,3 +230,35 @@ async def test_the_server_is_fine_after_timeouts(tmp_path: Path) -> None:
         paused = await api.query(PAUSE, {"id": gid("Deployment", dep.id)})
         assert paused["pauseDeployment"]["errors"] == []
         assert (await api.query(LOSS))["trainingJobs"]["nodes"]
+
+
+@pytest.mark.parametrize(("rows", "together"), [(100, 1), (5, 2)])
+async def test_expensive_operations_take_turns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int, together: int
+) -> None:
+    """Two 100-row pages with a history per row (cost ~25,000) run one after the other; two 5-row
+    pages (cost ~1,300) side by side. Serialising the expensive ones is what keeps cheap requests
+    from queueing behind several of them at once."""
+    real = deployments_db.list_deployments
+    running = 0
+    most = 0
+
+    async def observed(**kwargs: Any) -> Any:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.2)
+            return await real(**kwargs)
+        finally:
+            running -= 1
+
+    query = (
+        f"{{ deployments(first: {rows}) {{ nodes {{ id metricsHistory {{ points {{ timestamp }} }} }} }} }}"
+    )
+    async with running_api(tmp_path) as api:
+        monkeypatch.setattr(deployments_db, "list_deployments", observed)
+        first, second = await asyncio.gather(api.post(query), api.post(query))
+        assert "errors" not in first and "errors" not in second
+        assert (first["extensions"]["cost"]["requested"] >= 10_000) == (rows == 100)
+    assert most == together
