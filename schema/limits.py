@@ -70,21 +70,28 @@ class CostLimiter(SchemaExtension):
         self.requested = operation_cost(
             context.schema._schema, context.graphql_document, context.operation_name, context.variables
         )
-        if self.requested > self.limit:
+        # A batch is charged the sum of its operations: ten operations just under the budget are
+        # ten times the work, so they share one budget per HTTP request.
+        state = getattr(getattr(context.context, "request", None), "state", None)
+        spent = getattr(state, "cost_spent", 0) if state is not None else 0
+        if spent + self.requested > self.limit:
+            batch = f" (with the {spent:,} of the batch's earlier operations)" if spent else ""
             context.result = GraphQLExecutionResult(
                 data=None,
                 errors=[
                     GraphQLError(
-                        f"This query costs {self.requested:,}, over the budget of {self.limit:,} "
+                        f"This query costs {self.requested:,}{batch}, over the budget of {self.limit:,} "
                         "(max_cost): ask for smaller pages, fewer nested connections or shorter histories",
                         extensions={
                             "code": "COST_LIMIT_EXCEEDED",
-                            "cost": self.requested,
+                            "cost": self.requested + spent,
                             "limit": self.limit,
                         },
                     )
                 ],
             )
+        elif state is not None:
+            state.cost_spent = spent + self.requested
         yield
 
     def get_results(self) -> dict[str, object]:
