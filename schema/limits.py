@@ -18,6 +18,7 @@ from strawberry.extensions import (
 
 from resolvers.errors import ApiError
 from schema.cost import operation_cost
+from schema.permissions import IntrospectionAccess
 
 
 @dataclass(frozen=True)
@@ -114,5 +115,6 @@ def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
         lambda: CostLimiter(limits.max_cost),
+        IntrospectionAccess,
         _MaskUnexpected,
     ]

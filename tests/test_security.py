@@ -78,6 +78,26 @@ async def test_reads_can_require_a_token(tmp_path: Path) -> None:
         assert (await api.query("{ deployments { totalCount } }"))["deployments"]["totalCount"] == 0
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ __schema { queryType { name } } }",
+        '{ __type(name: "Deployment") { fields { name } } }',
+        "query { ...F } fragment F on Query { ... on Query { __schema { types { name } } } }",
+        "{ serverTime __schema { types { name } } }",
+    ],
+)
+async def test_introspection_follows_the_read_rule(tmp_path: Path, query: str) -> None:
+    async with running_api(tmp_path, tokens=TOKENS, require_token_for_reads=True) as api:
+        body = await api.post(query)
+        assert body.get("data") is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+        api.headers["Authorization"] = f"Bearer {OPS_TOKEN}"
+        assert "errors" not in await api.post(query)
+    async with running_api(tmp_path, tokens=TOKENS) as api:  # reads open: so is introspection
+        assert "errors" not in await api.post(query)
+
+
 async def test_without_tokens_writes_are_open_to_anonymous(api: Api) -> None:
     dep = await active_deployment(api)
     assert (await api.query(PAUSE, {"id": dep}))["pauseDeployment"]["errors"] == []
