@@ -1,6 +1,5 @@
 """Deployment queries and state transitions. Each transition is one conditional UPDATE plus its event."""
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +8,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import folding, paging
+from db.endpoints import endpoint, slug  # noqa: F401  (slug: demo data builds endpoints too)
 from db.models import DEPLOYMENT_STATUSES, Deployment, DeploymentEvent, FleetState, TrainingJob
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
@@ -140,10 +140,6 @@ async def bump_revision(session: AsyncSession) -> int:
     return int(result.scalar_one())
 
 
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
-
-
 async def create_deployment(
     *, session: AsyncSession, job: TrainingJob, actor: str, now: datetime, rollout_due_at: datetime
 ) -> Deployment:
@@ -162,7 +158,7 @@ async def create_deployment(
         version_minor=minor,
         version_patch=0,
         status="DEPLOYING",
-        endpoint=f"/api/inference/{slug(job.model_name)}/v1.{minor}.0",
+        endpoint=endpoint(job.model_name, 1, minor, 0),
         deployed_by=actor,
         model_size=job.model_size,
         created_at=now,
