@@ -115,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # Our own access line (web/middleware.py) has the request id and no query string, which
+        # may carry a persisted query's variables or a token pasted into a URL.
+        access_log=False,
         timeout_graceful_shutdown=30,
     )
     sys.exit(0)

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from settings import Settings, parse_settings
 from tests.databases import ON_POSTGRES, database_for
+from tests.live import live_server
 from tests.support import Api, make_deployment, make_job, running_api
 from tests.test_api_mutations import PAUSE, gid
 from web.auth import TokenConfigError, identify, load_tokens, parse_tokens
@@ -311,3 +313,18 @@ async def test_an_unreachable_database_is_a_clear_503(api: Api, tmp_path: Path) 
         await endpoint.db.dispose()
         endpoint.db = reachable
     assert (await api.query("{ deployments { totalCount } }"))["deployments"]["totalCount"] == 0
+
+
+@pytest.mark.e2e
+def test_secrets_stay_out_of_the_logs(tmp_path: Path) -> None:
+    secret = "s3cr3t_pasted_token_0123456789"
+    with live_server(tmp_path, "--log-level", "debug") as base_url, httpx.Client(base_url=base_url) as http:
+        http.get("/graphql", params={"query": "{ serverTime }", "token": secret})
+        http.post("/graphql", json={"query": "query($id: ID!) { deployment(id: $id) { id } }", "variables": {"id": secret}})
+        http.post("/graphql", json={"query": "query($n: Int) { deployments(first: $n) { totalCount } }", "variables": {"n": secret}})
+        http.post("/graphql", json={"query": "query Q { serverTime }", "operationName": secret})
+        http.post("/graphql", json={"query": f'{{ deployments(after: "{secret}") {{ totalCount }} }}'})
+        http.post("/graphql", json={"query": PAUSE, "variables": {"id": secret}}, headers={"Authorization": f"Bearer {secret}"})
+    log = (tmp_path / "server.log").read_text()
+    assert log.count("path=/graphql") >= 6, log  # the requests were logged ...
+    assert secret not in log  # ... without the secret
