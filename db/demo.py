@@ -27,6 +27,9 @@ _FAILURES = (
     "Out of memory while loading model weights",
     "Image pull failed: registry returned 503",
 )
+# Rows the demo writes (deleted deployments included): a test checks replicas load it exactly once.
+DEPLOYMENTS = 26
+TRAINING_JOBS = 35
 _JOB_FAILURES = ("Loss diverged (NaN) at step 1840", "Node preempted three times; giving up")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"
-_PG_LOCK = 0x6465706C  # advisory lock id: replicas starting together migrate one at a time
+_PG_LOCK = 0x6465706C  # advisory lock id: replicas starting together take their start-up steps in turn
 
 
 class PendingMigrations(RuntimeError):
@@ -42,12 +42,22 @@ def current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def hold_startup_lock(connection: Connection) -> None:
+    """Until this transaction ends, keep other replicas' start-up steps (migrating, loading the demo) waiting.
+
+    On PostgreSQL an advisory lock; SQLite's write transactions (BEGIN IMMEDIATE) already take turns.
+    """
+    if connection.dialect.name == "postgresql":
+        # Waiting for another replica's start-up may take longer than the busy timeout of requests.
+        connection.execute(text("SET LOCAL lock_timeout = '60s'"))
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOCK})"))
+
+
 async def upgrade(engine: AsyncEngine) -> None:
     """Apply every pending migration, in one transaction."""
 
     def run(connection: Connection) -> None:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOCK})"))
+        hold_startup_lock(connection)
         command.upgrade(config(connection), "head")
 
     async with engine.begin() as conn:
