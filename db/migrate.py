@@ -1,4 +1,5 @@
-"""Schema migrations with Alembic: `python -m db.migrate [--db URL]` applies pending ones.
+"""Schema migrations with Alembic: `python -m db.migrate [--db URL]` (or `deploydeck migrate`) applies
+pending ones.
 
 The server applies them at start-up by default (see settings); migrations, not create_all,
 create and upgrade the schema on SQLite and PostgreSQL alike.
@@ -8,6 +9,7 @@ import argparse
 import asyncio
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -25,7 +27,16 @@ class PendingMigrations(RuntimeError):
     pass
 
 
+class MigrationsMissing(RuntimeError):
+    """The installed code lacks its migration scripts: a broken installation, not a database problem."""
+
+
 def config(connection: Connection | None = None) -> Config:
+    if not (_SCRIPTS / "env.py").is_file() or not (_SCRIPTS / "versions").is_dir():
+        raise MigrationsMissing(
+            f"the schema migrations are missing from this installation (no {_SCRIPTS}/env.py and "
+            "versions/): reinstall deploydeck from a complete wheel or checkout"
+        )
     cfg = Config()
     cfg.set_main_option("script_location", str(_SCRIPTS))
     cfg.attributes["connection"] = connection
@@ -75,8 +86,8 @@ async def check(engine: AsyncEngine) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m db.migrate", description=__doc__.split("\n\n")[0])
+def main(argv: Sequence[str] | None = None, prog: str = "python -m db.migrate") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description="Apply pending schema migrations.")
     parser.add_argument(
         "--db",
         default=os.environ.get("DATABASE_URL", "deploydeck.db"),
@@ -88,14 +99,17 @@ def main() -> None:
         help="for developers: write a new revision from the difference between the models "
         "and the migrations so far",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.autogenerate:
         asyncio.run(_autogenerate(args.autogenerate))
         return
     from db.engine import database_url  # the engine module imports this one
 
-    engine = create_async_engine(database_url(args.db))
-    asyncio.run(_upgrade_and_dispose(engine))
+    try:
+        engine = create_async_engine(database_url(args.db))
+        asyncio.run(_upgrade_and_dispose(engine))
+    except MigrationsMissing as exc:
+        parser.exit(1, f"{prog}: error: {exc}\n")
     print(f"{args.db}: at revision {head()}")
 
 
