@@ -151,26 +151,16 @@ def _product(
         planned.append(_deployment(rng, now, source, minor, created, final, pauses))
         previous = final
     dataset = datasets[1]
-    if latest in ("RUNNING", "QUEUED"):
-        job(
-            latest,
-            now
-            - (
-                timedelta(hours=rng.uniform(0.5, 3))
-                if latest == "RUNNING"
-                else timedelta(minutes=rng.uniform(3, 40))
-            ),
-            dataset,
-        )
+    if latest == "RUNNING":
+        job("RUNNING", now - timedelta(hours=rng.uniform(0.5, 3)), dataset)
+    elif latest == "QUEUED":
+        job("QUEUED", now - timedelta(minutes=rng.uniform(3, 40)), dataset)
     elif latest == "COMPLETE":  # finished, not deployed yet: the deploy dialog offers it
         job("COMPLETE", now - timedelta(hours=rng.uniform(1, 6)), dataset)
     else:  # deployed a moment ago, rolling out now
         fresh = job("COMPLETE", now - timedelta(hours=rng.uniform(1, 6)), dataset)
-        planned.append(
-            _deployment(
-                rng, now, fresh, len(times), now - timedelta(seconds=rng.uniform(10, 25)), "DEPLOYING", 0
-            )
-        )
+        rolling_out = now - timedelta(seconds=rng.uniform(10, 25))
+        planned.append(_deployment(rng, now, fresh, len(times), rolling_out, "DEPLOYING", 0))
 
 
 def _job(

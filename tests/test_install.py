@@ -4,6 +4,7 @@ The venv gets the wheel's dependencies from the package index (pip's cache makes
 from this checkout or its venv, so a file missing from the wheel fails here as it would for a user.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -125,3 +126,15 @@ def test_an_installation_without_its_migrations_says_so(venv: Path, tmp_path: Pa
     assert "migrations are missing from this installation" in failed.stderr, failed.stderr
     assert "cannot open the database" not in failed.stderr
     assert migrate.returncode == 1 and "migrations are missing" in migrate.stderr, migrate
+
+
+def test_deploydeck_serve_and_migrate_take_the_flags_of_server_py_and_db_migrate() -> None:
+    def flags(*command: str) -> list[str]:
+        result = run(sys.executable, *command, "--help", cwd=ROOT)
+        assert result.returncode == 0, result.stderr
+        return sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", result.stdout)))
+
+    assert flags("deploydeck.py", "serve") == flags("server.py") != []
+    assert flags("deploydeck.py", "migrate") == flags("-m", "db.migrate") != []
+    unknown = run(sys.executable, "deploydeck.py", "deploy", cwd=ROOT)
+    assert unknown.returncode == 2 and "unknown command 'deploy'" in unknown.stderr
