@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from db.engine import Database
-from db.migrate import PendingMigrations
+from db.migrate import MigrationsMissing, PendingMigrations
 from resolvers import demo
 from settings import Settings, parse_settings
 from web import graphiql, health
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
         db = Database(settings.db, busy_timeout=settings.db_busy_timeout, pool=settings.pool)
         try:
             await db.prepare(migrate=settings.migrate)
-        except PendingMigrations:
+        except (PendingMigrations, MigrationsMissing):
             await db.dispose()
             raise
         except Exception as exc:
@@ -98,8 +98,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    settings = parse_settings(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python server.py") -> None:
+    settings = parse_settings(argv, prog=prog)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -171,12 +171,14 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
 ]
 
 
-def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+def parse_settings(
+    argv: Sequence[str] | None = None, env: dict[str, str] | None = None, prog: str = "python server.py"
+) -> Settings:
     """Settings from flags, falling back to environment variables, then defaults; exits on bad values."""
     env = dict(os.environ) if env is None else env
     defaults = {f.name: f.default for f in fields(Settings)}
     parser = argparse.ArgumentParser(
-        prog="python server.py",
+        prog=prog,
         description="Deploydeck: a GraphQL API to deploy ML models and monitor their inference metrics.",
     )
     for name, variable, kind, text in _OPTIONS:

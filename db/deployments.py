@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import folding, paging
-from db.endpoints import endpoint, slug  # noqa: F401  (slug: demo data builds endpoints too)
+from db.endpoints import endpoint
 from db.models import DEPLOYMENT_STATUSES, Deployment, DeploymentEvent, FleetState, TrainingJob
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {

@@ -157,13 +157,20 @@ class Database:
                 raise DatabaseUnavailable(type(exc).__name__) from exc
             raise
 
+    @asynccontextmanager
+    async def startup_write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction that replicas starting together take one at a time, for check-then-insert."""
+        async with self.write() as session:
+            await session.run_sync(lambda s: migrations.hold_startup_lock(s.connection()))
+            yield session
+
     async def prepare(self, *, migrate: bool) -> None:
         """Apply pending migrations (or check there are none), then make sure the counter row exists."""
         if migrate:
             await migrations.upgrade(self._write_engine)
         else:
             await migrations.check(self._write_engine)
-        async with self.write() as session:
+        async with self.startup_write() as session:
             if await session.scalar(select(FleetState.id)) is None:
                 session.add(FleetState(id=1, revision=0))
 

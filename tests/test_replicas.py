@@ -6,8 +6,10 @@ from typing import Any
 
 import httpx
 
-from tests.databases import database_for_sync
+from db import demo
+from tests.databases import database_for_sync, query_rows
 from tests.live import live_server
+from tests.process import servers_started_together
 from tests.test_api_mutations import DEPLOY, PAUSE
 
 TOKEN = "replica-test-token-0123456789"
@@ -72,3 +74,33 @@ def test_two_replicas_on_one_database(tmp_path: Path, monkeypatch: Any) -> None:
             deployments(first: 20, asOf: $t, orderBy: [{field: P95_LATENCY}]) {
             nodes { id metrics(asOf: $t) { requestVolume p50Latency p95Latency p99Latency errorRate } health } } }"""
         assert post(a, same, {"t": as_of}) == post(b, same, {"t": as_of})
+
+
+def test_three_replicas_started_together_on_an_empty_database_load_the_demo_once(tmp_path: Path) -> None:
+    db = database_for_sync(tmp_path, "together")
+    # default flags: migrate and demo on; all three race for the empty database
+    with servers_started_together(tmp_path, db, 3, "--rollout-seconds", "0") as servers:
+        for server in servers:
+            assert httpx.get(f"{server.base_url}/readyz", timeout=10).status_code == 200
+        counts = [
+            httpx.post(
+                server.graphql_url,
+                json={"query": "{ deployments(first: 1) { totalCount } trainingJobs { totalCount } }"},
+                timeout=30,
+            ).json()["data"]
+            for server in servers
+        ]
+        # one demo, seen alike by every replica
+        size = demo.size()
+        assert (
+            counts
+            == [
+                {
+                    "deployments": {"totalCount": size.deployments - size.deleted},
+                    "trainingJobs": {"totalCount": size.training_jobs},
+                }
+            ]
+            * 3
+        )
+        assert query_rows(db, "SELECT count(*) FROM deployments") == [(size.deployments,)]
+        assert query_rows(db, "SELECT count(*) FROM fleet_state") == [(1,)]
