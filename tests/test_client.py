@@ -71,7 +71,7 @@ async def test_paging_the_deployments_table_with_cursors_shows_every_deployment_
     assert cards["total"] == len(seen) == sum(s["count"] for s in cards["byStatus"])
     # a filtered, sorted table: only matching rows, worst P95 first; the filter ignores case
     some = (await run(session, "deployments-table.graphql", first=1, status=["ACTIVE"]))["deployments"]
-    part = some["nodes"][0]["modelName"].split("-")[-1]
+    part = rows(some)[0]["modelName"].split("-")[-1]
     table = (
         await run(
             session,
