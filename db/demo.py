@@ -15,8 +15,8 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import endpoints
 from db.catalog import BY_NAME
-from db.endpoints import slug
 from db.models import Deployment, DeploymentEvent, TrainingJob
 
 # (model name, base model, datasets): one product a team fine-tunes repeatedly; later jobs train
@@ -214,7 +214,7 @@ def _deployment(
         version_minor=minor,
         version_patch=0,
         status="DEPLOYING",
-        endpoint=f"/api/inference/{slug(job.model_name)}/{version}",
+        endpoint=endpoints.path(endpoints.readable(job.model_name), 1, minor, 0),  # names are distinct
         deployed_by=rng.choice(_TEAM),
         model_size=job.model_size,
         created_at=created,

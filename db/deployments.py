@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import folding, paging
-from db.endpoints import endpoint
+from db import endpoints, folding, paging
 from db.models import DEPLOYMENT_STATUSES, Deployment, DeploymentEvent, FleetState, TrainingJob
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
@@ -140,6 +139,18 @@ async def bump_revision(session: AsyncSession) -> int:
     return int(result.scalar_one())
 
 
+async def _slug(session: AsyncSession, name: str) -> str:
+    """The model's slug: the one its earlier versions have, or a new one no other model holds."""
+    earlier = await session.scalar(select(Deployment.endpoint).where(Deployment.model_name == name).limit(1))
+    if earlier is not None:
+        return endpoints.slug_of(earlier)
+    wanted = endpoints.readable(name)  # letters, digits and single dashes: no LIKE wildcards
+    holder = await session.scalar(
+        select(Deployment.model_name).where(Deployment.endpoint.like(f"{endpoints.PREFIX}{wanted}/%")).limit(1)
+    )
+    return endpoints.choose(name, holder)
+
+
 async def create_deployment(
     *, session: AsyncSession, job: TrainingJob, actor: str, now: datetime, rollout_due_at: datetime
 ) -> Deployment:
@@ -158,7 +169,7 @@ async def create_deployment(
         version_minor=minor,
         version_patch=0,
         status="DEPLOYING",
-        endpoint=endpoint(job.model_name, 1, minor, 0),
+        endpoint=endpoints.path(await _slug(session, job.model_name), 1, minor, 0),
         deployed_by=actor,
         model_size=job.model_size,
         created_at=now,

@@ -1,9 +1,11 @@
 """Inference endpoint paths: one slug per model name, never shared by two names.
 
-A name that already is a clean slug (lowercase ASCII letters, digits and single inner dashes)
-is its own slug. Any other name is transliterated (anyascii: `ΣΊΣΥΦΟΣ-ai` reads `sisyfos-ai`,
-`模型` reads `moxing`) and gets `--` plus a hash of the exact name, so `AI`, `ai` and `Ai` are
-three endpoints. Clean slugs never hold `--`, so the two kinds cannot meet.
+A model's first deployment picks its slug, and every later version keeps it. The slug is the
+name made readable (anyascii transliterates any script: `ΣΊΣΥΦΟΣ-ai` reads `sisyfos-ai`, `模型`
+reads `moxing`), unless another model name already holds that; then it gets `--` and a hash of
+the exact name (`AI` after `ai`: `ai--3f1c…`). Readable slugs never hold `--`, so a hashed slug
+can never meet one. Writers to deployments are serialised (the fleet revision row), so two new
+models cannot both take one slug.
 """
 
 import hashlib
@@ -11,18 +13,27 @@ import re
 
 from anyascii import anyascii
 
-_CLEAN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+PREFIX = "/api/inference/"
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _READABLE_LENGTH = 60  # names are at most 100 characters; the path stays short
 
 
-def slug(name: str) -> str:
-    if _CLEAN.fullmatch(name):
-        return name
-    readable = _NOT_SLUG.sub("-", anyascii(name).lower()).strip("-")[:_READABLE_LENGTH].strip("-")
+def readable(name: str) -> str:
+    text = _NOT_SLUG.sub("-", anyascii(name).lower()).strip("-")[:_READABLE_LENGTH].strip("-")
+    return text or "model"
+
+
+def choose(name: str, holder: str | None) -> str:
+    """The slug for a new model `name`, given the model name that already holds its readable slug."""
+    if holder is None or holder == name:
+        return readable(name)
     digest = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
-    return f"{readable or 'model'}--{digest}"
+    return f"{readable(name)}--{digest}"
 
 
-def endpoint(name: str, major: int, minor: int, patch: int) -> str:
-    return f"/api/inference/{slug(name)}/v{major}.{minor}.{patch}"
+def path(slug: str, major: int, minor: int, patch: int) -> str:
+    return f"{PREFIX}{slug}/v{major}.{minor}.{patch}"
+
+
+def slug_of(endpoint: str) -> str:
+    return endpoint.removeprefix(PREFIX).split("/", 1)[0]

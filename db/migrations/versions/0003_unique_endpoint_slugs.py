@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from db.endpoints import endpoint
+from db import endpoints
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -29,19 +29,28 @@ _DEPLOYMENTS = sa.table(
 
 
 def upgrade() -> None:
-    # Names that already were clean slugs keep their endpoints; only shared ones change.
+    # Models take slugs in the order they were first deployed, as new deployments do now: the
+    # first keeps the readable slug (so clean names keep their endpoints), later clashes get a hash.
     t = _DEPLOYMENTS
     bind = op.get_bind()
     versions = (t.c.version_major, t.c.version_minor, t.c.version_patch)
-    rows = bind.execute(sa.select(t.c.id, t.c.model_name, *versions, t.c.endpoint)).all()
+    rows = bind.execute(sa.select(t.c.id, t.c.model_name, *versions, t.c.endpoint).order_by(t.c.id)).all()
+    holders: dict[str, str] = {}  # readable slug -> the model name that holds it
+    slugs: dict[str, str] = {}  # model name -> its slug
+    for r in rows:
+        if r.model_name not in slugs:
+            slug = endpoints.choose(r.model_name, holders.get(endpoints.readable(r.model_name)))
+            holders.setdefault(endpoints.readable(r.model_name), r.model_name)
+            slugs[r.model_name] = slug
     changed = [
-        {"row_id": r.id, "path": path}
+        {"row_id": r.id, "endpoint": new}
         for r in rows
-        if (path := endpoint(r.model_name, r.version_major, r.version_minor, r.version_patch)) != r.endpoint
+        if (new := endpoints.path(slugs[r.model_name], *r[2:5])) != r.endpoint
     ]
     if changed:
         bind.execute(
-            t.update().where(t.c.id == sa.bindparam("row_id")).values(endpoint=sa.bindparam("path")), changed
+            t.update().where(t.c.id == sa.bindparam("row_id")).values(endpoint=sa.bindparam("endpoint")),
+            changed,
         )
 
 
