@@ -19,6 +19,7 @@ from resolvers import demo
 from settings import Settings, parse_settings
 from web import graphiql, health
 from web.graphql_app import Behaviour, Clock, GraphQLApp
+from web.hosts import TrustedHostMiddleware
 from web.middleware import (
     BodySizeLimitMiddleware,
     ETagMiddleware,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
     middleware = [
         Middleware(RequestIdMiddleware),
         Middleware(UnexpectedErrorMiddleware),
+        Middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts),
         Middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),

@@ -328,3 +328,40 @@ def test_secrets_stay_out_of_the_logs(tmp_path: Path) -> None:
     log = (tmp_path / "server.log").read_text()
     assert log.count("path=/graphql") >= 6, log  # the requests were logged ...
     assert secret not in log  # ... without the secret
+
+
+@pytest.mark.parametrize("host", ["localhost:8000", "127.0.0.1", "[::1]:8000", "LOCALHOST"])
+async def test_loopback_names_are_served(api: Api, host: str) -> None:
+    response = await api.http.post("/graphql", json={"query": "{ serverTime }"}, headers={"Host": host})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("host", ["rebound.attacker.example", "127.0.0.1.attacker.example:8000", ""])
+async def test_a_rebound_page_cannot_write_through_another_host_name(api: Api, host: str) -> None:
+    async with api.db.write() as s:
+        job = make_job(s)
+    deploy = "mutation($j: ID!) { deployJob(input: {jobId: $j}) { deployment { id } } }"
+    response = await api.http.post(
+        "/graphql", json={"query": deploy, "variables": {"j": gid("TrainingJob", job.id)}}, headers={"Host": host}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNTRUSTED_HOST"
+    assert (await api.query("{ deployments { totalCount } }"))["deployments"]["totalCount"] == 0
+    assert (await api.http.get("/healthz", headers={"Host": host})).status_code == 400
+
+
+async def test_allowed_hosts_are_a_setting(tmp_path: Path) -> None:
+    async with running_api(tmp_path, allowed_hosts=("deploydeck.internal",)) as api:
+        ok = await api.http.post("/graphql", json={"query": "{ serverTime }"}, headers={"Host": "deploydeck.internal:443"})
+        assert ok.status_code == 200
+        assert (await api.http.post("/graphql", json={"query": "{ serverTime }"})).status_code == 400
+    assert parse_settings(["--allowed-host", "a.example", "--allowed-host", "b.example"], env={}).trusted_hosts == {
+        "a.example",
+        "b.example",
+    }
+    assert parse_settings([], env={"DEPLOYDECK_ALLOWED_HOSTS": "a.example, B.example"}).trusted_hosts == {
+        "a.example",
+        "b.example",
+    }
+    assert Settings(host="0.0.0.0", allow_open_writes=True).trusted_hosts is None  # every interface: any name
+    assert Settings(host="10.1.2.3").trusted_hosts == {"10.1.2.3", "localhost", "127.0.0.1", "::1"}
