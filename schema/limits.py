@@ -68,8 +68,13 @@ class CostLimiter(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
+        fleet_cache = getattr(context.context, "fleet_cache", None)
         self.requested = operation_cost(
-            context.schema._schema, context.graphql_document, context.operation_name, context.variables
+            context.schema._schema,
+            context.graphql_document,
+            context.operation_name,
+            context.variables,
+            fleet_size=fleet_cache.size if fleet_cache is not None else 0,
         )
         # A batch is charged the sum of its operations: ten operations just under the budget are
         # ten times the work, so they share one budget per HTTP request.

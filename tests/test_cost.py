@@ -161,3 +161,14 @@ async def test_a_batch_is_charged_the_sum_of_its_operations(tmp_path: Path) -> N
         assert "earlier operations" in error["message"]
         # each HTTP request has a budget of its own
         assert "errors" not in (await api.http.post("/graphql", json={"query": query})).json()
+
+
+def test_a_fleet_pass_costs_by_the_size_of_the_fleet() -> None:
+    windows = " ".join(
+        f'w{m}: deployments(orderBy: [{{field: P95_LATENCY}}], asOf: "2026-11-01T10:{m:02d}:00Z") {{ totalCount }}'
+        for m in range(30)
+    )
+    query = parse("{ " + windows + " }")
+    small = operation_cost(schema._schema, query, None, {}, fleet_size=100)
+    large = operation_cost(schema._schema, query, None, {}, fleet_size=100_000)
+    assert small < BUDGET < large  # 30 windows over a demo fleet fit; over 100,000 deployments they do not
