@@ -264,8 +264,35 @@ CREATE_JOB = """mutation($name: String!, $dataset: String!) { createTrainingJob(
   trainingJob { id } errors { code field } } }"""
 PAGE_AFTER = "query($c: String) { deployments(first: 2, after: $c) { totalCount } }"
 
+# The red-team findings of issue 11 that the computed cost refuses before anything runs.
+FAN_OUT = (
+    "{ trainingJobs(first:100){nodes{deployments(first:100){nodes{trainingJob{deployments(first:100)"
+    "{nodes{trainingJob{deployments(first:100){nodes{id}}}}}}}}}}}"
+)
+LOSS_ALIASES = "{ " + " ".join(
+    f"a{i}: trainingJobs(first: 100) {{ nodes {{ lossHistory(points: 500) {{ progress loss }} }} }}" for i in range(30)
+) + " }"
+AS_OF_ALIASES = "{ " + " ".join(
+    f'a{i}: deployments(orderBy: [{{field: P95_LATENCY}}], asOf: "2026-11-01T{i // 60:02d}:{i % 60:02d}:00Z")'
+    " { nodes { id metrics { p95Latency } } }"
+    for i in range(30)
+) + " }"
+NODES_ALIASES = "query($ids: [ID!]!) { " + " ".join(
+    f"a{i}: nodes(ids: $ids) {{ id ... on Deployment {{ events {{ kind }} metricsHistory {{ points {{ p95Latency }} }} }} }}"
+    for i in range(30)
+) + " }"
+COSTLY: list[tuple[str, bytes, str]] = [
+    ("three nested 100-item connections (193 bytes)", *_json({"query": FAN_OUT})),
+    ("lossHistory(points: 500) on 100 jobs × 30 aliases", *_json({"query": LOSS_ALIASES})),
+    ("a batch of 10 of those", *_json([{"query": LOSS_ALIASES}] * 10)),
+    ("nodes(ids: [100]) × 30 aliases with events and histories",
+     *_json({"query": NODES_ALIASES, "variables": {"ids": [b64(f"Deployment:{i}".encode()) for i in range(1, 101)]}})),
+    ("a batch of 10 × 30 aliases × P95 at 30 windows", *_json([{"query": AS_OF_ALIASES}] * 10)),
+]
+
 # (name, raw body, content type). Each must be answered with JSON carrying data or errors, no 5xx.
 HOSTILE: list[tuple[str, bytes, str]] = [
+    *COSTLY,
     # limits on the document
     ("selection nested 40 deep", *_json({"query": _nested_selection(40)})),
     ("nesting 1,600 braces deep", *_json({"query": "{" + "a{" * 1600 + "b" + "}" * 1601})),
@@ -483,6 +510,14 @@ def test_hostile_request_is_refused_cleanly(client: httpx.Client, body: bytes, c
     check(client.post("/graphql", content=body, headers=headers), body[:300])
     assert time.monotonic() - started < 5, "one hostile request may not occupy the server for long"
     still_serving(client)
+
+
+@pytest.mark.parametrize(("body", "content_type"), [(b, t) for _, b, t in COSTLY[:-1]], ids=[n for n, *_ in COSTLY[:-1]])
+def test_costly_requests_are_refused_before_they_run(client: httpx.Client, body: bytes, content_type: str) -> None:
+    answer = check(client.post("/graphql", content=body, headers={"content-type": content_type}), body[:300])
+    for item in answer if isinstance(answer, list) else [answer]:
+        assert item.get("data") is None
+        assert item["errors"][0]["extensions"]["code"] == "COST_LIMIT_EXCEEDED"
 
 
 def test_oversized_bodies_are_refused_before_parsing(client: httpx.Client) -> None:
