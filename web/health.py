@@ -1,4 +1,12 @@
-"""Probes for load balancers: /healthz (the process answers) and /readyz (the database answers)."""
+"""Probes for load balancers: /healthz (the process answers) and /readyz (the database answers).
+
+/readyz is 200 `ready`; 200 `degraded` while the database answers reads but refuses writes
+(read-only, full): every replica shares that database, so taking them out of rotation would
+turn a write outage into a full one; 503 `unavailable` when the database cannot be read or
+does not answer within READY_TIMEOUT (a hung server, not only a down one).
+"""
+
+import asyncio
 
 from sqlalchemy import text
 from starlette.requests import Request
@@ -6,6 +14,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from db.engine import Database
+
+READY_TIMEOUT = 2.0  # seconds; below the usual load-balancer probe timeout of 5 s
+
+
+async def _probe(db: Database) -> None:
+    async with db.read() as session:
+        await session.execute(text("SELECT 1"))
 
 
 def routes() -> list[Route]:
@@ -17,10 +32,23 @@ def routes() -> list[Route]:
         if db is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         try:
-            async with db.read() as session:
-                await session.execute(text("SELECT 1"))
+            await asyncio.wait_for(_probe(db), READY_TIMEOUT)
+        except TimeoutError:
+            body = {"status": "unavailable", "reason": f"no answer within {READY_TIMEOUT:g} s"}
+            return JSONResponse(body, status_code=503)
         except Exception as exc:  # any failure means not ready; say which
             return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        fault = db.write_fault
+        if fault is not None:
+            # Reads are served; writes fail with DATABASE_READ_ONLY / DATABASE_FULL until one commits.
+            return JSONResponse(
+                {
+                    "status": "degraded",
+                    "reason": fault.reason,
+                    "writes": "refused",
+                    "since": fault.since.isoformat(),
+                }
+            )
         return JSONResponse({"status": "ready"})
 
     return [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
