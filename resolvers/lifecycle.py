@@ -46,16 +46,16 @@ class Settler:
         if self._background is not None and not self._background.done():
             return  # already being written beside the reads; they see the committed state meanwhile
         if self._attempt is None or self._attempt.done():
-            async with db.read() as session:
-                due_at = await schedule.earliest_due(session)
-            if due_at is None or due_at > now:
-                return  # the common case: one small query per request
             self._attempt = asyncio.ensure_future(self._try(db, now))
-        # Concurrent requests join the one attempt; it never waits for a lock, so neither do they.
-        # Shielded: a cancelled request does not cancel the write the others are waiting for.
+        # Concurrent requests join the one attempt (one check, at most one write); it never waits
+        # for a lock, so neither do they. Shielded: a cancelled request does not cancel the others'.
         await asyncio.shield(self._attempt)
 
     async def _try(self, db: Database, now: datetime) -> None:
+        async with db.read() as session:
+            due_at = await schedule.earliest_due(session)
+        if due_at is None or due_at > now:
+            return  # the common case: one small query per request
         try:
             await write_due(db, now, wait=False)
         except DatabaseBusy:
