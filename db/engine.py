@@ -30,6 +30,7 @@ from db.faults import (
 from db.models import FleetState
 
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for SQLite's lock before giving up
+READ_ONLY_SQLSTATE = "25006"
 NO_WAIT_LOCK_TIMEOUT = "1ms"  # PostgreSQL's lock_timeout for a write that must not wait (0 means never)
 _SETTING = re.compile(r"^[a-z_]{1,63}$")
 _VALUE = re.compile(r"^[A-Za-z0-9_.]{1,63}$")
@@ -98,6 +99,14 @@ def _server_engine(url: str, busy_timeout: float, pool: Pool, settings: Mapping[
             "server_settings": {"lock_timeout": str(int(busy_timeout * 1000))},
         },
     )
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context):  # type: ignore[no-untyped-def]
+        # A server that went read-only (a standby after failover, default_transaction_read_only)
+        # keeps its sessions so: treat it as a disconnect, which replaces every pooled
+        # connection, so the first write after it is writable again works, without a restart.
+        if getattr(context.original_exception, "sqlstate", None) == READ_ONLY_SQLSTATE:
+            context.is_disconnect = True
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _on_connect(_dialect, _record, _cargs, cparams):  # type: ignore[no-untyped-def]

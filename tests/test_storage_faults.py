@@ -22,7 +22,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from db.engine import Database
 from tests.databases import ON_POSTGRES, query_rows
@@ -100,6 +102,28 @@ async def test_a_full_database_refuses_writes_clearly_and_keeps_what_it_has(tmp_
         assert (await api.query(CREATE, {"input": job_input()}))["createTrainingJob"]["errors"] == []
         assert (await api.query(count))["trainingJobs"]["totalCount"] == created + 1
         assert (await api.http.get("/readyz")).json() == {"status": "ready"}
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="a PostgreSQL server setting")
+async def test_postgresql_switched_read_only_and_back_needs_no_restart(tmp_path: Path) -> None:
+    """The operator's own knob this time, no seam: ALTER DATABASE … SET default_transaction_read_only."""
+    async with running_api(tmp_path) as api:
+        async with api.db.write() as s:
+            active = gid("Deployment", (await make_deployment(s, make_job(s))).id)
+        url = make_url(api.db.url)
+        admin = await asyncpg.connect(
+            url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        )
+        try:
+            await admin.execute(f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = on')
+            await api.db.reconnect()  # as after a failover: new connections meet a read-only server
+            assert (await api.error(PAUSE, {"id": active}))["extensions"]["code"] == "DATABASE_READ_ONLY"
+            await admin.execute(f'ALTER DATABASE "{url.database}" RESET default_transaction_read_only')
+            # then: the next write works; the pooled connection that was read-only has been replaced
+            assert (await api.query(PAUSE, {"id": active}))["pauseDeployment"]["errors"] == []
+        finally:
+            await admin.execute(f'ALTER DATABASE "{url.database}" RESET default_transaction_read_only')
+            await admin.close()
 
 
 @asynccontextmanager
