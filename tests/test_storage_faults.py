@@ -25,8 +25,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
-from db.engine import Database
+from db.engine import Database, DatabaseFull, DatabaseReadOnly
+from db.faults import refusal
 from tests.databases import ON_POSTGRES, query_rows
 from tests.support import Api, Clock, make_deployment, make_job, running_api
 from tests.test_api_mutations import DEPLOY, PAUSE, gid
@@ -162,3 +164,21 @@ async def test_readyz_answers_within_its_bound_when_the_database_hangs(api: Api)
             await app.state.db.dispose()
             app.state.db = healthy
     assert (await api.http.get("/readyz")).json() == {"status": "ready"}
+
+
+def test_postgresql_disk_full_and_standby_errors_are_named() -> None:
+    """No test can fill PostgreSQL's disk; its SQLSTATEs are classified like SQLite's result codes."""
+
+    class ServerError(Exception):
+        def __init__(self, message: str, sqlstate: str) -> None:
+            super().__init__(message)
+            self.sqlstate = sqlstate
+
+    def driver_error(message: str, sqlstate: str) -> DBAPIError:
+        return DBAPIError("INSERT …", None, ServerError(message, sqlstate))
+
+    full = refusal(driver_error('could not extend file "base/16384/2619": No space left on device', "53100"))
+    standby = refusal(driver_error("cannot execute UPDATE in a read-only transaction", "25006"))
+    assert isinstance(full, DatabaseFull) and full.reason == "full"
+    assert isinstance(standby, DatabaseReadOnly) and standby.reason == "read_only"
+    assert refusal(driver_error('duplicate key value violates unique constraint "x"', "23505")) is None
