@@ -182,3 +182,57 @@ def test_postgresql_disk_full_and_standby_errors_are_named() -> None:
     assert isinstance(full, DatabaseFull) and full.reason == "full"
     assert isinstance(standby, DatabaseReadOnly) and standby.reason == "read_only"
     assert refusal(driver_error('duplicate key value violates unique constraint "x"', "23505")) is None
+
+
+@asynccontextmanager
+async def freezable_proxy(target: tuple[str, int]) -> AsyncIterator[tuple[int, asyncio.Event]]:
+    """A TCP proxy to `target`; clear the event and it stops passing bytes: a server that hangs
+    with connections open (the pool's connections stay connected and get no answer)."""
+    flowing = asyncio.Event()
+    flowing.set()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            await flowing.wait()
+            writer.write(data)
+            await writer.drain()
+
+    async def serve(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection(*target)
+        writers.extend((client_writer, server_writer))
+        await asyncio.gather(
+            pipe(client_reader, server_writer), pipe(server_reader, client_writer), return_exceptions=True
+        )
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], flowing
+    finally:
+        flowing.set()
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="a PostgreSQL server that hangs mid-connection")
+async def test_readyz_answers_within_its_bound_when_a_connected_server_hangs(api: Api) -> None:
+    app = api.http._transport.app  # type: ignore[attr-defined]
+    healthy = app.state.db
+    url = make_url(api.db.url)
+    async with freezable_proxy((url.host or "127.0.0.1", url.port or 5432)) as (port, flowing):
+        app.state.db = Database(url.set(port=port).render_as_string(hide_password=False))
+        try:
+            assert (await api.http.get("/readyz")).json() == {"status": "ready"}  # a pooled connection now
+            flowing.clear()
+            for _ in range(2):  # the second while the first probe still hangs: no pile-up, same answer
+                started = time.monotonic()
+                response = await api.http.get("/readyz")
+                elapsed = time.monotonic() - started
+                assert response.status_code == 503 and response.json()["status"] == "unavailable"
+                assert elapsed < READY_TIMEOUT + 1.5, elapsed
+            flowing.set()
+        finally:
+            await app.state.db.dispose()
+            app.state.db = healthy

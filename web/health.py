@@ -23,7 +23,14 @@ async def _probe(db: Database) -> None:
         await session.execute(text("SELECT 1"))
 
 
+def _collect(task: "asyncio.Future[None]") -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a late failure of an abandoned probe is expected
+
+
 def routes() -> list[Route]:
+    abandoned: dict[Database, asyncio.Future[None]] = {}  # the last probe that did not answer in time
+
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -31,13 +38,23 @@ def routes() -> list[Route]:
         db: Database | None = getattr(request.app.state, "db", None)
         if db is None:
             return JSONResponse({"status": "starting"}, status_code=503)
-        try:
-            await asyncio.wait_for(_probe(db), READY_TIMEOUT)
-        except TimeoutError:
-            body = {"status": "unavailable", "reason": f"no answer within {READY_TIMEOUT:g} s"}
-            return JSONResponse(body, status_code=503)
-        except Exception as exc:  # any failure means not ready; say which
-            return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        hung = {"status": "unavailable", "reason": f"no answer within {READY_TIMEOUT:g} s"}
+        stuck = abandoned.get(db)
+        if stuck is not None and not stuck.done():
+            return JSONResponse(hung, status_code=503)  # the last probe still hangs: no pile of them
+        probe = asyncio.ensure_future(_probe(db))
+        # Not wait_for: it awaits the cancelled probe, and closing a connection to a hung server
+        # can hang as well. The probe is cancelled and left to finish on its own.
+        done, _ = await asyncio.wait({probe}, timeout=READY_TIMEOUT)
+        if not done:
+            probe.cancel()
+            probe.add_done_callback(_collect)
+            abandoned.clear()
+            abandoned[db] = probe
+            return JSONResponse(hung, status_code=503)
+        if probe.exception() is not None:  # any failure means not ready; say which
+            reason = type(probe.exception()).__name__
+            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         fault = db.write_fault
         if fault is not None:
             # Reads are served; writes fail with DATABASE_READ_ONLY / DATABASE_FULL until one commits.
