@@ -8,9 +8,11 @@ has come is COMPLETE in every field, filter and count of the response, on every 
 
 Settling never holds up or fails a read. A request writes what is due only when it can take
 the write lock at once (the common case: a few milliseconds); when another writer holds it
-(another process, or a mutation of this one waiting for that process), the request reads the
-committed state and one background task per process writes the transitions as soon as the
-lock frees. A database that refuses writes (read-only, full) leaves them for later.
+(another process, or a mutation of this one, which may itself be waiting for another process),
+the request reads the committed state and one background task per process writes the
+transitions as soon as the lock frees. Waiting instead is what made every read of a process
+queue for the busy timeout, one after another. A database that refuses writes (read-only,
+full) leaves them for a later request.
 """
 
 import asyncio
