@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -116,6 +116,10 @@ def _server_engine(url: str, busy_timeout: float, pool: Pool, settings: Mapping[
     return engine
 
 
+class _RollBack(Exception):
+    """Ends a probe's transaction without committing it."""
+
+
 class Database:
     """Read and write session factories over one database."""
 
@@ -213,6 +217,37 @@ class Database:
         if self.write_fault is None or self.write_fault.reason != refused.reason:
             log.error("database %s refuses writes (%s): %s", self.display_url, refused.reason, refused)
             self.write_fault = WriteFault(refused.reason, datetime.now(UTC), str(refused))
+
+    async def probe_writes(self) -> None:
+        """Find out whether a write would be refused as read-only, writing nothing.
+
+        A rolled-back no-op UPDATE of the counter row that waits for no lock: a read-only file,
+        mount or server refuses it as it would any write. Notes the fault, or clears a read-only
+        one, for /readyz; a busy lock says nothing either way. (A full disk needs no room for it,
+        so only a write that commits clears `full`.)
+        """
+        try:
+            async with self._transaction(wait=False) as session:
+                await session.execute(
+                    update(FleetState)
+                    .where(FleetState.id == 1)
+                    .values(revision=FleetState.revision)
+                    .execution_options(synchronize_session=False)
+                )
+                raise _RollBack
+        except _RollBack:
+            if self.write_fault is not None and self.write_fault.reason == DatabaseReadOnly.reason:
+                log.warning("database %s is writable again", self.display_url)
+                self.write_fault = None
+        except DatabaseBusy:
+            return
+        except (DBAPIError, PoolTimeout, OSError) as exc:
+            translated = self._translate(exc)
+            if isinstance(translated, DatabaseBusy | WritesRefused):
+                return
+            if translated is exc:
+                raise
+            raise translated from exc
 
     async def reconnect(self, settings: Mapping[str, str] | None = None) -> None:
         """Close every pooled connection; new ones first apply `settings`.

@@ -50,6 +50,10 @@ async def test_a_read_only_database_refuses_writes_clearly_and_keeps_serving_rea
             "id"
         ]
         await api.db.reconnect(READ_ONLY)
+        # the probe finds out before any write fails, and keeps the replica in rotation: reads work
+        ready = await api.http.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["status"] == "degraded" and ready.json()["reason"] == "read_only"
         clock.advance(seconds=31)  # the rollout is due, and cannot be written
 
         # then: every read answers, from the committed state (before this fix: HTTP 500, every one)
@@ -62,13 +66,11 @@ async def test_a_read_only_database_refuses_writes_clearly_and_keeps_serving_rea
         assert error["extensions"]["code"] == "DATABASE_READ_ONLY", error
         assert "nothing was changed" in error["message"]
         assert (await api.query(STATUS, {"id": active}))["deployment"]["status"] == "ACTIVE"
-        # the probe says so, and keeps the replica in rotation: reads are served
-        ready = await api.http.get("/readyz")
-        assert ready.status_code == 200
-        assert ready.json()["status"] == "degraded" and ready.json()["reason"] == "read_only"
+        assert (await api.http.get("/readyz")).json()["reason"] == "read_only"
 
         # when: the database is writable again, no restart
         await api.db.reconnect()
+        assert (await api.http.get("/readyz")).json() == {"status": "ready"}  # before any write
         # then: the due rollout is written by the next request, and writes work
         settled = (await api.query(STATUS, {"id": deploying}))["deployment"]
         assert settled["status"] in ("ACTIVE", "FAILED") and len(settled["events"]) == 2
@@ -119,8 +121,10 @@ async def test_postgresql_switched_read_only_and_back_needs_no_restart(tmp_path:
         try:
             await admin.execute(f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = on')
             await api.db.reconnect()  # as after a failover: new connections meet a read-only server
+            assert (await api.http.get("/readyz")).json()["reason"] == "read_only"
             assert (await api.error(PAUSE, {"id": active}))["extensions"]["code"] == "DATABASE_READ_ONLY"
             await admin.execute(f'ALTER DATABASE "{url.database}" RESET default_transaction_read_only')
+            assert (await api.http.get("/readyz")).json() == {"status": "ready"}
             # then: the next write works; the pooled connection that was read-only has been replaced
             assert (await api.query(PAUSE, {"id": active}))["pauseDeployment"]["errors"] == []
         finally:

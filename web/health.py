@@ -1,9 +1,10 @@
 """Probes for load balancers: /healthz (the process answers) and /readyz (the database answers).
 
 /readyz is 200 `ready`; 200 `degraded` while the database answers reads but refuses writes
-(read-only, full): every replica shares that database, so taking them out of rotation would
-turn a write outage into a full one; 503 `unavailable` when the database cannot be read or
-does not answer within READY_TIMEOUT (a hung server, not only a down one).
+(read-only: probed each time; full: what the last write met): every replica shares that
+database, so taking them out of rotation would turn a write outage into a full one; 503
+`unavailable` when the database cannot be read or does not answer within READY_TIMEOUT (a
+hung server, not only a down one).
 """
 
 import asyncio
@@ -21,6 +22,7 @@ READY_TIMEOUT = 2.0  # seconds; below the usual load-balancer probe timeout of 5
 async def _probe(db: Database) -> None:
     async with db.read() as session:
         await session.execute(text("SELECT 1"))
+    await db.probe_writes()  # a read-only database shows as degraded before any write fails
 
 
 def _collect(task: "asyncio.Future[None]") -> None:
