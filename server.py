@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
             yield
         finally:
             graphql.db = None
+            await graphql.settler.drain()  # a settling write in flight finishes before the engine closes
             await db.dispose()
 
     # Route, not Mount: Mount answers POST /graphql with a redirect to /graphql/.

@@ -106,6 +106,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         self.db: Database | None = None
         self.fleet_cache = FleetCache()
         self.persisted = PersistedQueries(behaviour.max_persisted_queries)
+        self.settler = lifecycle.Settler(clock)  # due rollouts and training steps, one write at a time
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope=scope, receive=receive)
@@ -130,7 +131,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         assert self.db is not None, "the lifespan opens the database"
         now = self.clock()
         try:
-            await lifecycle.settle(self.db, now)
+            await self.settler.settle(self.db, now)
         except DatabaseUnavailable:
             raise HTTPException(503, "The database is unreachable; try again shortly") from None
         request.state.sub_response = response
