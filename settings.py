@@ -11,6 +11,7 @@ from db.engine import Pool
 from schema.limits import Limits
 from web.auth import TokenConfigError, load_tokens
 from web.hosts import LOCAL_NAMES, host_name
+from web.ratelimit import Budget
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class Settings:
     max_cost: int = Limits.max_cost
     max_body_bytes: int = 256 * 1024
     max_persisted_queries: int = 1000
+    request_timeout: float = 5.0
+    max_response_bytes: int = 8 * 1024 * 1024
+    db_sessions_per_request: int = 4
+    rate_limit_capacity: int = Budget.capacity
+    rate_limit_refill: float = Budget.refill_per_second
     introspection: bool = True
     log_level: str = "info"
 
@@ -51,6 +57,10 @@ class Settings:
             max_cost=self.max_cost,
             introspection=self.introspection,
         )
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(capacity=self.rate_limit_capacity, refill_per_second=self.rate_limit_refill)
 
     @property
     def pool(self) -> Pool:
@@ -88,6 +98,20 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {raw}")
+    return value
+
+
+def _positive(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {raw}")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {raw}")
     return value
 
 
@@ -177,6 +201,37 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         _positive_int,
         "persisted-query documents kept per process (least recently used dropped first)",
     ),
+    (
+        "request_timeout",
+        "DEPLOYDECK_REQUEST_TIMEOUT",
+        _positive,
+        "seconds one request may run before it is stopped with TIMEOUT (also PostgreSQL's statement_timeout)",
+    ),
+    (
+        "max_response_bytes",
+        "DEPLOYDECK_MAX_RESPONSE_BYTES",
+        _positive_int,
+        "largest response body; a larger result is replaced by RESPONSE_TOO_LARGE",
+    ),
+    (
+        "db_sessions_per_request",
+        "DEPLOYDECK_DB_SESSIONS_PER_REQUEST",
+        _positive_int,
+        "database sessions one request may hold at once, so one request cannot take the whole pool",
+    ),
+    (
+        "rate_limit_capacity",
+        "DEPLOYDECK_RATE_LIMIT_CAPACITY",
+        _non_negative_int,
+        "cost units each client's budget holds (per token, or per address when anonymous); 0 turns "
+        "budgets off",
+    ),
+    (
+        "rate_limit_refill",
+        "DEPLOYDECK_RATE_LIMIT_REFILL",
+        _positive,
+        "cost units each client's budget regains per second",
+    ),
     ("introspection", "DEPLOYDECK_INTROSPECTION", _boolean, "allow schema introspection (GraphiQL needs it)"),
     ("log_level", "DEPLOYDECK_LOG_LEVEL", str, "debug, info, warning or error"),
 ]
@@ -246,6 +301,11 @@ def parse_settings(
         allowed_hosts=tuple(args.allowed_hosts or _split(env.get("DEPLOYDECK_ALLOWED_HOSTS", ""))),
         tokens=tuple(tokens.items()),
     )
+    if settings.budget.enabled and settings.rate_limit_capacity < settings.max_cost:
+        parser.error(
+            f"--rate-limit-capacity {settings.rate_limit_capacity} is below --max-cost {settings.max_cost}: "
+            "an operation the cost limit allows could never run"
+        )
     if not settings.tokens and not settings.loopback and not settings.allow_open_writes:
         parser.error(
             f"refusing to bind {settings.host} without API tokens: anyone who can reach it could pause "

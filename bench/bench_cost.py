@@ -101,7 +101,10 @@ async def main() -> None:
         label = name.replace(" n ", f" {size} ").replace("n)", f"{size})").replace("rows", f"{size} rows", 1)
         cases.append((label, shape(size), fitting, size))
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(db=str(Path(tmp) / "bench.db"), demo=False), clock=Clock())
+        # Budgets off: a benchmark is a loop of expensive queries from one client, by design.
+        app = create_app(
+            Settings(db=str(Path(tmp) / "bench.db"), demo=False, rate_limit_capacity=0), clock=Clock()
+        )
         async with app.router.lifespan_context(app):
             await seed(app, args.deployments)
             transport = httpx.ASGITransport(app=app)

@@ -84,7 +84,12 @@ class Pool:
     recycle: float = 1800.0  # seconds before a connection is replaced
 
 
-def _server_engine(url: str, busy_timeout: float, pool: Pool, settings: Mapping[str, str]) -> AsyncEngine:
+def _server_engine(
+    url: str, busy_timeout: float, pool: Pool, settings: Mapping[str, str], statement_timeout: float | None
+) -> AsyncEngine:
+    server_settings = {"lock_timeout": str(int(busy_timeout * 1000))}  # longer waits: DatabaseBusy
+    if statement_timeout:  # no statement outlives the request that sent it (a hung query, a huge scan)
+        server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
     engine = create_async_engine(
         url,
         pool_size=pool.size,
@@ -95,8 +100,7 @@ def _server_engine(url: str, busy_timeout: float, pool: Pool, settings: Mapping[
         pool_pre_ping=True,
         connect_args={
             "timeout": pool.timeout,
-            # Waiting on a row lock longer than this is DatabaseBusy, as on SQLite.
-            "server_settings": {"lock_timeout": str(int(busy_timeout * 1000))},
+            "server_settings": server_settings,
         },
     )
 
@@ -124,7 +128,11 @@ class Database:
     """Read and write session factories over one database."""
 
     def __init__(
-        self, url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, pool: Pool | None = None
+        self,
+        url: str,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        pool: Pool | None = None,
+        statement_timeout: float | None = None,
     ) -> None:
         pool = pool or Pool()
         # For logs and messages: the URL without its password.
@@ -147,9 +155,11 @@ class Database:
             )
             self._engines = [self._read_engine, self._write_engine, self._no_wait_engine]
         else:
-            engine = _server_engine(self.url, busy_timeout, pool, self._settings)
+            engine = _server_engine(self.url, busy_timeout, pool, self._settings, statement_timeout)
             self._read_engine = self._write_engine = self._no_wait_engine = engine
             self._engines = [engine]
+        # Migrations may rightly run longer than any request: they get an engine without statement_timeout.
+        self._migration_settings = (busy_timeout, pool)
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
         self._no_wait_writer = async_sessionmaker(self._no_wait_engine, expire_on_commit=False)
@@ -274,10 +284,18 @@ class Database:
 
     async def prepare(self, *, migrate: bool) -> None:
         """Apply pending migrations (or check there are none), then make sure the counter row exists."""
-        if migrate:
-            await migrations.upgrade(self._write_engine)
-        else:
-            await migrations.check(self._write_engine)
+        engine = self._write_engine
+        if not self.is_sqlite:
+            busy_timeout, pool = self._migration_settings
+            engine = _server_engine(self.url, busy_timeout, pool, self._settings, statement_timeout=None)
+        try:
+            if migrate:
+                await migrations.upgrade(engine)
+            else:
+                await migrations.check(engine)
+        finally:
+            if engine is not self._write_engine:
+                await engine.dispose()
         async with self.startup_write() as session:
             if await session.scalar(select(FleetState.id)) is None:
                 session.add(FleetState(id=1, revision=0))

@@ -61,6 +61,7 @@ def hold_startup_lock(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         # Waiting for another replica's start-up may take longer than the busy timeout of requests.
         connection.execute(text("SET LOCAL lock_timeout = '60s'"))
+        connection.execute(text("SET LOCAL statement_timeout = '60s'"))  # not the request deadline's
         connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOCK})"))
 
 

@@ -13,6 +13,9 @@ from db.models import Deployment, DeploymentEvent, TrainingJob
 # (job id, filter, order, page): nested connections with the same arguments share one query.
 JobPageKey = tuple[int, deployments.DeploymentFilter, paging.Order, paging.PageRequest]
 JobCountKey = tuple[int, deployments.DeploymentFilter]
+# Jobs whose pages load in one query: 100 jobs × 61 rows in one go was 0.1–0.2 s of ORM work without
+# a pause for the event loop; ten jobs at a time leave it a turn between queries.
+JOBS_PER_QUERY = 10
 
 
 class Loaders:
@@ -47,10 +50,12 @@ class Loaders:
         pages: dict[JobPageKey, paging.Page[Deployment]] = {}
         async with self.db.read() as session:
             for (flt, order, page), job_ids in groups.items():
-                found = await deployments.list_deployments_by_job(
-                    session=session, job_ids=job_ids, flt=flt, order=order, page=page
-                )
-                pages.update({(i, flt, order, page): found[i] for i in job_ids})
+                for start in range(0, len(job_ids), JOBS_PER_QUERY):
+                    chunk = job_ids[start : start + JOBS_PER_QUERY]
+                    found = await deployments.list_deployments_by_job(
+                        session=session, job_ids=chunk, flt=flt, order=order, page=page
+                    )
+                    pages.update({(i, flt, order, page): found[i] for i in chunk})
         return [pages[key] for key in keys]
 
     async def _job_deployment_counts(self, keys: Sequence[JobCountKey]) -> list[int]:

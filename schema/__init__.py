@@ -13,6 +13,7 @@ from schema.limits import Limits, expected_error, extensions
 from schema.mutation import Mutation, TrainingJobPayload
 from schema.query import Query
 from schema.training_job import TrainingJob
+from schema.yielding import YieldingExecutor
 
 log = logging.getLogger("deploydeck.graphql")
 # Quoted text in an error message is the client's own input (a variable's value, an id, an
@@ -50,6 +51,7 @@ def build_schema(limits: Limits) -> Schema:
         mutation=Mutation,
         types=[Deployment, TrainingJob, TrainingJobPayload],
         extensions=extensions(limits),
+        execution_context_class=YieldingExecutor,  # long lists yield to the event loop
         config=StrawberryConfig(batching_config={"max_operations": limits.max_batch}),
     )
 

@@ -1,7 +1,9 @@
 """Per-request limits enforced by the schema: cost, depth, aliases, tokens, batch size, introspection."""
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
@@ -30,6 +32,7 @@ class Limits:
     max_tokens: int = 5000
     max_batch: int = 10
     max_cost: int = 100_000  # see schema/cost.py: a 100-row table with a 24-hour sparkline per row fits
+    heavy_cost: int = 10_000  # operations costing this much run one at a time (see CostLimiter)
     introspection: bool = True
 
 
@@ -58,14 +61,39 @@ class _MaskUnexpected(MaskErrors):
         )
 
 
+class Charge(Protocol):
+    allowed: bool
+    remaining: int
+    retry_after: int
+
+    def extension(self) -> dict[str, object]: ...
+
+
+class ClientBudget(Protocol):
+    """What the web layer puts in the context as `budget`: the calling client's cost budget."""
+
+    refill_per_second: float
+
+    def charge(self, cost: int) -> Charge: ...
+
+    def extension(self) -> dict[str, object]: ...
+
+
 class CostLimiter(SchemaExtension):
-    """Refuses an operation whose computed cost is over the budget before it runs; reports the cost."""
+    """Refuses an operation whose computed cost is over the limit, or over what its client's budget
+    holds, before it runs; reports the cost (`extensions.cost`) and the budget (`extensions.rateLimit`)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, heavy: int) -> None:
         self.limit = limit
+        self.heavy = heavy
         self.requested: int | None = None
+        self.charge: Charge | None = None
 
-    def on_execute(self) -> Iterator[None]:
+    def _budget(self) -> ClientBudget | None:
+        budget: Any = getattr(self.execution_context.context, "budget", None)
+        return budget
+
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
         fleet_cache = getattr(context.context, "fleet_cache", None)
@@ -96,14 +124,56 @@ class CostLimiter(SchemaExtension):
                     )
                 ],
             )
-        elif state is not None:
-            state.cost_spent = spent + self.requested
+        else:
+            budget = self._budget()
+            self.charge = budget.charge(self.requested) if budget is not None else None
+            if budget is not None and self.charge is not None and not self.charge.allowed:
+                context.result = GraphQLExecutionResult(data=None, errors=[self._throttled(budget)])
+            elif state is not None:
+                state.cost_spent = spent + self.requested
+        if context.result is None and self.requested >= self.heavy:
+            # Expensive operations take turns. Each fans out into hundreds of tasks that the event loop
+            # runs first-come first-served; several at once put seconds of work ahead of every cheap
+            # request's next step. One at a time, and yielding (schema/yielding.py), they stay behind it.
+            async with _heavy_turn():
+                yield
+            return
         yield
 
+    def _throttled(self, budget: ClientBudget) -> GraphQLError:
+        assert self.charge is not None and self.requested is not None
+        return GraphQLError(
+            f"This query costs {self.requested:,} and your budget holds {self.charge.remaining:,} now; it "
+            f"regains {budget.refill_per_second:,g} per second: retry after {self.charge.retry_after} s",
+            extensions={
+                "code": "RATE_LIMITED",
+                "cost": self.requested,
+                "remaining": self.charge.remaining,
+                "retryAfter": self.charge.retry_after,
+            },
+        )
+
     def get_results(self) -> dict[str, object]:
-        if self.requested is None:
-            return {}
-        return {"cost": {"requested": self.requested, "limit": self.limit}}
+        results: dict[str, object] = {}
+        if self.requested is not None:
+            results["cost"] = {"requested": self.requested, "limit": self.limit}
+        budget = self._budget()
+        if budget is not None:
+            results["rateLimit"] = self.charge.extension() if self.charge else budget.extension()
+        return results
+
+
+_TURNS: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _heavy_turn() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    turn = _TURNS.get(loop)
+    if turn is None:
+        for stale in [other for other in _TURNS if other.is_closed()]:
+            del _TURNS[stale]
+        turn = _TURNS[loop] = asyncio.Semaphore(1)
+    return turn
 
 
 def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
@@ -119,7 +189,7 @@ def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
-        lambda: CostLimiter(limits.max_cost),
+        lambda: CostLimiter(limits.max_cost, limits.heavy_cost),
         IntrospectionAccess,
         _MaskUnexpected,
     ]

@@ -3,9 +3,12 @@
 On top of strawberry: one clock reading per request, orjson, the
 `application/graphql-response+json` media type (400 and no `data` for request errors, as
 the GraphQL-over-HTTP spec asks), 405 with `Allow` for mutations over GET, and every HTTP
-error as a GraphQL-shaped JSON body.
+error as a GraphQL-shaped JSON body. Bounds while a request runs: a deadline (web/deadline.py),
+a response-size cap, database sessions per request (web/sessions.py) and the client's cost
+budget (web/ratelimit.py; HTTP 429 with Retry-After when it stopped everything).
 """
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,9 +33,12 @@ from resolvers.errors import DatabaseUnavailable
 from resolvers.fleet import FleetCache
 from schema import build_schema
 from schema.limits import Limits
-from web import graphiql
+from web import deadline, graphiql
 from web.auth import identify
+from web.middleware import etag_of
 from web.persisted import PersistedQueries
+from web.ratelimit import AUTH_FAILURE_COST, Budget, Charge, RateLimiter, RequestBudget
+from web.sessions import RequestDatabase
 
 Clock = Callable[[], datetime]
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -42,6 +48,8 @@ _BODY_SHAPE = (
     "`extensions` (objects) and `operationName` (a string), or a list of such objects"
 )
 _OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+# Errors of operations that started executing: not "request errors" (no 400, `data` stays null).
+_EXECUTION_CODES = ("TIMEOUT", "RESPONSE_TOO_LARGE")
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,23 @@ class Behaviour:
     require_token_for_reads: bool = False
     limits: Limits = field(default_factory=Limits)
     max_persisted_queries: int = 1000
+    request_timeout: float = 5.0
+    max_response_bytes: int = 8 * 1024 * 1024
+    db_sessions_per_request: int = 4
+    budget: Budget = field(default_factory=Budget)
+
+
+@dataclass
+class WebContext(Context):
+    budget: RequestBudget | None = None  # the client's cost budget; None when budgets are off
+
+
+class Throttled(HTTPException):
+    """The client's budget is spent: 429 before anything is parsed."""
+
+    def __init__(self, charge: Charge, reason: str) -> None:
+        super().__init__(429, reason)
+        self.charge = charge
 
 
 def _accept_weights(accept: str) -> dict[str, float]:
@@ -95,7 +120,37 @@ def prefers_html(accept: str) -> bool:
 
 def _is_request_error(result: ExecutionResult) -> bool:
     """Parsing, validation or variable coercion failed: nothing was executed."""
-    return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(
+            e.path is None and (e.extensions or {}).get("code") not in _EXECUTION_CODES for e in result.errors
+        )
+    )
+
+
+def _without_rate_limit(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_without_rate_limit(item) for item in data]
+    if not isinstance(data, dict) or "rateLimit" not in (data.get("extensions") or {}):
+        return data
+    extensions = {k: v for k, v in data["extensions"].items() if k != "rateLimit"}
+    return {**data, "extensions": extensions}
+
+
+def _too_large(data: Any, size: int, limit: int) -> Any:
+    """What replaces a response over the size cap: each operation's result becomes one error."""
+    if isinstance(data, list):
+        return [_too_large(item, size, limit) for item in data]
+    error = {
+        "message": f"The response would be {size:,} bytes, over the limit of {limit:,} "
+        "(max_response_bytes); the operation ran (a mutation's changes are committed): ask for less",
+        "extensions": {"code": "RESPONSE_TOO_LARGE", "size": size, "limit": limit},
+    }
+    replaced: dict[str, Any] = {"data": None, "errors": [error]}
+    if isinstance(data, dict) and data.get("extensions"):
+        replaced["extensions"] = data["extensions"]
+    return replaced
 
 
 class GraphQLApp(GraphQL):  # type: ignore[type-arg]
@@ -107,38 +162,81 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         self.fleet_cache = FleetCache()
         self.persisted = PersistedQueries(behaviour.max_persisted_queries)
         self.settler = lifecycle.Settler(clock)  # due rollouts and training steps, one write at a time
+        self.limiter = RateLimiter(behaviour.budget, clock) if behaviour.budget.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope=scope, receive=receive)
+        request.state.deadline = asyncio.get_running_loop().time() + self.behaviour.request_timeout
         try:
             response = await self.run(request)
+        except Throttled as exc:
+            response = self._error_response(request, 429, exc.reason, exc.charge)
         except HTTPException as exc:
             response = self._error_response(request, exc.status_code, exc.reason)
+        else:
+            budget: RequestBudget | None = getattr(request.state, "budget", None)
+            if budget is not None and (refused := budget.throttled) is not None:
+                response.status_code = 429  # the budget stopped every operation: nothing ran
+                response.headers["Retry-After"] = str(refused.retry_after)
         # The body (HTML page or JSON, and which JSON type) depends on Accept: tell caches.
         response.headers.add_vary_header("Accept")
         await response(scope, receive, send)
 
-    def _error_response(self, request: Request, status: int, reason: str) -> Response:
+    def _error_response(
+        self, request: Request, status: int, reason: str, charge: Charge | None = None
+    ) -> Response:
         headers = {"Allow": "POST" if "mutation" in reason else "GET, POST"} if status == 405 else {}
+        body: dict[str, Any] = {"errors": [{"message": reason}]}
+        if charge is not None:
+            headers["Retry-After"] = str(charge.retry_after)
+            body["errors"][0]["extensions"] = {"code": "RATE_LIMITED", "retryAfter": charge.retry_after}
+            body["extensions"] = {"rateLimit": charge.extension()}
         return Response(
-            orjson.dumps({"errors": [{"message": reason}]}),
+            orjson.dumps(body),
             status_code=status,
             media_type=response_media_type(request.headers.get("accept", "")),
             headers=headers,
         )
 
+    def _budget(
+        self, request: Request | WebSocket, actor: str | None, failed_auth: bool
+    ) -> RequestBudget | None:
+        """The client's budget: its token's, else its address's; spent ones refuse the request here."""
+        if self.limiter is None:
+            return None
+        address = request.client.host if request.client else "unknown"
+        if failed_auth:  # charged to the address: a wrong token is no way to a fresh bucket
+            charge = self.limiter.charge(f"address:{address}", AUTH_FAILURE_COST)
+            if not charge.allowed:
+                raise Throttled(charge, "Too many failed authentications from this address; slow down")
+        budget = RequestBudget(self.limiter, f"token:{actor}" if actor else f"address:{address}")
+        held = self.limiter.charge(budget.key, 0)
+        if held.remaining < 1:
+            refused = self.limiter.charge(budget.key, 1)  # nothing left: the wait for one unit
+            raise Throttled(refused, "Your cost budget is spent; retry after the Retry-After seconds")
+        return budget
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         assert self.db is not None, "the lifespan opens the database"
+        tokens = self.behaviour.tokens
+        authorization = request.headers.get("authorization")
+        who = identify(authorization, tokens)
+        budget = self._budget(request, who.actor, bool(tokens and authorization and who.actor is None))
+        request.state.budget = budget
         now = self.clock()
         try:
             await self.settler.settle(self.db, now)
         except DatabaseUnavailable:
             raise HTTPException(503, "The database is unreachable; try again shortly") from None
         request.state.sub_response = response
-        tokens = self.behaviour.tokens
-        who = identify(request.headers.get("authorization"), tokens)
-        return Context(
-            db=self.db,
+        response.is_get = request.method == "GET"  # type: ignore[union-attr]
+        return WebContext(
+            db=RequestDatabase(  # type: ignore[arg-type]
+                self.db,
+                max_sessions=self.behaviour.db_sessions_per_request,
+                commit_grace=self.behaviour.request_timeout,
+            ),
+            budget=budget,
             fleet_cache=self.fleet_cache,
             now=now,
             rollout_seconds=self.behaviour.rollout_seconds,
@@ -193,14 +291,19 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         if isinstance(persisted, ExecutionResult):
             return persisted  # refused: nothing runs
         try:
-            result = await super().execute_single(
-                request=request,
-                request_adapter=request_adapter,
-                sub_response=sub_response,
-                context=context,
-                root_value=root_value,
-                request_data=request_data,
-            )
+            async with deadline.bounded(request.state.deadline) as timer:
+                result = await super().execute_single(
+                    request=request,
+                    request_adapter=request_adapter,
+                    sub_response=sub_response,
+                    context=context,
+                    root_value=root_value,
+                    request_data=request_data,
+                )
+        except TimeoutError:
+            if not timer.expired():
+                raise
+            return self._timed_out(context)
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError):
                 # A mutation over GET: the method is wrong, not the request (spec: 405).
@@ -209,6 +312,11 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         if persisted is not None and not _is_request_error(result):
             self.persisted.register(persisted, request_data.query)  # it parsed and passed validation
         return result
+
+    def _timed_out(self, context: WebContext) -> ExecutionResult:
+        error = deadline.timeout_error(self.behaviour.request_timeout, context.db.commits)  # type: ignore[attr-defined]
+        extensions = {"rateLimit": context.budget.extension()} if context.budget else None
+        return ExecutionResult(data=None, errors=[error], extensions=extensions)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data = await super().process_result(request, result)
@@ -222,8 +330,18 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         return data
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        body = self.encode_json(response_data)
+        limit = self.behaviour.max_response_bytes
+        if len(body) > limit:
+            body = self.encode_json(_too_large(response_data, len(body), limit))
+        headers = {}
+        if getattr(sub_response, "is_get", False):
+            # The tag ignores rateLimit, whose figures move with every request: a poll whose result did
+            # not change still gets its 304 (and keeps the figures of the body it cached).
+            headers["ETag"] = etag_of(self.encode_json(_without_rate_limit(response_data)))
         response = Response(
-            self.encode_json(response_data),
+            body,
+            headers=headers,
             status_code=sub_response.status_code or 200,
             media_type=getattr(sub_response, "media_type", None) or JSON,
         )

@@ -59,6 +59,10 @@ class RequestIdMiddleware:
             )
 
 
+def etag_of(body: bytes) -> str:
+    return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+
+
 class ETagMiddleware:
     """GET responses get a content hash as ETag; a matching If-None-Match gets 304 and no body.
 
@@ -95,7 +99,7 @@ class ETagMiddleware:
         assert start is not None
         headers = MutableHeaders(scope=start)
         if start["status"] == 200 and "etag" not in headers:
-            headers["ETag"] = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+            headers["ETag"] = etag_of(body)
         etag = headers.get("etag")
         wanted = Headers(scope=scope).get("if-none-match", "")
         if etag and start["status"] == 200 and etag in [t.strip() for t in wanted.split(",")]:
