@@ -413,6 +413,7 @@ HOSTILE: list[tuple[str, bytes, str]] = [
             ("no row id", b64(b"Deployment:")),
             ("negative", b64(b"Deployment:-1")),
             ("beyond 64 bits", b64(b"Deployment:99999999999999999999999")),
+            ("beyond PostgreSQL's 32-bit INTEGER", b64(b"Deployment:4144084244")),
             ("float", b64(b"Deployment:1.5")),
             ("not UTF-8", b64(b"Deployment:\xff\xfe")),
             ("10 kB", b64(b"Deployment:" + b"9" * 10_000)),
