@@ -15,11 +15,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from db.engine import Database
-from db.migrate import PendingMigrations
+from db.migrate import MigrationsMissing, PendingMigrations
 from resolvers import demo
 from settings import Settings, parse_settings
 from web import graphiql, health
 from web.graphql_app import Behaviour, Clock, GraphQLApp
+from web.hosts import TrustedHostMiddleware
 from web.middleware import (
     BodySizeLimitMiddleware,
     ETagMiddleware,
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
         )
         try:
             await db.prepare(migrate=settings.migrate)
-        except PendingMigrations:
+        except (PendingMigrations, MigrationsMissing):
             await db.dispose()
             raise
         except Exception as exc:
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
             yield
         finally:
             graphql.db = None
+            await graphql.settler.drain()  # a settling write in flight finishes before the engine closes
             await db.dispose()
 
     # Route, not Mount: Mount answers POST /graphql with a redirect to /graphql/.
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
     middleware = [
         Middleware(RequestIdMiddleware),
         Middleware(UnexpectedErrorMiddleware),
+        Middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts),
         Middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
@@ -110,8 +113,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    settings = parse_settings(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python server.py") -> None:
+    settings = parse_settings(argv, prog=prog)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -133,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # Our own access line (web/middleware.py) has the request id and no query string, which
+        # may carry a persisted query's variables or a token pasted into a URL.
+        access_log=False,
         timeout_graceful_shutdown=30,
     )
     sys.exit(0)

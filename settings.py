@@ -10,6 +10,7 @@ from typing import Any
 from db.engine import Pool
 from schema.limits import Limits
 from web.auth import TokenConfigError, load_tokens
+from web.hosts import LOCAL_NAMES, host_name
 from web.ratelimit import Budget
 
 
@@ -27,6 +28,7 @@ class Settings:
     rollout_seconds: float = 30.0
     training_time_scale: float = 1.0
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # empty: the bound address and localhost names
     tokens: tuple[tuple[str, str], ...] = ()  # (name, token); from DEPLOYDECK_TOKENS and --tokens-file
     require_token_for_reads: bool = False
     allow_open_writes: bool = False
@@ -65,6 +67,15 @@ class Settings:
         return Pool(
             size=self.db_pool_size, max_overflow=self.db_pool_max_overflow, timeout=self.db_pool_timeout
         )
+
+    @property
+    def trusted_hosts(self) -> frozenset[str] | None:
+        """Host headers served; None (any) when bound to every interface with no list given."""
+        if self.allowed_hosts:
+            return frozenset(host_name(h) for h in self.allowed_hosts)
+        if self.host in ("0.0.0.0", "::", ""):
+            return None
+        return LOCAL_NAMES | {host_name(self.host)}
 
     @property
     def loopback(self) -> bool:
@@ -226,12 +237,14 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
 ]
 
 
-def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+def parse_settings(
+    argv: Sequence[str] | None = None, env: dict[str, str] | None = None, prog: str = "python server.py"
+) -> Settings:
     """Settings from flags, falling back to environment variables, then defaults; exits on bad values."""
     env = dict(os.environ) if env is None else env
     defaults = {f.name: f.default for f in fields(Settings)}
     parser = argparse.ArgumentParser(
-        prog="python server.py",
+        prog=prog,
         description="Deploydeck: a GraphQL API to deploy ML models and monitor their inference metrics.",
     )
     for name, variable, kind, text in _OPTIONS:
@@ -261,6 +274,15 @@ def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None
         "(env DEPLOYDECK_CORS_ORIGINS, comma-separated; default: none)",
     )
     parser.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        default=None,
+        help="a Host header the server answers, e.g. deploydeck.internal; repeatable (env "
+        "DEPLOYDECK_ALLOWED_HOSTS, comma-separated; default: the bound address and localhost names, "
+        "or any when bound to 0.0.0.0 or ::)",
+    )
+    parser.add_argument(
         "--tokens-file",
         default=env.get("DEPLOYDECK_TOKENS_FILE"),
         help="file of `name=token` lines; with DEPLOYDECK_TOKENS (comma-separated `name=token` pairs) these "
@@ -276,6 +298,7 @@ def parse_settings(argv: Sequence[str] | None = None, env: dict[str, str] | None
     settings = Settings(
         **values,
         cors_origins=tuple(args.cors_origins or _split(env.get("DEPLOYDECK_CORS_ORIGINS", ""))),
+        allowed_hosts=tuple(args.allowed_hosts or _split(env.get("DEPLOYDECK_ALLOWED_HOSTS", ""))),
         tokens=tuple(tokens.items()),
     )
     if settings.budget.enabled and settings.rate_limit_capacity < settings.max_cost:

@@ -152,7 +152,7 @@ async def main() -> None:
             await seed(app, args.deployments)
             seeded = time.perf_counter() - begin
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
                 cold = await timed(http, STATS, {}, 1)
                 created = {"orderBy": [{"field": "CREATED_AT", "direction": "DESC"}]}
                 p95 = {"orderBy": [{"field": "P95_LATENCY", "direction": "DESC"}]}

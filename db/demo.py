@@ -1,51 +1,183 @@
-"""Demo data that looks like a real team's last few weeks: loaded into an empty database."""
+"""Demo data that looks like a real team's last six weeks: loaded into an empty database.
+
+Fifteen models, five of each size, each fine-tuned and deployed again and again: about 90
+deployments in every status, versions created in version order, most of the early ones serving
+untouched for weeks (so charts have history), and the newest work still training, queued,
+ready to deploy or rolling out. The random choices come from a fixed seed and every time is
+relative to the load time, so every load has the same shape.
+"""
 
 import random
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import endpoints
 from db.catalog import BY_NAME
-from db.deployments import slug
 from db.models import Deployment, DeploymentEvent, TrainingJob
 
-# (model name, base model, dataset): each model name is one product a team fine-tunes repeatedly.
+# (model name, base model, datasets): one product a team fine-tunes repeatedly; later jobs train
+# on the second, refreshed dataset.
 _PRODUCTS = (
-    ("support-triage", "LFM2-350M", "zendesk-tickets-2026q3"),
-    ("invoice-extractor", "LFM2-700M", "invoices-ocr-v4"),
-    ("search-reranker", "LFM2-1.2B", "clickthrough-pairs-oct"),
-    ("code-review-assistant", "LFM2-2.6B", "internal-prs-2026"),
-    ("contract-summarizer", "LFM2-8B-A1B", "legal-contracts-en"),
-    ("sql-copilot", "Llama-3.1-8B", "spider-plus-internal"),
-    ("sentiment-edge", "LFM2-350M", "app-reviews-multilingual"),
-    ("product-qa", "LFM2-1.2B", "catalog-qa-v2"),
+    ("support-triage", "LFM2-350M", ("zendesk-tickets-2026q3", "zendesk-tickets-2026q4")),
+    ("sentiment-edge", "LFM2-350M", ("app-reviews-multilingual", "app-reviews-multilingual-v2")),
+    ("intent-router", "LFM2-350M", ("chat-intents-v5", "chat-intents-v6")),
+    ("invoice-extractor", "LFM2-700M", ("invoices-ocr-v4", "invoices-ocr-v5")),
+    ("pii-redactor", "LFM2-700M", ("pii-spans-synthetic", "pii-spans-synthetic-eu")),
+    ("search-reranker", "LFM2-1.2B", ("clickthrough-pairs-oct", "clickthrough-pairs-nov")),
+    ("product-qa", "LFM2-1.2B", ("catalog-qa-v2", "catalog-qa-v3")),
+    ("release-notes-writer", "LFM2-1.2B", ("changelogs-2026", "changelogs-2026-h2")),
+    ("code-review-assistant", "LFM2-2.6B", ("internal-prs-2026", "internal-prs-2026-nov")),
+    ("email-drafter", "LFM2-2.6B", ("support-replies-en", "support-replies-en-de")),
+    ("contract-summarizer", "LFM2-8B-A1B", ("legal-contracts-en", "legal-contracts-en-v2")),
+    ("clinical-coder", "LFM2-8B-A1B", ("icd10-notes-deid", "icd10-notes-deid-v2")),
+    ("sql-copilot", "Llama-3.1-8B", ("spider-plus-internal", "spider-plus-internal-v2")),
+    ("incident-postmortem-writer", "Llama-3.1-8B", ("pagerduty-incidents", "pagerduty-incidents-v2")),
+    ("financial-report-analyst", "Llama-3.1-8B", ("sec-filings-10k", "sec-filings-10k-10q")),
 )
-_TEAM = ("maya.chen", "lars.olsen", "priya.nair", "tom.becker", "ci-pipeline")
+# What each product is doing right now, after its deployments: every job status and a rollout
+# in progress occur in the fleet.
+_LATEST = ("RUNNING", "COMPLETE", "DEPLOYING", "QUEUED", "COMPLETE")
+_TEAM = ("maya.chen", "lars.olsen", "priya.nair", "tom.becker", "ana.souza", "kenji.watanabe", "ci-pipeline")
 _FAILURES = (
     "Health check timed out after 120 s: container did not become ready",
     "Out of memory while loading model weights",
     "Image pull failed: registry returned 503",
+    "Readiness probe failed: tokenizer files missing from the artifact",
 )
-_JOB_FAILURES = ("Loss diverged (NaN) at step 1840", "Node preempted three times; giving up")
+_JOB_FAILURES = (
+    "Loss diverged (NaN) at step 1840",
+    "Node preempted three times; giving up",
+    "CUDA out of memory at batch size 64",
+)
+_HOURS_PER_3_EPOCHS = {"NANO": 1.5, "SMALL": 5.0, "LARGE": 14.0}
+_DAY = timedelta(days=1)
+
+
+class Size(NamedTuple):
+    training_jobs: int
+    deployments: int  # deleted ones included
+    deleted: int
+
+
+@dataclass
+class _Planned:
+    deployment: Deployment
+    job: TrainingJob
+    events: list[DeploymentEvent]
 
 
 async def is_empty(session: AsyncSession) -> bool:
     return (await session.scalar(select(func.count()).select_from(TrainingJob))) == 0
 
 
+def size() -> Size:
+    """How many rows the demo writes: the same for every load time."""
+    jobs, planned = plan(datetime(2026, 1, 1, tzinfo=UTC))
+    return Size(len(jobs), len(planned), sum(p.deployment.deleted_at is not None for p in planned))
+
+
+async def load_demo(session: AsyncSession, now: datetime, seed: int = 7) -> None:
+    """Insert the demo; ids follow creation time, as they would have."""
+    jobs, planned = plan(now, seed)
+    session.add_all(jobs)
+    await session.flush()
+    for p in planned:
+        p.deployment.training_job_id = p.job.id
+    session.add_all(p.deployment for p in planned)
+    await session.flush()
+    for p in planned:
+        for event in p.events:
+            event.deployment_id = p.deployment.id
+        session.add_all(p.events)
+    await session.flush()
+
+
+def plan(now: datetime, seed: int = 7) -> tuple[list[TrainingJob], list[_Planned]]:
+    """The demo's rows, not yet added to a session, each list in order of creation."""
+    rng = random.Random(seed)
+    jobs: list[TrainingJob] = []
+    planned: list[_Planned] = []
+    for index, (name, base, datasets) in enumerate(_PRODUCTS):
+        _product(rng, now, name, base, datasets, _LATEST[index % len(_LATEST)], jobs, planned)
+    jobs.sort(key=lambda j: j.created_at)
+    planned.sort(key=lambda p: p.deployment.created_at)
+    return jobs, planned
+
+
+def _product(
+    rng: random.Random,
+    now: datetime,
+    name: str,
+    base: str,
+    datasets: tuple[str, str],
+    latest: str,
+    jobs: list[TrainingJob],
+    planned: list[_Planned],
+) -> None:
+    """One model's history: deployments v1.0.0, v1.1.0, … spread over six weeks, jobs before each."""
+    count = rng.randint(5, 7)
+    first = now - timedelta(days=rng.uniform(36, 42))
+    last = now - timedelta(hours=rng.uniform(8, 60))
+    step = (last - first) / (count - 1)
+    times = [
+        first + step * i + timedelta(hours=rng.uniform(-8, 8)) * (0 < i < count - 1) for i in range(count)
+    ]
+
+    def job(status: str, at: datetime, dataset: str) -> TrainingJob:
+        made = _job(rng, name, base, dataset, status, at, now)
+        jobs.append(made)
+        return made
+
+    source: TrainingJob | None = None
+    previous: str | None = None
+    for minor, created in enumerate(times):
+        dataset = datasets[minor * 2 // count]
+        # A failed rollout is often retried with the same job; otherwise a new job finished before.
+        if source is None or previous != "FAILED" or rng.random() < 0.5:
+            if rng.random() < 0.3:  # an attempt that went nowhere
+                job(
+                    rng.choice(("FAILED", "CANCELLED")),
+                    created - timedelta(hours=rng.uniform(30, 60)),
+                    dataset,
+                )
+            source = job("COMPLETE", created - timedelta(hours=rng.uniform(1, 20)), dataset)
+        # The first two versions have served untouched ever since; later ones are anyone's guess.
+        final = "ACTIVE" if minor < 2 else rng.choice(("ACTIVE",) * 6 + ("PAUSED", "PAUSED", "FAILED"))
+        pauses = 0 if minor < 2 or final != "ACTIVE" else rng.choice((0, 0, 1, 2))
+        planned.append(_deployment(rng, now, source, minor, created, final, pauses))
+        previous = final
+    dataset = datasets[1]
+    if latest == "RUNNING":
+        job("RUNNING", now - timedelta(hours=rng.uniform(0.5, 3)), dataset)
+    elif latest == "QUEUED":
+        job("QUEUED", now - timedelta(minutes=rng.uniform(3, 40)), dataset)
+    elif latest == "COMPLETE":  # finished, not deployed yet: the deploy dialog offers it
+        job("COMPLETE", now - timedelta(hours=rng.uniform(1, 6)), dataset)
+    else:  # deployed a moment ago, rolling out now
+        fresh = job("COMPLETE", now - timedelta(hours=rng.uniform(1, 6)), dataset)
+        rolling_out = now - timedelta(seconds=rng.uniform(10, 25))
+        planned.append(_deployment(rng, now, fresh, len(times), rolling_out, "DEPLOYING", 0))
+
+
 def _job(
-    rng: random.Random, name: str, base: str, dataset: str, created: datetime, status: str, now: datetime
+    rng: random.Random, name: str, base: str, dataset: str, status: str, at: datetime, now: datetime
 ) -> TrainingJob:
+    """A job that ended at `at` (COMPLETE, FAILED, CANCELLED), or was created then (QUEUED, RUNNING)."""
     model = BY_NAME[base]
     epochs = rng.choice((2, 3, 3, 4, 5))
-    started = created + timedelta(minutes=rng.randint(2, 90)) if status != "QUEUED" else None
-    hours = {"NANO": 1.5, "SMALL": 5.0, "LARGE": 14.0}[model.model_size] * epochs / 3
-    completed = None
-    if status in ("COMPLETE", "FAILED", "CANCELLED") and started is not None:
-        completed = min(started + timedelta(hours=hours * rng.uniform(0.7, 1.3)), now - timedelta(minutes=5))
+    hours = _HOURS_PER_3_EPOCHS[model.model_size] * epochs / 3 * rng.uniform(0.7, 1.3)
+    queued = timedelta(minutes=rng.uniform(2, 90))
     progress = {"QUEUED": 0.0, "COMPLETE": 1.0}.get(status, round(rng.uniform(0.1, 0.9), 3))
-    base_loss = {"NANO": 0.9, "SMALL": 0.7, "LARGE": 0.5}[model.model_size]
+    if status in ("QUEUED", "RUNNING"):
+        created, started, completed = at, (None if status == "QUEUED" else at + queued), None
+    else:
+        completed = at
+        started = completed - timedelta(hours=hours * progress)
+        created = started - queued
     return TrainingJob(
         model_name=name,
         base_model=base,
@@ -59,161 +191,85 @@ def _job(
         status=status,
         status_reason=rng.choice(_JOB_FAILURES) if status == "FAILED" else None,
         progress=progress,
-        final_loss=round(base_loss * rng.uniform(0.8, 1.2), 4) if status == "COMPLETE" else None,
+        final_loss=None,  # COMPLETE jobs get theirs from the simulator's loss curve
         created_at=created,
         started_at=started,
         completed_at=completed,
     )
 
 
-def _deployment_history(
-    rng: random.Random, dep: Deployment, final: str, now: datetime
-) -> list[DeploymentEvent]:
-    """Events from creation to `final`, with plausible gaps; sets the deployment's status fields."""
-    actor = dep.deployed_by
-    at = dep.created_at
+def _deployment(
+    rng: random.Random,
+    now: datetime,
+    job: TrainingJob,
+    minor: int,
+    created: datetime,
+    final: str,
+    pauses: int,
+) -> _Planned:
+    version = f"v1.{minor}.0"
+    dep = Deployment(
+        model_name=job.model_name,
+        version_major=1,
+        version_minor=minor,
+        version_patch=0,
+        status="DEPLOYING",
+        endpoint=endpoints.path(endpoints.readable(job.model_name), 1, minor, 0),  # names are distinct
+        deployed_by=rng.choice(_TEAM),
+        model_size=job.model_size,
+        created_at=created,
+        updated_at=created,
+    )
     events = [
-        DeploymentEvent(
-            kind="CREATED",
-            from_status=None,
-            to_status="DEPLOYING",
-            actor=actor,
-            message=f"Deploying {dep.model_name} {dep.version}",
-            at=at,
+        _event(
+            "CREATED", None, "DEPLOYING", dep.deployed_by, created, f"Deploying {job.model_name} {version}"
         )
     ]
     rollout = timedelta(seconds=rng.randint(40, 240))
     if final == "DEPLOYING":
-        dep.status, dep.rollout_due_at, dep.updated_at = "DEPLOYING", now + rollout, at
-        return events
-    at += rollout
+        dep.rollout_due_at = now + rollout
+        return _Planned(dep, job, events)
+    at = created + rollout
     if final == "FAILED":
         reason = rng.choice(_FAILURES)
-        events.append(
-            DeploymentEvent(
-                kind="FAILED",
-                from_status="DEPLOYING",
-                to_status="FAILED",
-                actor="system",
-                message=reason,
-                at=at,
-            )
-        )
-        dep.status, dep.status_reason, dep.updated_at = "FAILED", reason, at
-        return events
-    dep.activated_at = at
-    events.append(
-        DeploymentEvent(
-            kind="ACTIVATED",
-            from_status="DEPLOYING",
-            to_status="ACTIVE",
-            actor="system",
-            message="Rollout finished",
-            at=at,
-        )
-    )
-    status = "ACTIVE"
-    # Some deployments were paused for maintenance and resumed; PAUSED ones end paused.
-    pauses = rng.choice((0, 0, 1, 2)) + (1 if final == "PAUSED" else 0)
-    span = (now - at).total_seconds()
-    marks = sorted(rng.uniform(0.1, 0.95) * span for _ in range(pauses * 2))
-    for i in range(pauses):
-        if final != "PAUSED" or i < pauses - 1:
-            off, on = marks[2 * i], marks[2 * i + 1]
-        else:
-            off, on = marks[2 * i], None
+        events.append(_event("FAILED", "DEPLOYING", "FAILED", "system", at, reason))
+        dep.status, dep.status_reason = "FAILED", reason
+    else:
+        dep.activated_at = at
+        events.append(_event("ACTIVATED", "DEPLOYING", "ACTIVE", "system", at, "Rollout finished"))
+        events += _pauses(rng, at, now, pauses, end_paused=final == "PAUSED")
+        dep.status = events[-1].to_status or "ACTIVE"
+    # Some failed or paused versions were cleaned up a while later: their versions stay used.
+    if dep.status in ("FAILED", "PAUSED") and now - events[-1].at > 3 * _DAY and rng.random() < 0.5:
+        gone = events[-1].at + timedelta(hours=rng.uniform(1, 48))
+        events.append(_event("DELETED", dep.status, None, rng.choice(_TEAM), gone, None))
+        dep.deleted_at = gone
+    dep.updated_at = events[-1].at
+    return _Planned(dep, job, events)
+
+
+def _pauses(
+    rng: random.Random, active_since: datetime, now: datetime, count: int, *, end_paused: bool
+) -> list[DeploymentEvent]:
+    """Maintenance pauses, each resumed, plus a final pause that stays when `end_paused`."""
+    total = count + end_paused
+    span = (now - active_since).total_seconds()
+    marks = sorted(rng.uniform(0.1, 0.95) * span for _ in range(total * 2))
+    events = []
+    for i in range(total):
         who = rng.choice(_TEAM)
-        events.append(
-            DeploymentEvent(
-                kind="PAUSED",
-                from_status="ACTIVE",
-                to_status="PAUSED",
-                actor=who,
-                at=at + timedelta(seconds=off),
-            )
-        )
-        status = "PAUSED"
-        if on is not None:
+        off, on = marks[2 * i], marks[2 * i + 1]
+        events.append(_event("PAUSED", "ACTIVE", "PAUSED", who, active_since + timedelta(seconds=off), None))
+        if not (end_paused and i == total - 1):
             events.append(
-                DeploymentEvent(
-                    kind="RESUMED",
-                    from_status="PAUSED",
-                    to_status="ACTIVE",
-                    actor=who,
-                    at=at + timedelta(seconds=on),
-                )
+                _event("RESUMED", "PAUSED", "ACTIVE", who, active_since + timedelta(seconds=on), None)
             )
-            status = "ACTIVE"
-    dep.status, dep.updated_at = status, events[-1].at
     return events
 
 
-async def load_demo(session: AsyncSession, now: datetime, seed: int = 7) -> None:
-    """Training jobs in every status and several deployment versions per model, over ~5 weeks."""
-    rng = random.Random(seed)
-    jobs: list[TrainingJob] = []
-    for name, base, dataset in _PRODUCTS:
-        count = rng.randint(3, 6)
-        for i in range(count):
-            created = now - timedelta(days=35 * (count - i) / count, hours=rng.uniform(0, 20))
-            latest = i == count - 1
-            status = (
-                rng.choice(("RUNNING", "QUEUED", "COMPLETE"))
-                if latest
-                else rng.choice(("COMPLETE",) * 6 + ("FAILED", "CANCELLED"))
-            )
-            if status == "QUEUED":
-                created = now - timedelta(minutes=rng.randint(3, 50))
-            jobs.append(_job(rng, name, base, dataset, created, status, now))
-    session.add_all(jobs)
-    await session.flush()
-
-    minor: dict[str, int] = {}
-    complete = sorted((j for j in jobs if j.status == "COMPLETE"), key=lambda j: j.created_at)
-    # (job, created): one or two deployments per job, and one rolling out right now
-    plan = [(job, None) for job in complete for _ in range(rng.choice((1, 1, 2)))]
-    plan.append((complete[-1], now - timedelta(seconds=20)))
-    for job, created in plan:
-        assert job.completed_at is not None
-        n = minor.get(job.model_name, 0)
-        minor[job.model_name] = n + 1
-        if created is None:
-            created = min(
-                job.completed_at + timedelta(hours=rng.uniform(0.5, 30)), now - timedelta(minutes=5)
-            )
-        dep = Deployment(
-            training_job_id=job.id,
-            model_name=job.model_name,
-            version_major=1,
-            version_minor=n,
-            version_patch=0,
-            status="DEPLOYING",
-            endpoint=f"/api/inference/{slug(job.model_name)}/v1.{n}.0",
-            deployed_by=rng.choice(_TEAM),
-            model_size=job.model_size,
-            created_at=created,
-            updated_at=created,
-        )
-        final = rng.choice(("ACTIVE",) * 5 + ("PAUSED", "FAILED"))
-        if (now - created) < timedelta(minutes=4):
-            final = "DEPLOYING"
-        events = _deployment_history(rng, dep, final, now)
-        session.add(dep)
-        await session.flush()
-        for event in events:
-            event.deployment_id = dep.id
-        session.add_all(events)
-        # A few old, failed or paused versions were cleaned up: their versions stay used.
-        if dep.status in ("FAILED", "PAUSED") and rng.random() < 0.3:
-            dep.deleted_at = min(dep.updated_at + timedelta(hours=1), now)
-            session.add(
-                DeploymentEvent(
-                    deployment_id=dep.id,
-                    kind="DELETED",
-                    from_status=dep.status,
-                    to_status=None,
-                    actor=rng.choice(_TEAM),
-                    at=dep.deleted_at,
-                )
-            )
-    await session.flush()
+def _event(
+    kind: str, from_status: str | None, to_status: str | None, actor: str, at: datetime, message: str | None
+) -> DeploymentEvent:
+    return DeploymentEvent(
+        kind=kind, from_status=from_status, to_status=to_status, actor=actor, at=at, message=message
+    )

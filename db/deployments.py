@@ -1,6 +1,5 @@
 """Deployment queries and state transitions. Each transition is one conditional UPDATE plus its event."""
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import folding, paging
+from db import endpoints, folding, paging
 from db.models import DEPLOYMENT_STATUSES, Deployment, DeploymentEvent, FleetState, TrainingJob
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
@@ -140,8 +139,16 @@ async def bump_revision(session: AsyncSession) -> int:
     return int(result.scalar_one())
 
 
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
+async def _slug(session: AsyncSession, name: str) -> str:
+    """The model's slug: the one its earlier versions have, or a new one no other model holds."""
+    earlier = await session.scalar(select(Deployment.endpoint).where(Deployment.model_name == name).limit(1))
+    if earlier is not None:
+        return endpoints.slug_of(earlier)
+    wanted = endpoints.readable(name)  # letters, digits and single dashes: no LIKE wildcards
+    holder = await session.scalar(
+        select(Deployment.model_name).where(Deployment.endpoint.like(f"{endpoints.PREFIX}{wanted}/%")).limit(1)
+    )
+    return endpoints.choose(name, holder)
 
 
 async def create_deployment(
@@ -162,7 +169,7 @@ async def create_deployment(
         version_minor=minor,
         version_patch=0,
         status="DEPLOYING",
-        endpoint=f"/api/inference/{slug(job.model_name)}/v1.{minor}.0",
+        endpoint=endpoints.path(await _slug(session, job.model_name), 1, minor, 0),
         deployed_by=actor,
         model_size=job.model_size,
         created_at=now,

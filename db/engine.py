@@ -1,50 +1,42 @@
 """Engine and session lifecycle: one `Database` per process, owned by the app's lifespan."""
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+import re
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from db import migrate as migrations
+from db.faults import (
+    DatabaseBusy,
+    DatabaseFull,
+    DatabaseReadOnly,
+    DatabaseUnavailable,
+    WriteFault,
+    WritesRefused,
+    is_busy,
+    is_unreachable,
+    refusal,
+)
 from db.models import FleetState
 
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for SQLite's lock before giving up
+READ_ONLY_SQLSTATE = "25006"
+NO_WAIT_LOCK_TIMEOUT = "1ms"  # PostgreSQL's lock_timeout for a write that must not wait (0 means never)
+_SETTING = re.compile(r"^[a-z_]{1,63}$")
+_VALUE = re.compile(r"^[A-Za-z0-9_.]{1,63}$")
+log = logging.getLogger("deploydeck.db")
 
-
-class DatabaseBusy(Exception):
-    """Another writer held the database lock for longer than the busy timeout."""
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached (refused, dropped, or no pooled connection came free)."""
-
-
-def _is_unreachable(exc: Exception) -> bool:
-    if isinstance(exc, PoolTimeout | ConnectionError | OSError):
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated or isinstance(exc.orig, ConnectionError | OSError):
-        return True
-    text = str(exc.orig).lower()
-    return "unable to open database file" in text or (
-        "connection" in text and ("refused" in text or "closed" in text or "lost" in text)
-    )
-
-
-def _is_busy(exc: DBAPIError) -> bool:
-    """SQLite's "database is locked", PostgreSQL's lock_timeout (SQLSTATE 55P03)."""
-    if getattr(exc.orig, "sqlstate", None) == "55P03":
-        return True
-    text = str(exc.orig).lower()
-    return "database is locked" in text or "database is busy" in text or "lock timeout" in text
+__all__ = ["Database", "DatabaseBusy", "DatabaseFull", "DatabaseReadOnly", "DatabaseUnavailable", "Pool"]
 
 
 def database_url(value: str) -> str:
@@ -54,7 +46,9 @@ def database_url(value: str) -> str:
     return f"sqlite+aiosqlite:///{Path(value).expanduser().resolve()}"
 
 
-def _sqlite_engine(url: str, *, immediate: bool, busy_timeout: float) -> AsyncEngine:
+def _sqlite_engine(
+    url: str, *, immediate: bool, busy_timeout: float, settings: Mapping[str, str]
+) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout})
     sync = engine.sync_engine
 
@@ -67,6 +61,8 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout: float) -> AsyncEn
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        for name, value in settings.items():  # Database.reconnect's, checked there
+            cursor.execute(f"PRAGMA {name}={value}")
         cursor.close()
 
     @event.listens_for(sync, "begin")
@@ -88,11 +84,13 @@ class Pool:
     recycle: float = 1800.0  # seconds before a connection is replaced
 
 
-def _server_engine(url: str, busy_timeout: float, pool: Pool, statement_timeout: float | None) -> AsyncEngine:
+def _server_engine(
+    url: str, busy_timeout: float, pool: Pool, settings: Mapping[str, str], statement_timeout: float | None
+) -> AsyncEngine:
     server_settings = {"lock_timeout": str(int(busy_timeout * 1000))}  # longer waits: DatabaseBusy
     if statement_timeout:  # no statement outlives the request that sent it (a hung query, a huge scan)
         server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool.size,
         max_overflow=pool.max_overflow,
@@ -105,6 +103,25 @@ def _server_engine(url: str, busy_timeout: float, pool: Pool, statement_timeout:
             "server_settings": server_settings,
         },
     )
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context):  # type: ignore[no-untyped-def]
+        # A server that went read-only (a standby after failover, default_transaction_read_only)
+        # keeps its sessions so: treat it as a disconnect, which replaces every pooled
+        # connection, so the first write after it is writable again works, without a restart.
+        if getattr(context.original_exception, "sqlstate", None) == READ_ONLY_SQLSTATE:
+            context.is_disconnect = True
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _on_connect(_dialect, _record, _cargs, cparams):  # type: ignore[no-untyped-def]
+        # Startup parameters, so they hold for the whole session (Database.reconnect's, checked there).
+        cparams["server_settings"] = {**cparams.get("server_settings", {}), **settings}
+
+    return engine
+
+
+class _RollBack(Exception):
+    """Ends a probe's transaction without committing it."""
 
 
 class Database:
@@ -122,17 +139,30 @@ class Database:
         self.display_url = make_url(database_url(url)).render_as_string(hide_password=True)
         self.url = database_url(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        # The storage fault the last write met (read-only, full); None once a write commits again.
+        self.write_fault: WriteFault | None = None
+        self._settings: dict[str, str] = {}  # see reconnect(); the engines' hooks read it
         if self.is_sqlite:
-            self._read_engine = _sqlite_engine(self.url, immediate=False, busy_timeout=busy_timeout)
-            self._write_engine = _sqlite_engine(self.url, immediate=True, busy_timeout=busy_timeout)
-        else:
-            self._read_engine = self._write_engine = _server_engine(
-                self.url, busy_timeout, pool, statement_timeout
+            self._read_engine = _sqlite_engine(
+                self.url, immediate=False, busy_timeout=busy_timeout, settings=self._settings
             )
+            self._write_engine = _sqlite_engine(
+                self.url, immediate=True, busy_timeout=busy_timeout, settings=self._settings
+            )
+            # For writes that must not wait for another process's lock (see write(wait=False)).
+            self._no_wait_engine = _sqlite_engine(
+                self.url, immediate=True, busy_timeout=0, settings=self._settings
+            )
+            self._engines = [self._read_engine, self._write_engine, self._no_wait_engine]
+        else:
+            engine = _server_engine(self.url, busy_timeout, pool, self._settings, statement_timeout)
+            self._read_engine = self._write_engine = self._no_wait_engine = engine
+            self._engines = [engine]
         # Migrations may rightly run longer than any request: they get an engine without statement_timeout.
         self._migration_settings = (busy_timeout, pool)
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
+        self._no_wait_writer = async_sessionmaker(self._no_wait_engine, expire_on_commit=False)
         # SQLite has one writer at a time anyway; queueing here avoids busy-waiting on the lock.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
@@ -143,35 +173,121 @@ class Database:
             async with self._reader() as session:
                 yield session
         except (DBAPIError, PoolTimeout, OSError) as exc:
-            if _is_unreachable(exc):
+            if is_unreachable(exc):
                 raise DatabaseUnavailable(type(exc).__name__) from exc
             raise
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
+    async def write(self, *, wait: bool = True) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block exits, rolled back on any exception.
 
-        Raises DatabaseBusy when the lock stayed taken past the busy timeout.
+        Raises DatabaseBusy when the lock stayed taken past the busy timeout (with `wait=False`:
+        when another writer holds it at all), DatabaseReadOnly or DatabaseFull when the storage
+        refuses writes, DatabaseUnavailable when the database cannot be reached.
         """
         try:
-            if self._write_lock is None:
-                async with self._writer.begin() as session:
-                    yield session
-                return
-            async with self._write_lock, self._writer.begin() as session:
+            async with self._transaction(wait) as session:
                 yield session
         except (DBAPIError, PoolTimeout, OSError) as exc:
-            if isinstance(exc, DBAPIError) and _is_busy(exc):
-                raise DatabaseBusy(str(exc.orig)) from exc
-            if _is_unreachable(exc):
-                raise DatabaseUnavailable(type(exc).__name__) from exc
-            raise
+            translated = self._translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+        if self.write_fault is not None:
+            log.warning("database %s accepts writes again", self.display_url)
+            self.write_fault = None
+
+    @asynccontextmanager
+    async def _transaction(self, wait: bool) -> AsyncIterator[AsyncSession]:
+        if self._write_lock is None:  # a database server: row locks, waited for up to lock_timeout
+            async with self._writer.begin() as session:
+                if not wait:
+                    await session.execute(text(f"SET LOCAL lock_timeout = '{NO_WAIT_LOCK_TIMEOUT}'"))
+                yield session
+            return
+        if not wait and self._write_lock.locked():
+            raise DatabaseBusy("another write of this process holds the lock")
+        writer = self._writer if wait else self._no_wait_writer
+        async with self._write_lock, writer.begin() as session:
+            yield session
+
+    def _translate(self, exc: Exception) -> Exception:
+        if isinstance(exc, DBAPIError):
+            if is_busy(exc):
+                return DatabaseBusy(str(exc.orig))
+            refused = refusal(exc)
+            if refused is not None:
+                self._note(refused)
+                return refused
+        if is_unreachable(exc):
+            return DatabaseUnavailable(type(exc).__name__)
+        return exc
+
+    def _note(self, refused: WritesRefused) -> None:
+        if self.write_fault is None or self.write_fault.reason != refused.reason:
+            log.error("database %s refuses writes (%s): %s", self.display_url, refused.reason, refused)
+            self.write_fault = WriteFault(refused.reason, datetime.now(UTC), str(refused))
+
+    async def probe_writes(self) -> None:
+        """Find out whether a write would be refused as read-only, writing nothing.
+
+        A rolled-back no-op UPDATE of the counter row that waits for no lock: a read-only file,
+        mount or server refuses it as it would any write. Notes the fault, or clears a read-only
+        one, for /readyz; a busy lock says nothing either way. (A full disk needs no room for it,
+        so only a write that commits clears `full`.)
+        """
+        try:
+            async with self._transaction(wait=False) as session:
+                await session.execute(
+                    update(FleetState)
+                    .where(FleetState.id == 1)
+                    .values(revision=FleetState.revision)
+                    .execution_options(synchronize_session=False)
+                )
+                raise _RollBack
+        except _RollBack:
+            if self.write_fault is not None and self.write_fault.reason == DatabaseReadOnly.reason:
+                log.warning("database %s is writable again", self.display_url)
+                self.write_fault = None
+        except DatabaseBusy:
+            return
+        except (DBAPIError, PoolTimeout, OSError) as exc:
+            translated = self._translate(exc)
+            if isinstance(translated, DatabaseBusy | WritesRefused):
+                return
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    async def reconnect(self, settings: Mapping[str, str] | None = None) -> None:
+        """Close every pooled connection; new ones first apply `settings`.
+
+        A seam for tests: the databases' own knobs produce real storage faults without root or
+        a full disk. SQLite takes PRAGMAs (`query_only=ON`: read-only; `max_page_count=N`:
+        full at N pages), PostgreSQL run-time parameters (`default_transaction_read_only=on`).
+        No settings: connections as in production.
+        """
+        for name, value in (settings or {}).items():
+            if not (_SETTING.match(name) and _VALUE.match(value)):
+                raise ValueError(f"not a plain setting: {name}={value}")
+        self._settings.clear()
+        self._settings.update(settings or {})
+        for engine in self._engines:
+            await engine.dispose()
+
+    @asynccontextmanager
+    async def startup_write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction that replicas starting together take one at a time, for check-then-insert."""
+        async with self.write() as session:
+            await session.run_sync(lambda s: migrations.hold_startup_lock(s.connection()))
+            yield session
 
     async def prepare(self, *, migrate: bool) -> None:
         """Apply pending migrations (or check there are none), then make sure the counter row exists."""
         engine = self._write_engine
         if not self.is_sqlite:
-            engine = _server_engine(self.url, *self._migration_settings, statement_timeout=None)
+            busy_timeout, pool = self._migration_settings
+            engine = _server_engine(self.url, busy_timeout, pool, self._settings, statement_timeout=None)
         try:
             if migrate:
                 await migrations.upgrade(engine)
@@ -180,11 +296,10 @@ class Database:
         finally:
             if engine is not self._write_engine:
                 await engine.dispose()
-        async with self.write() as session:
+        async with self.startup_write() as session:
             if await session.scalar(select(FleetState.id)) is None:
                 session.add(FleetState(id=1, revision=0))
 
     async def dispose(self) -> None:
-        await self._read_engine.dispose()
-        if self._write_engine is not self._read_engine:
-            await self._write_engine.dispose()
+        for engine in self._engines:
+            await engine.dispose()

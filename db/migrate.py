@@ -1,4 +1,5 @@
-"""Schema migrations with Alembic: `python -m db.migrate [--db URL]` applies pending ones.
+"""Schema migrations with Alembic: `python -m db.migrate [--db URL]` (or `deploydeck migrate`) applies
+pending ones.
 
 The server applies them at start-up by default (see settings); migrations, not create_all,
 create and upgrade the schema on SQLite and PostgreSQL alike.
@@ -8,6 +9,7 @@ import argparse
 import asyncio
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -18,14 +20,23 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"
-_PG_LOCK = 0x6465706C  # advisory lock id: replicas starting together migrate one at a time
+_PG_LOCK = 0x6465706C  # advisory lock id: replicas starting together take their start-up steps in turn
 
 
 class PendingMigrations(RuntimeError):
     pass
 
 
+class MigrationsMissing(RuntimeError):
+    """The installed code lacks its migration scripts: a broken installation, not a database problem."""
+
+
 def config(connection: Connection | None = None) -> Config:
+    if not (_SCRIPTS / "env.py").is_file() or not (_SCRIPTS / "versions").is_dir():
+        raise MigrationsMissing(
+            f"the schema migrations are missing from this installation (no {_SCRIPTS}/env.py and "
+            "versions/): reinstall deploydeck from a complete wheel or checkout"
+        )
     cfg = Config()
     cfg.set_main_option("script_location", str(_SCRIPTS))
     cfg.attributes["connection"] = connection
@@ -42,12 +53,23 @@ def current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def hold_startup_lock(connection: Connection) -> None:
+    """Until this transaction ends, keep other replicas' start-up steps (migrating, loading the demo) waiting.
+
+    On PostgreSQL an advisory lock; SQLite's write transactions (BEGIN IMMEDIATE) already take turns.
+    """
+    if connection.dialect.name == "postgresql":
+        # Waiting for another replica's start-up may take longer than the busy timeout of requests.
+        connection.execute(text("SET LOCAL lock_timeout = '60s'"))
+        connection.execute(text("SET LOCAL statement_timeout = '60s'"))  # not the request deadline's
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOCK})"))
+
+
 async def upgrade(engine: AsyncEngine) -> None:
     """Apply every pending migration, in one transaction."""
 
     def run(connection: Connection) -> None:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOCK})"))
+        hold_startup_lock(connection)
         command.upgrade(config(connection), "head")
         if connection.dialect.name == "sqlite":
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
@@ -86,8 +108,8 @@ async def check(engine: AsyncEngine) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m db.migrate", description=__doc__.split("\n\n")[0])
+def main(argv: Sequence[str] | None = None, prog: str = "python -m db.migrate") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description="Apply pending schema migrations.")
     parser.add_argument(
         "--db",
         default=os.environ.get("DATABASE_URL", "deploydeck.db"),
@@ -99,14 +121,17 @@ def main() -> None:
         help="for developers: write a new revision from the difference between the models "
         "and the migrations so far",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.autogenerate:
         asyncio.run(_autogenerate(args.autogenerate))
         return
     from db.engine import database_url  # the engine module imports this one
 
-    engine = create_async_engine(database_url(args.db))
-    asyncio.run(_upgrade_and_dispose(engine))
+    try:
+        engine = create_async_engine(database_url(args.db))
+        asyncio.run(_upgrade_and_dispose(engine))
+    except MigrationsMissing as exc:
+        parser.exit(1, f"{prog}: error: {exc}\n")
     print(f"{args.db}: at revision {head()}")
 
 

@@ -5,6 +5,10 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# INTEGER columns (ids, versions) are 32-bit on PostgreSQL: a larger number names no row and
+# would fail in the driver, so ids and cursors holding one are refused as malformed first.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp; SQLite returns naive values, which are UTC by construction."""

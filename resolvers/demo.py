@@ -11,8 +11,12 @@ from resolvers import training
 
 
 async def load(db: Database, now: datetime, time_scale: float) -> bool:
-    """Load the demo into an empty database (in one transaction); False when it was not empty."""
-    async with db.write() as session:
+    """Load the demo into an empty database (in one transaction); False when it was not empty.
+
+    Replicas starting together on one empty database take turns: the first loads it, the others find
+    it there.
+    """
+    async with db.startup_write() as session:
         if not await demo.is_empty(session):
             return False
         await demo.load_demo(session, now)

@@ -3,6 +3,7 @@
 import base64
 import binascii
 
+from db.types import INTEGER_MAX
 from resolvers.errors import ApiError
 
 MAX_ID_LENGTH = 200
@@ -19,7 +20,7 @@ def decode_any(value: str) -> tuple[str, int]:
             raise ValueError
         type_name, _, raw = base64.b64decode(value, validate=True).decode().partition(":")
         row_id = int(raw)
-        if not type_name or row_id < 1 or row_id > 2**63 - 1 or not raw.isdigit():
+        if not type_name or row_id < 1 or row_id > INTEGER_MAX or not raw.isdigit():
             raise ValueError
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiError(f"{value[:60]!r} is not a valid ID", "INVALID_ID") from None

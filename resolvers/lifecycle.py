@@ -5,15 +5,26 @@ fixed functions of their ids, so any process that settles a due transition write
 change at the same (scheduled) instant; conditional UPDATEs let exactly one of several
 racing processes write it. One mechanism for every time-driven change: a job whose time
 has come is COMPLETE in every field, filter and count of the response, on every replica.
+
+Settling never holds up or fails a read. A request writes what is due only when it can take
+the write lock at once (the common case: a few milliseconds); when another writer holds it
+(another process, or a mutation of this one, which may itself be waiting for another process),
+the request reads the committed state and one background task per process writes the
+transitions as soon as the lock frees. Waiting instead is what made every read of a process
+queue for the busy timeout, one after another. A database that refuses writes (read-only,
+full) leaves them for a later request.
 """
 
+import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
 
 from db import deployments, schedule
-from db.engine import Database, DatabaseBusy
+from db.engine import Database, DatabaseBusy, DatabaseUnavailable
+from db.faults import WritesRefused
 from resolvers.training import settle_jobs
 from simulator import rollout_fails, rollout_failure_reason
 
@@ -21,24 +32,69 @@ SYSTEM_ACTOR = "system"
 log = logging.getLogger("deploydeck.lifecycle")
 
 
-async def settle(db: Database, now: datetime) -> None:
-    """Finish every simulated rollout and training step that is due by `now`."""
-    async with db.read() as session:
-        due_at = await schedule.earliest_due(session)
+class Settler:
+    """Settles due transitions for one process: at most one attempt, or one background write, at a time."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self._attempt: asyncio.Future[None] | None = None
+        self._background: asyncio.Task[None] | None = None
+
+    async def settle(self, db: Database, now: datetime) -> None:
+        """Write what is due by `now` if that needs no waiting for a lock; never raises for the write.
+
+        Raises DatabaseUnavailable when the database cannot even be read (the request would fail anyway).
+        """
+        if self._background is not None and not self._background.done():
+            return  # already being written beside the reads; they see the committed state meanwhile
+        if self._attempt is None or self._attempt.done():
+            self._attempt = asyncio.ensure_future(self._try(db, now))
+        # Concurrent requests join the one attempt (one check, at most one write); it never waits
+        # for a lock, so neither do they. Shielded: a cancelled request does not cancel the others'.
+        await asyncio.shield(self._attempt)
+
+    async def _try(self, db: Database, now: datetime) -> None:
+        async with db.read() as session:
+            due_at = await schedule.earliest_due(session)
         if due_at is None or due_at > now:
             return  # the common case: one small query per request
+        try:
+            await write_due(db, now, wait=False)
+        except DatabaseBusy:
+            self._background = asyncio.create_task(self._write_later(db))
+        except Exception as exc:  # whatever it is, the read goes on
+            _log_failure(exc)
+
+    async def _write_later(self, db: Database) -> None:
+        try:
+            await write_due(db, self.clock(), wait=True)
+        except Exception as exc:  # a background task has no caller to tell
+            _log_failure(exc)
+
+    async def drain(self) -> None:
+        """Let a write in flight finish (at shutdown, before the engine is closed)."""
+        for task in (self._attempt, self._background):
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
+
+
+def _log_failure(exc: Exception) -> None:
+    if isinstance(exc, WritesRefused):
+        # Database logs the fault once when it starts; every request retrying would flood the log.
+        log.debug("due transitions not written: %s", exc.reason)
+    elif isinstance(exc, DatabaseBusy | DatabaseUnavailable):
+        log.warning("due transitions left for a later request: %s", type(exc).__name__)
+    else:
+        log.error("settling due transitions failed", exc_info=exc)
+
+
+async def write_due(db: Database, now: datetime, *, wait: bool) -> None:
+    """Finish every simulated rollout and training step due by `now`, in one transaction."""
+    async with db.write(wait=wait) as session:
+        # Read under the write lock: what another process settled meanwhile is not due any more.
         due = await deployments.due_rollouts(session=session, now=now)
-    try:
-        await _write(db, now, due)
-    except DatabaseBusy:
-        # Another writer holds the lock: the next request settles these; reads go on meanwhile.
-        log.warning("database busy: due transitions left for the next request")
-
-
-async def _write(db: Database, now: datetime, due: list[tuple[int, datetime]]) -> None:
-    fails = rollout_fails(np.array([row_id for row_id, _ in due], dtype=np.int64))
-    async with db.write() as session:
         await settle_jobs(session, now)
+        fails = rollout_fails(np.array([row_id for row_id, _ in due], dtype=np.int64))
         for (row_id, due_at), failed in zip(due, fails.tolist(), strict=True):
             if failed:
                 await deployments.transition(

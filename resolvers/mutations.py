@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import deployments, training_jobs
 from db.catalog import BY_NAME
-from db.engine import DatabaseBusy
+from db.engine import DatabaseBusy, DatabaseFull, DatabaseReadOnly
 from db.models import Deployment, TrainingJob
 from resolvers import ids, training
 from resolvers.context import Context
@@ -54,6 +54,15 @@ async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Re
                 ) from None
             await asyncio.sleep(0.05 * (attempt + 1))
             continue
+        except DatabaseReadOnly:
+            raise ApiError(
+                "The database is read-only; nothing was changed. Reads still work.", "DATABASE_READ_ONLY"
+            ) from None
+        except DatabaseFull:
+            raise ApiError(
+                "The database is full (no space left); nothing was changed. Reads still work.",
+                "DATABASE_FULL",
+            ) from None
         ctx.wrote()
         return Result(value)
     raise AssertionError("unreachable")

@@ -1,5 +1,6 @@
 """Node lookup by global ID, for `node` and `nodes`."""
 
+import asyncio
 from typing import Any
 
 from resolvers import ids
@@ -22,6 +23,10 @@ async def load_node(ctx: Context, global_id: str) -> tuple[str, Any] | None:
     return None if row is None else (type_name, row)
 
 
-def check_count(global_ids: list[str]) -> None:
+async def load_nodes(ctx: Context, global_ids: list[str]) -> list[tuple[str, Any] | None]:
+    """Every ID at once, so the DataLoaders fetch them in one query per type, not one per ID."""
     if len(global_ids) > MAX_NODES:
         raise ApiError(f"`nodes` takes at most {MAX_NODES} IDs, got {len(global_ids)}", "TOO_MANY_IDS")
+    for global_id in global_ids:
+        ids.decode_any(global_id)  # a malformed ID is INVALID_ID before anything is fetched
+    return list(await asyncio.gather(*(load_node(ctx, i) for i in global_ids)))

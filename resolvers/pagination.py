@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from db.paging import KeyValue, Order, PageRequest
+from db.types import INTEGER_MAX, INTEGER_MIN
 from resolvers.errors import ApiError
 
 DEFAULT_PAGE_SIZE = 20
@@ -113,7 +114,7 @@ def _parse(value: Any, kind: type, nullable: bool) -> KeyValue:
         return float(value)
     if type(value) is not kind:
         raise ValueError("wrong key type")
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+    if isinstance(value, int) and not INTEGER_MIN <= value <= INTEGER_MAX:
         raise ValueError("out of range for a database integer")
     if isinstance(value, str) and not value.isprintable():
         raise ValueError("names hold no control characters")  # and PostgreSQL refuses NUL

@@ -1,6 +1,7 @@
 """Strawberry types, inputs and the Schema object. Thin: fields delegate to resolvers/."""
 
 import logging
+import re
 from typing import Any
 
 import strawberry
@@ -15,6 +16,14 @@ from schema.training_job import TrainingJob
 from schema.yielding import YieldingExecutor
 
 log = logging.getLogger("deploydeck.graphql")
+# Quoted text in an error message is the client's own input (a variable's value, an id, an
+# operation name): it may be a secret pasted in the wrong place, so the log never repeats it.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def redacted(message: str) -> str:
+    """The message with quoted input elided; variable names ('$id') stay."""
+    return _QUOTED.sub(lambda m: m[0] if m[0][1:2] == "$" else "'…'", message)
 
 
 class Schema(strawberry.Schema):
@@ -25,7 +34,7 @@ class Schema(strawberry.Schema):
         request_id = getattr(getattr(request, "state", None), "request_id", "-")
         for error in errors:
             if expected_error(error):
-                log.info("request_id=%s client error: %s", request_id, error.message)
+                log.info("request_id=%s client error: %s", request_id, redacted(error.message))
             else:
                 log.error(
                     "request_id=%s unexpected error: %s",

@@ -21,6 +21,7 @@ from strawberry.extensions import (
 from resolvers.errors import ApiError
 from schema import yielding
 from schema.cost import operation_cost
+from schema.permissions import IntrospectionAccess
 
 
 @dataclass(frozen=True)
@@ -96,28 +97,41 @@ class CostLimiter(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
+        fleet_cache = getattr(context.context, "fleet_cache", None)
         self.requested = operation_cost(
-            context.schema._schema, context.graphql_document, context.operation_name, context.variables
+            context.schema._schema,
+            context.graphql_document,
+            context.operation_name,
+            context.variables,
+            fleet_size=fleet_cache.size if fleet_cache is not None else 0,
         )
-        if self.requested > self.limit:
+        # A batch is charged the sum of its operations: ten operations just under the budget are
+        # ten times the work, so they share one budget per HTTP request.
+        state = getattr(getattr(context.context, "request", None), "state", None)
+        spent = getattr(state, "cost_spent", 0) if state is not None else 0
+        if spent + self.requested > self.limit:
+            batch = f" (with the {spent:,} of the batch's earlier operations)" if spent else ""
             context.result = GraphQLExecutionResult(
                 data=None,
                 errors=[
                     GraphQLError(
-                        f"This query costs {self.requested:,}, over the budget of {self.limit:,} "
+                        f"This query costs {self.requested:,}{batch}, over the budget of {self.limit:,} "
                         "(max_cost): ask for smaller pages, fewer nested connections or shorter histories",
                         extensions={
                             "code": "COST_LIMIT_EXCEEDED",
-                            "cost": self.requested,
+                            "cost": self.requested + spent,
                             "limit": self.limit,
                         },
                     )
                 ],
             )
-        elif (budget := self._budget()) is not None:
-            self.charge = budget.charge(self.requested)
-            if not self.charge.allowed:
+        else:
+            budget = self._budget()
+            self.charge = budget.charge(self.requested) if budget is not None else None
+            if budget is not None and self.charge is not None and not self.charge.allowed:
                 context.result = GraphQLExecutionResult(data=None, errors=[self._throttled(budget)])
+            elif state is not None:
+                state.cost_spent = spent + self.requested
         if context.result is None and self.requested >= self.heavy:
             # Expensive operations take turns. Each fans out into hundreds of tasks that the event loop
             # runs first-come first-served; several at once put seconds of work ahead of every cheap
@@ -178,5 +192,6 @@ def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
         lambda: CostLimiter(limits.max_cost, limits.heavy_cost),
+        IntrospectionAccess,
         _MaskUnexpected,
     ]

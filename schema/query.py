@@ -45,8 +45,7 @@ class Query:
         info: strawberry.Info,
         ids: Annotated[list[strawberry.ID], strawberry.argument(description="Up to 100 global IDs.")],
     ) -> list[Node | None]:
-        node_resolvers.check_count(ids)
-        return [_node_of(await node_resolvers.load_node(info.context, i)) for i in ids]
+        return [_node_of(found) for found in await node_resolvers.load_nodes(info.context, ids)]
 
     @strawberry.field(
         permission_classes=GUARDED, description="The catalog of base models a training job can fine-tune."

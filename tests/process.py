@@ -115,27 +115,46 @@ def server_process(
     startup_timeout: float = 30,
 ) -> Iterator[ServerProcess]:
     """Start `python server.py` on `db` and wait until it answers; always reaped on exit."""
-    port = free_port()
-    command = server_command(db, port, *flags)
-    log = tmp_path / log_name
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=tmp_path,
-            env=environment(env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = ServerProcess(proc, f"http://127.0.0.1:{port}", log, command)
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while not answers(server.base_url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server.py did not start ({' '.join(command)}):\n{server.log_text()}")
-            time.sleep(0.05)
+    with servers_started_together(
+        tmp_path, db, 1, *flags, env=env, log_name=log_name, startup_timeout=startup_timeout
+    ) as (server,):
         yield server
+
+
+@contextmanager
+def servers_started_together(
+    tmp_path: Path,
+    db: Path | str,
+    count: int,
+    *flags: str,
+    env: Mapping[str, str] | None = None,
+    log_name: str = "server.log",
+    startup_timeout: float = 30,
+) -> Iterator[list[ServerProcess]]:
+    """Start `count` processes of `python server.py` on `db` at once, then wait until each answers."""
+    servers: list[ServerProcess] = []
+    try:
+        for i in range(count):
+            port = free_port()
+            command = server_command(db, port, *flags)
+            log = tmp_path / (log_name if count == 1 else f"{i}-{log_name}")
+            with log.open("wb") as out:
+                proc = subprocess.Popen(
+                    command, cwd=tmp_path, env=environment(env), stdout=out, stderr=subprocess.STDOUT
+                )
+            servers.append(ServerProcess(proc, f"http://127.0.0.1:{port}", log, command))
+        deadline = time.monotonic() + startup_timeout
+        for server in servers:
+            while not answers(server.base_url):
+                if server.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"server.py did not start ({' '.join(server.command)}):\n{server.log_text()}"
+                    )
+                time.sleep(0.05)
+        yield servers
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
 
 
 # --- the audit of a database file, read directly with the stdlib (the server must be stopped) ---

@@ -74,7 +74,7 @@ async def running_api(tmp_path: Path, clock: Clock | None = None, **settings: An
     app = create_app(Settings(**options), clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             db = app.state.db
             yield Api(http=http, db=db, clock=clock)
 

@@ -331,7 +331,9 @@ NESTED = """
 }"""
 
 
-async def count_selects(api: Api, query: str) -> tuple[dict[str, Any], int]:
+async def count_selects(
+    api: Api, query: str, variables: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], int]:
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -340,7 +342,7 @@ async def count_selects(api: Api, query: str) -> tuple[dict[str, Any], int]:
     engine = api.db._read_engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        data = await api.query(query)
+        data = await api.query(query, variables)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return data, sum(s.lstrip().upper().startswith("SELECT") for s in statements)
@@ -405,3 +407,16 @@ async def test_server_time_is_the_request_clock(api: Api) -> None:
     assert (await api.query("{ serverTime }"))["serverTime"] == T0.isoformat()
     api.clock.advance(minutes=5)
     assert (await api.query("{ serverTime }"))["serverTime"] == (T0 + timedelta(minutes=5)).isoformat()
+
+
+async def test_nodes_fetches_every_id_at_once(api: Api) -> None:
+    await add_jobs(api, 0, 2)  # deployments 1 to 6
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Deployment { version } } }"
+
+    async def selects_for(count: int) -> int:
+        ids = [base64.b64encode(f"Deployment:{i}".encode()).decode() for i in range(1, count + 1)]
+        data, selects = await count_selects(api, query, {"ids": ids})
+        assert [n and n["id"] for n in data["nodes"]] == [i if n <= 6 else None for n, i in enumerate(ids, 1)]
+        return selects
+
+    assert await selects_for(2) == await selects_for(50)

@@ -144,3 +144,31 @@ async def test_over_budget_is_a_request_error_over_graphql_response_json(api: Ap
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "COST_LIMIT_EXCEEDED"
+
+
+async def test_a_batch_is_charged_the_sum_of_its_operations(tmp_path: Path) -> None:
+    query = "{ trainingJobs(first: 7) { nodes { id deployments(first: 3) { nodes { id } } } } }"
+    each = cost(query)
+    async with running_api(tmp_path, max_cost=3 * each) as api:
+        three = await api.http.post("/graphql", json=[{"query": query}] * 3)
+        assert [("errors" in item) for item in three.json()] == [False, False, False]
+        four = (await api.http.post("/graphql", json=[{"query": query}] * 4)).json()
+        assert [("errors" in item) for item in four] == [False, False, False, True]
+        refused = four[3]
+        assert refused.get("data") is None
+        error = refused["errors"][0]
+        assert error["extensions"] == {"code": "COST_LIMIT_EXCEEDED", "cost": 4 * each, "limit": 3 * each}
+        assert "earlier operations" in error["message"]
+        # each HTTP request has a budget of its own
+        assert "errors" not in (await api.http.post("/graphql", json={"query": query})).json()
+
+
+def test_a_fleet_pass_costs_by_the_size_of_the_fleet() -> None:
+    windows = " ".join(
+        f'w{m}: deployments(orderBy: [{{field: P95_LATENCY}}], asOf: "2026-11-01T10:{m:02d}:00Z") {{ totalCount }}'
+        for m in range(30)
+    )
+    query = parse("{ " + windows + " }")
+    small = operation_cost(schema._schema, query, None, {}, fleet_size=100)
+    large = operation_cost(schema._schema, query, None, {}, fleet_size=100_000)
+    assert small < BUDGET < large  # 30 windows over a demo fleet fit; over 100,000 deployments they do not

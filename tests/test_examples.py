@@ -25,6 +25,7 @@ VARIABLES: dict[str, Any] = {
         "status": ["ACTIVE", "PAUSED"],
         "orderBy": [{"field": "P95_LATENCY", "direction": "DESC"}],
     },
+    "deployments-sparklines.graphql": [{"first": 100, "range": "LAST_24_HOURS"}, {"first": 100}],
     "deployment-detail.graphql": {"id": "$active", "range": "LAST_24_HOURS"},
     "summary-cards.graphql": {},
     "deploy.graphql": {"jobId": "$completeJob"},

@@ -299,6 +299,16 @@ NODES_ALIASES = (
 COSTLIEST_ALLOWED = (
     "{ trainingJobs(first: 100) { nodes { id lossHistory(points: 246) { progress epoch loss } } } }"
 )
+# Of the red-team findings below, those the computed cost refuses before anything runs.
+COSTLY: list[tuple[str, bytes, str]] = [
+    ("four nested 100-item connections (193 bytes)", *_json({"query": FOUR_NESTED})),
+    ("lossHistory(points: 500) on 100 jobs × 30 aliases", *_json({"query": LOSS_ALIASES})),
+    ("a batch of 10 of those", *_json([{"query": LOSS_ALIASES}] * 10)),
+    (
+        "nodes(ids: [100]) × 30 aliases with events and histories",
+        *_json({"query": NODES_ALIASES, "variables": {"ids": [b64(f"Deployment:{i}".encode()) for i in range(1, 101)]}}),
+    ),
+]
 
 # (name, raw body, content type). Each must be answered with JSON carrying data or errors, no 5xx.
 HOSTILE: list[tuple[str, bytes, str]] = [
@@ -405,6 +415,7 @@ HOSTILE: list[tuple[str, bytes, str]] = [
             ("no row id", b64(b"Deployment:")),
             ("negative", b64(b"Deployment:-1")),
             ("beyond 64 bits", b64(b"Deployment:99999999999999999999999")),
+            ("beyond PostgreSQL's 32-bit INTEGER", b64(b"Deployment:4144084244")),
             ("float", b64(b"Deployment:1.5")),
             ("not UTF-8", b64(b"Deployment:\xff\xfe")),
             ("10 kB", b64(b"Deployment:" + b"9" * 10_000)),
@@ -539,6 +550,14 @@ def test_hostile_request_is_refused_cleanly(client: httpx.Client, body: bytes, c
     check(client.post("/graphql", content=body, headers=headers), body[:300])
     assert time.monotonic() - started < 5, "one hostile request may not occupy the server for long"
     still_serving(client)
+
+
+@pytest.mark.parametrize(("body", "content_type"), [(b, t) for _, b, t in COSTLY], ids=[n for n, *_ in COSTLY])
+def test_costly_requests_are_refused_before_they_run(client: httpx.Client, body: bytes, content_type: str) -> None:
+    answer = check(client.post("/graphql", content=body, headers={"content-type": content_type}), body[:300])
+    for item in answer if isinstance(answer, list) else [answer]:
+        assert item.get("data") is None
+        assert item["errors"][0]["extensions"]["code"] == "COST_LIMIT_EXCEEDED"
 
 
 def test_oversized_bodies_are_refused_before_parsing(client: httpx.Client) -> None:

@@ -141,3 +141,45 @@ async def test_migration_0002_folds_the_names_already_stored(tmp_path: Path) -> 
         query = '{ deployments(filter: {modelName: "école"}) { totalCount nodes { modelName } } }'
         found = (await api.query(query))["deployments"]
         assert (found["totalCount"], [n["modelName"] for n in found["nodes"]]) == (2, ["ÉCOLE-bot"] * 2)
+
+
+async def test_migration_0003_gives_every_model_its_own_endpoint(tmp_path: Path) -> None:
+    # given: a database at 0002 whose endpoints came from the old slug (ASCII lower-case letters
+    # and digits only), so that five models shared two paths
+    names = ["ai", "AI", "ΣΊΣΥΦΟΣ-ai", "模型", "モデル"]
+    old = ["/api/inference/ai/v1.0.0"] * 3 + ["/api/inference/model/v1.0.0"] * 2
+    db = Database(await database_for(tmp_path))
+    try:
+        async with db._write_engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(migrate.config(c), "0002"))
+            job = dict(base_model="LFM2-350M", parameter_count=354e6, model_size="NANO", dataset="d")
+            job |= dict(learning_rate=2e-4, epochs=3, batch_size=16, status="COMPLETE", progress=1.0)
+            await conn.execute(
+                TrainingJob.__table__.insert(),
+                [{**job, "id": i, "model_name": n, "created_at": T0} for i, n in enumerate(names, 1)],
+            )
+            await conn.execute(
+                Deployment.__table__.insert(),
+                [
+                    dict(id=i, training_job_id=i, model_name=n, version_major=1, version_minor=0, version_patch=0,
+                         status="ACTIVE", endpoint=path, deployed_by="t", model_size="NANO", created_at=T0,
+                         updated_at=T0, activated_at=T0, revision=0)
+                    for i, (n, path) in enumerate(zip(names, old, strict=True), 1)
+                ],
+            )
+        # when
+        await db.prepare(migrate=True)
+        async with db.read() as session:
+            rows = dict((await session.execute(sa.select(Deployment.model_name, Deployment.endpoint))).all())
+    finally:
+        await db.dispose()
+    # then: the first model keeps its path, every other gets its own, readable where it can be
+    assert rows["ai"] == "/api/inference/ai/v1.0.0"
+    assert len(set(rows.values())) == len(names)
+    assert rows["AI"].startswith("/api/inference/ai--")
+    assert rows["ΣΊΣΥΦΟΣ-ai"] == "/api/inference/sisyfos-ai/v1.0.0"
+    assert rows["模型"] == "/api/inference/moxing/v1.0.0"
+    async with running_api(tmp_path) as api:
+        query = '{ deployments(filter: {modelName: "AI"}, orderBy: [{field: MODEL_NAME}]) { nodes { modelName endpoint } } }'
+        served = {n["modelName"]: n["endpoint"] for n in (await api.query(query))["deployments"]["nodes"]}
+    assert served == {n: rows[n] for n in ("ai", "AI", "ΣΊΣΥΦΟΣ-ai")}

@@ -47,7 +47,7 @@ async def app_with_budgets(tmp_path: Path, clock: Clock, **settings: Any) -> Asy
 def client(app: Any, address: str = "10.0.0.1", token: str | None = None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=headers)
 
 
 async def ask(http: httpx.AsyncClient, query: str = TABLE) -> httpx.Response:

@@ -1,13 +1,23 @@
 """Two server processes on one database behave as one service (PostgreSQL in the PostgreSQL run)."""
 
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
-from tests.databases import database_for_sync
+from db import demo
+from tests.databases import database_for_sync, query_rows
 from tests.live import live_server
+from tests.process import servers_started_together
 from tests.test_api_mutations import DEPLOY, PAUSE
 
 TOKEN = "replica-test-token-0123456789"
@@ -72,3 +82,104 @@ def test_two_replicas_on_one_database(tmp_path: Path, monkeypatch: Any) -> None:
             deployments(first: 20, asOf: $t, orderBy: [{field: P95_LATENCY}]) {
             nodes { id metrics(asOf: $t) { requestVolume p50Latency p95Latency p99Latency errorRate } health } } }"""
         assert post(a, same, {"t": as_of}) == post(b, same, {"t": as_of})
+
+
+def test_three_replicas_started_together_on_an_empty_database_load_the_demo_once(tmp_path: Path) -> None:
+    db = database_for_sync(tmp_path, "together")
+    # default flags: migrate and demo on; all three race for the empty database
+    with servers_started_together(tmp_path, db, 3, "--rollout-seconds", "0") as servers:
+        for server in servers:
+            assert httpx.get(f"{server.base_url}/readyz", timeout=10).status_code == 200
+        counts = [
+            httpx.post(
+                server.graphql_url,
+                json={"query": "{ deployments(first: 1) { totalCount } trainingJobs { totalCount } }"},
+                timeout=30,
+            ).json()["data"]
+            for server in servers
+        ]
+        # one demo, seen alike by every replica
+        size = demo.size()
+        assert (
+            counts
+            == [
+                {
+                    "deployments": {"totalCount": size.deployments - size.deleted},
+                    "trainingJobs": {"totalCount": size.training_jobs},
+                }
+            ]
+            * 3
+        )
+        assert query_rows(db, "SELECT count(*) FROM deployments") == [(size.deployments,)]
+        assert query_rows(db, "SELECT count(*) FROM fleet_state") == [(1,)]
+
+
+@contextmanager
+def write_lock_held(db: str) -> Iterator[None]:
+    """A third client holds what every deployment write needs: SQLite's write lock, or the
+    fleet_state row on PostgreSQL (in a thread of its own, as asyncpg is asynchronous)."""
+    if "://" not in db:
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    taken, release = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        conn = await asyncpg.connect(
+            make_url(db).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT revision FROM fleet_state FOR UPDATE")
+                taken.set()
+                await asyncio.to_thread(release.wait)
+        finally:
+            await conn.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(hold(),))
+    thread.start()
+    try:
+        assert taken.wait(10), "the lock holder did not start"
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_reads_on_two_replicas_do_not_wait_for_a_due_rollout(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("DEPLOYDECK_TOKENS", f"ci={TOKEN}")
+    db = database_for_sync(tmp_path, "replicas")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    flags = ("--db", db, "--rollout-seconds", "1")
+    with live_server(tmp_path / "a", *flags) as a, live_server(tmp_path / "b", *flags, "--no-demo") as b:
+        job = post(a, "{ trainingJobs(first: 1, filter: {deployable: true}) { nodes { id } } }")
+        job_id = job["trainingJobs"]["nodes"][0]["id"]
+        dep = post(a, DEPLOY, {"job": job_id})["deployJob"]["deployment"]["id"]
+        status = "query($id: ID!) { serverTime deployment(id: $id) { status } }"
+        with write_lock_held(db):
+            # when: plain reads on both replicas while the rollout comes due and cannot be written
+            slowest, statuses = 0.0, set()
+            deadline = time.monotonic() + 2  # the rollout is due after 1 s
+            while time.monotonic() < deadline:
+                for base in (a, b):
+                    started = time.monotonic()
+                    statuses.add(post(base, status, {"id": dep})["deployment"]["status"])
+                    slowest = max(slowest, time.monotonic() - started)
+            # then: none waited for the lock (before this fix: 5 s and more, the busy timeout)
+            assert slowest < 1.0, slowest
+            assert statuses == {"DEPLOYING"}  # the committed state
+        # and once it frees, the rollout is written (once) and both replicas show it
+        for base in (a, b):
+            deadline = time.monotonic() + 10
+            while post(base, status, {"id": dep})["deployment"]["status"] == "DEPLOYING":
+                assert time.monotonic() < deadline, "the due rollout was never written"
+                time.sleep(0.05)
+        events = "query($id: ID!) { deployment(id: $id) { status events { kind } } }"
+        trail = post(b, events, {"id": dep})["deployment"]
+        assert [e["kind"] for e in trail["events"]] in (["CREATED", "ACTIVATED"], ["CREATED", "FAILED"])

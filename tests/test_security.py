@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from settings import Settings, parse_settings
 from tests.databases import ON_POSTGRES, database_for
+from tests.live import live_server
 from tests.support import Api, make_deployment, make_job, running_api
 from tests.test_api_mutations import PAUSE, gid
 from web.auth import TokenConfigError, identify, load_tokens, parse_tokens
@@ -76,6 +78,26 @@ async def test_reads_can_require_a_token(tmp_path: Path) -> None:
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         api.headers["Authorization"] = f"Bearer {OPS_TOKEN}"
         assert (await api.query("{ deployments { totalCount } }"))["deployments"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ __schema { queryType { name } } }",
+        '{ __type(name: "Deployment") { fields { name } } }',
+        "query { ...F } fragment F on Query { ... on Query { __schema { types { name } } } }",
+        "{ serverTime __schema { types { name } } }",
+    ],
+)
+async def test_introspection_follows_the_read_rule(tmp_path: Path, query: str) -> None:
+    async with running_api(tmp_path, tokens=TOKENS, require_token_for_reads=True) as api:
+        body = await api.post(query)
+        assert body.get("data") is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+        api.headers["Authorization"] = f"Bearer {OPS_TOKEN}"
+        assert "errors" not in await api.post(query)
+    async with running_api(tmp_path, tokens=TOKENS) as api:  # reads open: so is introspection
+        assert "errors" not in await api.post(query)
 
 
 async def test_without_tokens_writes_are_open_to_anonymous(api: Api) -> None:
@@ -291,3 +313,55 @@ async def test_an_unreachable_database_is_a_clear_503(api: Api, tmp_path: Path) 
         await endpoint.db.dispose()
         endpoint.db = reachable
     assert (await api.query("{ deployments { totalCount } }"))["deployments"]["totalCount"] == 0
+
+
+@pytest.mark.e2e
+def test_secrets_stay_out_of_the_logs(tmp_path: Path) -> None:
+    secret = "s3cr3t_pasted_token_0123456789"
+    with live_server(tmp_path, "--log-level", "debug") as base_url, httpx.Client(base_url=base_url) as http:
+        http.get("/graphql", params={"query": "{ serverTime }", "token": secret})
+        http.post("/graphql", json={"query": "query($id: ID!) { deployment(id: $id) { id } }", "variables": {"id": secret}})
+        http.post("/graphql", json={"query": "query($n: Int) { deployments(first: $n) { totalCount } }", "variables": {"n": secret}})
+        http.post("/graphql", json={"query": "query Q { serverTime }", "operationName": secret})
+        http.post("/graphql", json={"query": f'{{ deployments(after: "{secret}") {{ totalCount }} }}'})
+        http.post("/graphql", json={"query": PAUSE, "variables": {"id": secret}}, headers={"Authorization": f"Bearer {secret}"})
+    log = (tmp_path / "server.log").read_text()
+    assert log.count("path=/graphql") >= 6, log  # the requests were logged ...
+    assert secret not in log  # ... without the secret
+
+
+@pytest.mark.parametrize("host", ["localhost:8000", "127.0.0.1", "[::1]:8000", "LOCALHOST"])
+async def test_loopback_names_are_served(api: Api, host: str) -> None:
+    response = await api.http.post("/graphql", json={"query": "{ serverTime }"}, headers={"Host": host})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("host", ["rebound.attacker.example", "127.0.0.1.attacker.example:8000", ""])
+async def test_a_rebound_page_cannot_write_through_another_host_name(api: Api, host: str) -> None:
+    async with api.db.write() as s:
+        job = make_job(s)
+    deploy = "mutation($j: ID!) { deployJob(input: {jobId: $j}) { deployment { id } } }"
+    response = await api.http.post(
+        "/graphql", json={"query": deploy, "variables": {"j": gid("TrainingJob", job.id)}}, headers={"Host": host}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNTRUSTED_HOST"
+    assert (await api.query("{ deployments { totalCount } }"))["deployments"]["totalCount"] == 0
+    assert (await api.http.get("/healthz", headers={"Host": host})).status_code == 400
+
+
+async def test_allowed_hosts_are_a_setting(tmp_path: Path) -> None:
+    async with running_api(tmp_path, allowed_hosts=("deploydeck.internal",)) as api:
+        ok = await api.http.post("/graphql", json={"query": "{ serverTime }"}, headers={"Host": "deploydeck.internal:443"})
+        assert ok.status_code == 200
+        assert (await api.http.post("/graphql", json={"query": "{ serverTime }"})).status_code == 400
+    assert parse_settings(["--allowed-host", "a.example", "--allowed-host", "b.example"], env={}).trusted_hosts == {
+        "a.example",
+        "b.example",
+    }
+    assert parse_settings([], env={"DEPLOYDECK_ALLOWED_HOSTS": "a.example, B.example"}).trusted_hosts == {
+        "a.example",
+        "b.example",
+    }
+    assert Settings(host="0.0.0.0", allow_open_writes=True).trusted_hosts is None  # every interface: any name
+    assert Settings(host="10.1.2.3").trusted_hosts == {"10.1.2.3", "localhost", "127.0.0.1", "::1"}

@@ -161,6 +161,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         self.db: Database | None = None
         self.fleet_cache = FleetCache()
         self.persisted = PersistedQueries(behaviour.max_persisted_queries)
+        self.settler = lifecycle.Settler(clock)  # due rollouts and training steps, one write at a time
         self.limiter = RateLimiter(behaviour.budget, clock) if behaviour.budget.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -224,7 +225,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         request.state.budget = budget
         now = self.clock()
         try:
-            await lifecycle.settle(self.db, now)
+            await self.settler.settle(self.db, now)
         except DatabaseUnavailable:
             raise HTTPException(503, "The database is unreachable; try again shortly") from None
         request.state.sub_response = response
@@ -279,9 +280,14 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         request_data: Any,
     ) -> ExecutionResult:
         persisted = self.persisted.prepare(request_data)  # APQ: may fill in request_data.query
+        # The log names the operation only as the document does: an operationName the document
+        # does not define is the client's free text (perhaps a pasted token), never logged.
+        defined = _OPERATION.findall(request_data.query or "")
         name = request_data.operation_name  # a string or None: parse_http_body checked
-        found = _OPERATION.search(request_data.query or "") if name is None else None
-        request.state.operation = name or (found.group(1) if found else "anonymous")
+        if name is None:
+            request.state.operation = defined[0] if defined else "anonymous"
+        else:
+            request.state.operation = name if name in defined else "unknown"
         if isinstance(persisted, ExecutionResult):
             return persisted  # refused: nothing runs
         try:
