@@ -136,6 +136,9 @@ class CostLimiter(SchemaExtension):
             # Expensive operations take turns. Each fans out into hundreds of tasks that the event loop
             # runs first-come first-served; several at once put seconds of work ahead of every cheap
             # request's next step. One at a time, and yielding (schema/yielding.py), they stay behind it.
+            turned_heavy = getattr(state, "turned_heavy", None)
+            if callable(turned_heavy):
+                turned_heavy()  # the request no longer counts as a cheap one waiting for its turn
             async with _heavy_turn():
                 with yielding.heavy():
                     yield

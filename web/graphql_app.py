@@ -31,7 +31,7 @@ from resolvers import lifecycle
 from resolvers.context import Context
 from resolvers.errors import DatabaseUnavailable
 from resolvers.fleet import FleetCache
-from schema import build_schema
+from schema import build_schema, yielding
 from schema.limits import Limits
 from web import deadline, graphiql
 from web.auth import identify
@@ -167,6 +167,13 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope=scope, receive=receive)
         request.state.deadline = asyncio.get_running_loop().time() + self.behaviour.request_timeout
+        with yielding.light_request() as request.state.turned_heavy:
+            response = await self._respond(request)
+        # The body (HTML page or JSON, and which JSON type) depends on Accept: tell caches.
+        response.headers.add_vary_header("Accept")
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
         try:
             response = await self.run(request)
         except Throttled as exc:
@@ -178,9 +185,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             if budget is not None and (refused := budget.throttled) is not None:
                 response.status_code = 429  # the budget stopped every operation: nothing ran
                 response.headers["Retry-After"] = str(refused.retry_after)
-        # The body (HTML page or JSON, and which JSON type) depends on Accept: tell caches.
-        response.headers.add_vary_header("Accept")
-        await response(scope, receive, send)
+        return response
 
     def _error_response(
         self, request: Request, status: int, reason: str, charge: Charge | None = None
