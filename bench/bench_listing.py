@@ -59,7 +59,12 @@ FILTERS: dict[str, dict[str, Any]] = {
     "job + status": {"trainingJobId": _job(42), "status": ["ACTIVE"]},
     "modelName + created": {"modelName": "model-3", "createdBefore": _at(25)},
 }
-FIELDS = ("CREATED_AT", "UPDATED_AT", "MODEL_NAME", "VERSION", "STATUS") + (
+FIELDS = (
+    "CREATED_AT",
+    "UPDATED_AT",
+    "MODEL_NAME",
+    "VERSION",
+    "STATUS",
     "REQUEST_VOLUME",
     "P50_LATENCY",
     "P95_LATENCY",
@@ -142,8 +147,8 @@ def _report(
     engine = "PostgreSQL" if "postgres" in url else "SQLite"
     baseline = statistics.median(times[BASELINE])
     ratios = {case: statistics.median(t) / baseline for case, t in times.items()}
-    print(f"\n{engine}, {n:,} deployments: snapshot loaded in {loaded:.1f} s; RSS {rss_loaded:.0f} MB loaded,")
-    print(f"{rss:.0f} MB after warm-up and every case (peak {peak:.0f} MB)")
+    print(f"\n{engine}, {n:,} deployments: snapshot loaded in {loaded:.1f} s")
+    print(f"RSS {rss_loaded:.0f} MB loaded, {rss:.0f} MB after warm-up and every case (peak {peak:.0f} MB)")
     print(f"baseline (no filter, CREATED_AT DESC, first: 50 with metrics): {baseline:.1f} ms median\n")
     if matrix:
         header = "".join(f"{SHORT[f] + d[0].lower():>7}" for f in FIELDS for d in ("ASC", "DESC"))
