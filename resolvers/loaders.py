@@ -1,18 +1,16 @@
-"""Per-request DataLoaders: each batch is one query in a session of its own."""
+"""Per-request DataLoaders: each batch is one query in a session of its own.
 
-from collections import defaultdict
+`deployment` also serves listings: every connection of a response (top-level and one per
+training job) finds its page in the snapshot and loads the rows here, so siblings share one
+query by primary key."""
+
 from collections.abc import Sequence
-from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from db import deployments, paging, training_jobs
+from db import deployments, training_jobs
 from db.engine import Database
 from db.models import Deployment, DeploymentEvent, TrainingJob
-
-# (job id, filter, order, page): nested connections with the same arguments share one query.
-JobPageKey = tuple[int, deployments.DeploymentFilter, paging.Order, paging.PageRequest]
-JobCountKey = tuple[int, deployments.DeploymentFilter]
 
 
 class Loaders:
@@ -21,8 +19,6 @@ class Loaders:
         self.job = DataLoader(self._jobs)
         self.deployment = DataLoader(self._deployments)
         self.events = DataLoader(self._events)
-        self.job_deployments = DataLoader(self._job_deployments)
-        self.job_deployment_count = DataLoader(self._job_deployment_counts)
 
     async def _jobs(self, ids: Sequence[int]) -> list[TrainingJob | None]:
         # Deleted jobs are included: a deployment's job is shown even after a (refused) race.
@@ -39,27 +35,3 @@ class Loaders:
         async with self.db.read() as session:
             trails = await deployments.events_of(session=session, deployment_ids=ids)
         return [trails[i] for i in ids]
-
-    async def _job_deployments(self, keys: Sequence[JobPageKey]) -> list[paging.Page[Deployment]]:
-        groups: dict[Any, list[int]] = defaultdict(list)
-        for job_id, *args in keys:
-            groups[tuple(args)].append(job_id)
-        pages: dict[JobPageKey, paging.Page[Deployment]] = {}
-        async with self.db.read() as session:
-            for (flt, order, page), job_ids in groups.items():
-                found = await deployments.list_deployments_by_job(
-                    session=session, job_ids=job_ids, flt=flt, order=order, page=page
-                )
-                pages.update({(i, flt, order, page): found[i] for i in job_ids})
-        return [pages[key] for key in keys]
-
-    async def _job_deployment_counts(self, keys: Sequence[JobCountKey]) -> list[int]:
-        groups: dict[deployments.DeploymentFilter, list[int]] = defaultdict(list)
-        for job_id, flt in keys:
-            groups[flt].append(job_id)
-        counts: dict[JobCountKey, int] = {}
-        async with self.db.read() as session:
-            for flt, job_ids in groups.items():
-                found = await deployments.count_deployments_by_job(session=session, job_ids=job_ids, flt=flt)
-                counts.update({(i, flt): found[i] for i in job_ids})
-        return [counts[key] for key in keys]
