@@ -57,8 +57,9 @@ FIGURES = f"""query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on Deployment {{ da
 deployment = st.fixed_dictionaries(
     {
         "job": st.integers(0, len(NAMES) - 1),
-        # Serving first: generation leans towards the first choice, and metrics need traffic.
-        "status": st.sampled_from(("ACTIVE", "PAUSED", "FAILED", "DEPLOYING")),
+        # Half serving (metric orders need traffic), half not (their nulls); generation leans
+        # towards the first choice.
+        "status": st.sampled_from(("ACTIVE", "PAUSED", "ACTIVE", "FAILED", "ACTIVE", "DEPLOYING")),
         "created": st.sampled_from(TIMES),
         "updated": st.sampled_from(TIMES),
         "major": st.integers(1, 2),
