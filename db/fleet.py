@@ -88,7 +88,9 @@ async def changed_since(session: AsyncSession, since: int) -> FleetRows:
     stmt = select(*_COLUMNS).where(Deployment.revision > since)
     names: dict[str, str] = {}
     parts = [_chunk([], names)]
-    result = await session.stream(stmt.execution_options(yield_per=_CHUNK))
+    # Core rows, not through the ORM's loading: a quarter of a full load's time went there.
+    connection = await session.connection()
+    result = await connection.stream(stmt.execution_options(yield_per=_CHUNK))
     async for rows in result.partitions(_CHUNK):
         parts.append(_chunk(rows, names))
     cols = [
