@@ -74,7 +74,8 @@ def rows_of_job(snap: Snapshot, job_id: int) -> np.ndarray:
         return order, snap.training_job_id[order]
 
     order, jobs = _fixed(snap, "jobs", build)
-    lo, hi = np.searchsorted(jobs, [job_id, job_id + 1])
+    # Both sides of the one value: job_id + 1 would overflow int64 for the largest valid id.
+    lo, hi = np.searchsorted(jobs, job_id, "left"), np.searchsorted(jobs, job_id, "right")
     return order[lo:hi]  # type: ignore[no-any-return]
 
 

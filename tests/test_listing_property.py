@@ -250,3 +250,12 @@ async def test_every_path_pages_the_same_rows_in_the_same_order(
         conn = job["deployments"]
         assert [n["databaseId"] for n in conn["nodes"]] == mine
         assert conn["totalCount"] == len(mine)
+
+
+async def test_a_training_job_id_at_the_integer_limit_matches_nothing(fleet: Fleet) -> None:
+    await fleet.replace(
+        [{"job": 0, "status": "ACTIVE", "created": T0, "updated": T0, "major": 1, "patch": 0}]
+    )
+    variables = {"filter": {"trainingJobId": gid("TrainingJob", 2**63 - 1)}, "first": 5}
+    conn = (await fleet.api.query(PAGE, variables))["deployments"]
+    assert conn["edges"] == [] and conn["totalCount"] == 0
