@@ -1,87 +1,15 @@
-"""Deployment queries and state transitions. Each transition is one conditional UPDATE plus its event."""
+"""Deployment lookups and state transitions. Each transition is one conditional UPDATE plus its event.
+
+Listings are not here: resolvers/listing.py pages over the fleet snapshot and fetches rows by id."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import endpoints, folding, paging
-from db.models import DEPLOYMENT_STATUSES, Deployment, DeploymentEvent, FleetState, TrainingJob
-
-SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
-    "CREATED_AT": (paging.SortKey("created_at", datetime),),
-    "UPDATED_AT": (paging.SortKey("updated_at", datetime),),
-    "MODEL_NAME": (paging.SortKey("model_name", str),),
-    "VERSION": (
-        paging.SortKey("version_major", int),
-        paging.SortKey("version_minor", int),
-        paging.SortKey("version_patch", int),
-    ),
-    "STATUS": (paging.SortKey("status", int, rank=DEPLOYMENT_STATUSES),),
-}
-ID_KEY = paging.SortKey("id", int)
-
-
-@dataclass(frozen=True)
-class DeploymentFilter:
-    statuses: Sequence[str] | None = None
-    model_name: str | None = None
-    training_job_id: int | None = None
-    model_sizes: Sequence[str] | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    ids: Sequence[int] | None = None  # restricts to these rows (e.g. a metric-ordered page)
-
-
-def make_order(fields: Sequence[tuple[str, bool]]) -> paging.Order:
-    """Sort keys for (field, descending) pairs; the id breaks ties in the last key's direction."""
-    keys = [(key, desc) for field, desc in fields for key in SORT_KEYS[field]]
-    keys.append((ID_KEY, fields[-1][1] if fields else False))
-    return paging.Order(tuple(keys))
-
-
-def _where(flt: DeploymentFilter) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [Deployment.deleted_at.is_(None)]
-    if flt.statuses is not None:
-        clauses.append(Deployment.status.in_(flt.statuses))
-    if flt.model_name:
-        clauses.append(folding.contains(Deployment.model_name_folded, flt.model_name))
-    if flt.training_job_id is not None:
-        clauses.append(Deployment.training_job_id == flt.training_job_id)
-    if flt.model_sizes is not None:
-        clauses.append(Deployment.model_size.in_(flt.model_sizes))
-    if flt.created_after is not None:
-        clauses.append(Deployment.created_at >= flt.created_after)
-    if flt.created_before is not None:
-        clauses.append(Deployment.created_at < flt.created_before)
-    if flt.ids is not None:
-        clauses.append(Deployment.id.in_(flt.ids))
-    return clauses
-
-
-async def list_deployments(
-    *, session: AsyncSession, flt: DeploymentFilter, order: paging.Order, page: paging.PageRequest
-) -> paging.Page[Deployment]:
-    return await paging.fetch_page(session, Deployment, _where(flt), order, page)
-
-
-async def list_deployments_by_job(
-    *,
-    session: AsyncSession,
-    job_ids: Sequence[int],
-    flt: DeploymentFilter,
-    order: paging.Order,
-    page: paging.PageRequest,
-) -> dict[int, paging.Page[Deployment]]:
-    return await paging.fetch_pages(session, Deployment, _where(flt), order, page, "training_job_id", job_ids)
-
-
-async def count_deployments_by_job(
-    *, session: AsyncSession, job_ids: Sequence[int], flt: DeploymentFilter
-) -> dict[int, int]:
-    return await paging.count_by(session, Deployment, _where(flt), "training_job_id", job_ids)
+from db import endpoints
+from db.models import Deployment, DeploymentEvent, FleetState, TrainingJob
 
 
 async def get_deployments(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Deployment]:

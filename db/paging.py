@@ -12,7 +12,6 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 Row = TypeVar("Row")
 KeyValue = datetime | int | float | str | None
@@ -119,52 +118,8 @@ async def fetch_page(
     return _finish(rows, order, page, limit, backwards)
 
 
-async def fetch_pages(
-    session: AsyncSession,
-    model: Any,
-    where: Sequence[ColumnElement[bool]],
-    order: Order,
-    page: PageRequest,
-    partition: str,
-    partition_values: Sequence[int],
-) -> dict[int, Page[Any]]:
-    """The same page for several parents at once (one query, ROW_NUMBER per parent)."""
-    column = getattr(model, partition)
-    limit, backwards = _limit(page)
-    inner = (
-        select(
-            model,
-            func.row_number()
-            .over(partition_by=column, order_by=order_by(model, order, flip=backwards))
-            .label("rn"),
-        )
-        .where(*where, column.in_(partition_values), *_seek_clauses(model, order, page))
-        .subquery()
-    )
-    row_alias = aliased(model, inner)
-    stmt = select(row_alias).where(inner.c.rn <= limit + 1).order_by(inner.c[partition], inner.c.rn)
-    grouped: dict[int, list[Any]] = {value: [] for value in partition_values}
-    for row in (await session.scalars(stmt)).all():
-        grouped[getattr(row, partition)].append(row)
-    return {key: _finish(rows, order, page, limit, backwards) for key, rows in grouped.items()}
-
-
 async def count(session: AsyncSession, model: Any, where: Sequence[ColumnElement[bool]]) -> int:
     return (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
-
-
-async def count_by(
-    session: AsyncSession,
-    model: Any,
-    where: Sequence[ColumnElement[bool]],
-    partition: str,
-    partition_values: Sequence[int],
-) -> dict[int, int]:
-    column = getattr(model, partition)
-    stmt = select(column, func.count()).where(*where, column.in_(partition_values)).group_by(column)
-    counts = {value: 0 for value in partition_values}
-    counts.update({key: n for key, n in (await session.execute(stmt)).all()})
-    return counts
 
 
 def _limit(page: PageRequest) -> tuple[int, bool]:

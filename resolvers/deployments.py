@@ -1,13 +1,11 @@
 """Deployment queries: the filtered, ordered, keyset-paged connection and lookups."""
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
-from db import deployments
 from db.models import Deployment, DeploymentEvent
-from resolvers import ids, metric_listing
-from resolvers.connections import Connection, from_page, name_filter, order_fields, tuple_or_none, utc
+from resolvers import ids, listing
+from resolvers.connections import Connection, name_filter, order_fields, tuple_or_none, utc
 from resolvers.context import Context
 from resolvers.metrics import (
     HealthRecord,
@@ -19,7 +17,7 @@ from resolvers.metrics import (
     stats,
     window_of,
 )
-from resolvers.pagination import PageArgs, page_request, scope_of
+from resolvers.pagination import PageArgs, encode_cursor, page_request, scope_of
 
 TYPE_NAME = "Deployment"
 
@@ -32,81 +30,73 @@ def deployment_filter(
     model_sizes: Sequence[str] | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
-) -> deployments.DeploymentFilter:
-    return deployments.DeploymentFilter(
+    health: Sequence[str] | None = None,
+) -> listing.DeploymentFilter:
+    return listing.DeploymentFilter(
         statuses=tuple_or_none(statuses),
         model_name=name_filter(model_name),
         training_job_id=ids.decode(training_job_id, "TrainingJob") if training_job_id else None,
         model_sizes=tuple_or_none(model_sizes),
         created_after=utc(created_after),
         created_before=utc(created_before),
+        health=tuple_or_none(health),
     )
 
 
 async def list_deployments(
     ctx: Context,
     *,
-    flt: deployments.DeploymentFilter,
-    health: Sequence[str] | None,
+    flt: listing.DeploymentFilter,
     order_by: Sequence[tuple[str, bool]] | None,
     page_args: PageArgs,
     as_of: datetime | None,
 ) -> Connection[Deployment]:
-    """Stored orders page in SQL; metric orders and health filters sort the fleet snapshot."""
-    fields = order_fields(order_by, ("CREATED_AT", True))
-    if metric_listing.needs_metrics(fields, health):
-        return await metric_listing.list_by_metrics(
-            ctx,
-            flt=flt,
-            health=health,
-            fields=fields,
-            page_args=page_args,
-            as_of=as_of,
-        )
-    instant = resolve_as_of(ctx.now, as_of)
-    order = deployments.make_order(fields)
-    scope = scope_of(flt)
-    page, _ = page_request(order, page_args, scope)
-    async with ctx.db.read() as session:
-        result = await deployments.list_deployments(session=session, flt=flt, order=order, page=page)
-
-    async def count() -> int:
-        return await metric_listing.count_matching(ctx, flt)
-
-    return from_page(result, order, count, instant, scope)
+    return await _listing(ctx, flt, order_by, page_args, as_of, job_id=None)
 
 
 async def job_deployments(
     ctx: Context,
     job_id: int,
     *,
-    flt: deployments.DeploymentFilter,
-    health: Sequence[str] | None,
+    flt: listing.DeploymentFilter,
     order_by: Sequence[tuple[str, bool]] | None,
     page_args: PageArgs,
 ) -> Connection[Deployment]:
-    """A job's deployments; sibling jobs in one response share one query through the loaders."""
-    fields = order_fields(order_by, ("CREATED_AT", True))
-    if metric_listing.needs_metrics(fields, health):
-        if flt.training_job_id not in (None, job_id):
-            flt = replace(flt, ids=())  # filtering on another job: nothing matches
-        return await metric_listing.list_by_metrics(
-            ctx,
-            flt=replace(flt, training_job_id=job_id),
-            health=health,
-            fields=fields,
-            page_args=page_args,
-            as_of=None,
-        )
-    order = deployments.make_order(fields)
-    scope = scope_of(flt, job_id)
-    page, _ = page_request(order, page_args, scope)
-    result = await ctx.loaders.job_deployments.load((job_id, flt, order, page))
+    """A job's deployments: a per-job slice of the snapshot; sibling jobs' rows load in one query."""
+    return await _listing(ctx, flt, order_by, page_args, None, job_id=job_id)
+
+
+async def _listing(
+    ctx: Context,
+    flt: listing.DeploymentFilter,
+    order_by: Sequence[tuple[str, bool]] | None,
+    page_args: PageArgs,
+    as_of: datetime | None,
+    job_id: int | None,
+) -> Connection[Deployment]:
+    """Any filter and order: the page is found in the snapshot, then its rows are fetched by id."""
+    ordering = listing.Ordering.of(order_fields(order_by, ("CREATED_AT", True)))
+    # Sorted or filtered by figures: cursors carry the asOf, so page 2 continues page 1's window.
+    by_figures = ordering.needs_window or flt.needs_window
+    scope = scope_of(flt) if job_id is None else scope_of(flt, job_id)
+    request, cursors = page_request(ordering.cursor_order, page_args, scope)
+    pinned = next((c.as_of for c in cursors if c.as_of is not None), None) if by_figures else None
+    instant = resolve_as_of(ctx.now, as_of if as_of is not None else pinned)
+    snap = await ctx.snapshot()
+    found = listing.page(snap, flt, ordering, request, window_of(instant) if by_figures else None, job_id)
+    rows = await ctx.loaders.deployment.load_many(snap.ids[found.positions].tolist())
+    # A row deleted since the snapshot was taken drops out of the page.
+    kept = [(row, key) for row, key in zip(rows, found.keys, strict=True) if row is not None]
+    carried = instant if by_figures else None
+    cursors_out = [encode_cursor(ordering.cursor_order, key, carried, scope) for _, key in kept]
+    total = found.total
 
     async def count() -> int:
-        return await ctx.loaders.job_deployment_count.load((job_id, flt))
+        return total
 
-    return from_page(result, order, count, ctx.now, scope)
+    return Connection(
+        [row for row, _ in kept], cursors_out, found.has_next, found.has_previous, count, instant
+    )
 
 
 async def get_deployment(ctx: Context, global_id: str) -> Deployment | None:

@@ -10,6 +10,7 @@ wrote, reloads only the rows stamped after the revision it holds.
 import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,9 @@ class Snapshot:
     fleet: Fleet = field(init=False)
     _metrics: OrderedDict[int, Metrics] = field(init=False, default_factory=OrderedDict)
     _health: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = field(init=False, default_factory=OrderedDict)
+    # What the listing engine derives from this snapshot (resolvers/snapshot_index.py).
+    indexes: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
+    sorted_cache: OrderedDict[Any, np.ndarray] = field(init=False, default_factory=OrderedDict, repr=False)
 
     def __post_init__(self) -> None:
         owner = np.searchsorted(self.ids, self.pause_owner)

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from db.deployments import DeploymentFilter as DeploymentFilterSpec
 from db.models import Deployment as DeploymentRow
 from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
 from resolvers import ids
 from resolvers import training_jobs as job_resolvers
 from resolvers.connections import Connection
+from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, PageInfo, direction_desc
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
@@ -208,12 +208,6 @@ class DeploymentConnection:
         return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(conn), _conn=conn)
 
 
-def to_health(flt: DeploymentFilter | None) -> list[str] | None:
-    if flt is None or flt.health is None:
-        return None
-    return [h.value for h in flt.health]
-
-
 def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
     if flt is None:
         return resolvers.deployment_filter()
@@ -224,6 +218,7 @@ def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
         model_sizes=[s.value for s in flt.model_size] if flt.model_size is not None else None,
         created_after=flt.created_after,
         created_before=flt.created_before,
+        health=[h.value for h in flt.health] if flt.health is not None else None,
     )
 
 

@@ -11,7 +11,7 @@ from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.pagination import PageArgs
 from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node
-from schema.deployment import Deployment, DeploymentConnection, DeploymentFilter, DeploymentOrder, to_health
+from schema.deployment import Deployment, DeploymentConnection, DeploymentFilter, DeploymentOrder
 from schema.deployment import to_filter as deployment_filter
 from schema.deployment import to_order as deployment_order
 from schema.metrics import DeploymentStats
@@ -122,7 +122,6 @@ class Query:
         conn = await deployment_resolvers.list_deployments(
             info.context,
             flt=deployment_filter(filter),
-            health=to_health(filter),
             as_of=as_of,
             order_by=deployment_order(order_by),
             page_args=PageArgs(first, after, last, before),

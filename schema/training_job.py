@@ -97,13 +97,12 @@ class TrainingJob(Node):
             strawberry.argument(description="Sort keys, most significant first."),
         ] = None,
     ) -> _Deployments:
-        from schema.deployment import DeploymentConnection, to_filter, to_health, to_order
+        from schema.deployment import DeploymentConnection, to_filter, to_order
 
         conn = await deployment_resolvers.job_deployments(
             info.context,
             self.database_id,
             flt=to_filter(filter),
-            health=to_health(filter),
             order_by=to_order(order_by),
             page_args=PageArgs(first, after, last, before),
         )
