@@ -8,6 +8,7 @@ wrote, reloads only the rows stamped after the revision it holds.
 """
 
 import asyncio
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -15,9 +16,26 @@ import numpy as np
 
 from db import fleet as fleet_db
 from db.engine import Database
-from simulator import Fleet, Metrics, compute_metrics, health_codes, trailing_mean_volume
+from simulator import (
+    HEALTH_WINDOWS,
+    Fleet,
+    Health,
+    Metrics,
+    combine,
+    compute_metrics,
+    trailing_mean_volume,
+    window_levels,
+)
 
 _WINDOWS_KEPT = 4  # recent windows whose fleet-wide figures stay computed
+# Health needs each rule's level in the last HEALTH_WINDOWS windows; kept a little longer,
+# so a poll in the next window computes only that window's figures.
+_LEVELS_KEPT = 2 * HEALTH_WINDOWS
+
+
+def model_key(name: str) -> int:
+    """A stable 64-bit key of a model name: the same in every process (unlike hash())."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little", signed=True)
 
 
 @dataclass
@@ -41,7 +59,8 @@ class Snapshot:
     pause_end: np.ndarray
     fleet: Fleet = field(init=False)
     _metrics: OrderedDict[int, Metrics] = field(init=False, default_factory=OrderedDict)
-    _health: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = field(init=False, default_factory=OrderedDict)
+    _levels: OrderedDict[int, np.ndarray] = field(init=False, default_factory=OrderedDict)
+    _health: OrderedDict[int, Health] = field(init=False, default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         owner = np.searchsorted(self.ids, self.pause_owner)
@@ -54,6 +73,7 @@ class Snapshot:
             off_ptr=np.concatenate(([0], np.cumsum(counts))),
             off_start=self.pause_start[order],
             off_end=self.pause_end[order],
+            model=np.array([model_key(name) for name in self.names], dtype=np.int64).take(self.name_code),
         )
 
     @property
@@ -80,13 +100,28 @@ class Snapshot:
     def cached_metrics(self, window: int) -> Metrics | None:
         return self._metrics.get(window)
 
-    def health(self, window: int) -> tuple[np.ndarray, np.ndarray]:
-        """(health codes, trailing-hour mean volume) of every deployment for one window."""
+    def _window_levels(self, window: int) -> np.ndarray:
+        """Every deployment's raw rule levels in one window, computed once per window."""
+        if window not in self._levels:
+            if window in self._metrics:
+                m = self._metrics[window]
+            else:  # an earlier window of a health run: its figures are not kept
+                m = compute_metrics(self.fleet, np.arange(self.n), np.full(self.n, window, dtype=np.int64))
+            self._levels[window] = window_levels(self.fleet, np.arange(self.n), m)
+            while len(self._levels) > _LEVELS_KEPT:
+                self._levels.popitem(last=False)
+        return self._levels[window]
+
+    def cached_health(self, window: int) -> Health | None:
+        return self._health.get(window)
+
+    def health(self, window: int) -> Health:
+        """Every deployment's health for one window (from the run of windows ending there)."""
         if window not in self._health:
-            trailing = trailing_mean_volume(
-                self.fleet, np.arange(self.n), np.full(self.n, window, dtype=np.int64)
-            )
-            self._health[window] = (health_codes(self.metrics(window), trailing), trailing)
+            current = self.metrics(window)
+            run = np.stack([self._window_levels(w) for w in range(window - HEALTH_WINDOWS + 1, window + 1)])
+            trailing = trailing_mean_volume(self.fleet, np.arange(self.n), np.int64(window))
+            self._health[window] = combine(run, current.serving, trailing)
             while len(self._health) > _WINDOWS_KEPT:
                 self._health.popitem(last=False)
         return self._health[window]

@@ -71,8 +71,7 @@ def _mask(
         matching = [code for code, name in enumerate(snap.folded) if needle in name]
         mask &= np.isin(snap.name_code, matching)
     if health is not None:
-        codes, _ = snap.health(window)
-        mask &= np.isin(codes, [HEALTH_NAMES.index(h) for h in health])
+        mask &= np.isin(snap.health(window).code, [HEALTH_NAMES.index(h) for h in health])
     return mask
 
 

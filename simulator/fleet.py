@@ -6,6 +6,9 @@ window start w * 60 and the window overlaps none of its not-serving intervals
 A pause takes effect in the window it happens in (a paused deployment never shows
 traffic for the rest of that minute), while activation and resume take effect at
 the next window start (a full window of traffic, not a partial one).
+
+`model` keys the deployment's model (a stable hash of its name): deployments of one
+model share its traffic rhythm. Traits (simulator/profile.py) are derived once here.
 """
 
 from collections.abc import Sequence
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .profile import Traits, traits
 from .windows import first_window_starting_at_or_after, window_of
 
 MODEL_SIZES = ("NANO", "SMALL", "LARGE")
@@ -28,11 +32,13 @@ class Fleet:
     off_ptr: np.ndarray  # int64, length n + 1: CSR pointers into off_start / off_end
     off_start: np.ndarray  # float64 start of a not-serving interval (paused); sorted per deployment
     off_end: np.ndarray  # float64 its end (resume time); +inf while still paused
+    model: np.ndarray | None = None  # int64 model keys; None: every deployment its own model
     # Derived in __post_init__: the same facts as window indices, for the serving test.
     act_window: np.ndarray = field(init=False, repr=False, compare=False)
     off_start_window: np.ndarray = field(init=False, repr=False, compare=False)
     off_end_window: np.ndarray = field(init=False, repr=False, compare=False)
     bisect_steps: int = field(init=False, repr=False, compare=False)
+    traits: Traits = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Normalise dtypes, check the CSR layout and derive window indices."""
@@ -43,6 +49,7 @@ class Fleet:
             "off_ptr": np.ascontiguousarray(self.off_ptr, dtype=np.int64),
             "off_start": np.ascontiguousarray(self.off_start, dtype=np.float64),
             "off_end": np.ascontiguousarray(self.off_end, dtype=np.float64),
+            "model": np.ascontiguousarray(self.ids if self.model is None else self.model, dtype=np.int64),
         }
         for name, value in arrays.items():
             object.__setattr__(self, name, value)
@@ -54,6 +61,7 @@ class Fleet:
         object.__setattr__(self, "off_end_window", first_window_starting_at_or_after(self.off_end))
         most = int(np.diff(self.off_ptr).max(initial=0))
         object.__setattr__(self, "bisect_steps", most.bit_length())
+        object.__setattr__(self, "traits", traits(self.ids, self.size, self.model))
 
     @property
     def n(self) -> int:
@@ -67,6 +75,7 @@ class Fleet:
         size: Sequence[int] | np.ndarray,
         activated_at: Sequence[float] | np.ndarray,
         off_intervals: Sequence[Sequence[tuple[float, float]]] | None = None,
+        model: Sequence[int] | np.ndarray | None = None,
     ) -> "Fleet":
         """Fleet from per-deployment lists of (start, end) pauses, sorted and merged here."""
         n = len(ids)
@@ -86,6 +95,7 @@ class Fleet:
             off_ptr=np.concatenate(([0], np.cumsum(counts))),
             off_start=bounds[:, 0],
             off_end=bounds[:, 1],
+            model=None if model is None else np.asarray(model, dtype=np.int64),
         )
 
 
@@ -105,8 +115,8 @@ def _merge(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]
 def _validate(fleet: Fleet) -> None:
     """Raise ValueError unless the arrays form a consistent fleet."""
     n = len(fleet.ids)
-    if fleet.ids.ndim != 1 or fleet.size.shape != (n,) or fleet.activated_at.shape != (n,):
-        raise ValueError("ids, size and activated_at must be 1-D arrays of one length")
+    if fleet.ids.ndim != 1 or any(a.shape != (n,) for a in (fleet.size, fleet.activated_at, fleet.model)):
+        raise ValueError("ids, size, activated_at and model must be 1-D arrays of one length")
     if fleet.size.size and (fleet.size.min() < 0 or fleet.size.max() >= len(MODEL_SIZES)):
         raise ValueError("size must be 0 (NANO), 1 (SMALL) or 2 (LARGE)")
     ptr, start, end = fleet.off_ptr, fleet.off_start, fleet.off_end
@@ -125,11 +135,21 @@ def _validate(fleet: Fleet) -> None:
 
 def serving_mask(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Whether deployment fleet[position[k]] serves in window[k] (1-D int64 arrays)."""
-    serving = window >= fleet.act_window[position]
+    return serving_and_start(fleet, position, window)[0]
+
+
+def serving_and_start(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each pair serves, and the window its current stretch of serving began.
+
+    The start is the activation window, or the resume window of the last pause before;
+    it is meaningful only where the pair serves (replicas start cold there).
+    """
+    start = fleet.act_window[position]
+    serving = window >= start
     owns = fleet.off_ptr[position + 1] > fleet.off_ptr[position]
     candidates = np.flatnonzero(serving & owns)
     if candidates.size == 0:
-        return serving
+        return serving, start
     pos, win = position[candidates], window[candidates]
     first = fleet.off_ptr[pos]
     lo, hi = first.copy(), fleet.off_ptr[pos + 1]
@@ -143,6 +163,11 @@ def serving_mask(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> np.n
         hi = np.where(open_range & ~starts_before, mid, hi)
     # lo is the first interval starting after the window; only lo - 1 can contain it.
     k = lo - 1
-    inside = (k >= first) & (win < fleet.off_end_window[np.maximum(k, 0)])
+    had_pause = k >= first
+    resumed_at = fleet.off_end_window[np.maximum(k, 0)]
+    inside = had_pause & (win < resumed_at)
     serving[candidates[inside]] = False
-    return serving
+    start = start.copy()
+    resumed = had_pause & ~inside
+    start[candidates[resumed]] = resumed_at[resumed]
+    return serving, start

@@ -1,34 +1,27 @@
-"""Inference metrics of (deployment, window) pairs: one vectorised numpy pass."""
+"""Inference metrics of (deployment, window) pairs: one vectorised numpy pass.
 
+Per pair: the request rate (traffic.py), replicas and utilisation (load.py),
+incidents (incidents.py), then the window's requests drawn from that: a Poisson
+count, binomial errors, percentiles measured from that many requests.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._random import NORMAL, UNIFORM, hash_counter, slot
-from .fleet import Fleet, serving_mask
-from .incidents import incidents
-from .profile import Z95, Z99_MINUS_Z95, profile
-from .traffic import RAMP_WINDOWS, load_factor, ramp
+from ._random import NORMAL, hash_counter, nibble, slot
+from .draws import binomial, poisson
+from .fleet import Fleet, serving_and_start
+from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, incidents
+from .load import COLD_LATENCY, LAG_DOWN, LAG_UP, percentiles, queueing, replicas, timed_out
+from .profile import QUEUE_P50, QUEUE_SHAPE
+from .traffic import RAMP_WINDOWS, load_factor, noise_logs, ramp
 from .windows import WINDOW_SECONDS
 
-_LOAD_SENSITIVITY = 0.12  # P50 rises 12 % per unit of load above the deployment's average
-_P50_JITTER = 1.0 + 0.04 * NORMAL  # window-to-window noise of P50
-# Window-to-window noise of the tail shape (±0.03), as factors on P95/P50 and P99/P95.
-_SHAPE_JITTER = 0.06 * (UNIFORM - 0.5)
-_P95_JITTER = np.exp(Z95 * _SHAPE_JITTER)
-_P99_JITTER = np.exp(Z99_MINUS_Z95 * _SHAPE_JITTER)
-_BURSTINESS = 0.05  # relative sd of traffic on top of Poisson noise
-
-# Incident effects by kind (NONE, ERRORS, SLOWDOWN, TRAFFIC_DROP): base + slope · severity.
-_VOLUME_FACTOR = (np.array([1.0, 1.0, 1.0, 0.1]), np.array([0.0, 0.0, 0.0, 0.3]))
-_P50_FACTOR = (np.array([1.0, 1.2, 1.8, 1.0]), np.array([0.0, 0.3, 1.2, 0.0]))
-_SHAPE_ADD = (np.array([0.0, 0.15, 0.45, 0.0]), np.array([0.0, 0.0, 0.5, 0.0]))
-# Error fraction = healthy rate · multiplier + extra: error spikes reach 2 to 5 %,
-# slowdowns time out a few more requests than usual.
-_ERROR_MULTIPLIER = np.array([1.0, 0.0, 3.0, 1.0])
-_ERROR_EXTRA = (np.array([0.0, 0.02, 0.0, 0.0]), np.array([0.0, 0.03, 0.0, 0.0]))
-
-_CHUNK = 16384  # pairs per pass: 128 KB temporaries stay in the L2 cache
+_COLD_ERRORS = 0.05  # share of requests failing in the first minute of a cold start
+_TOKEN_SPREAD = 0.8  # sd / mean of output lengths: a window's mean varies by this / √n
+_CHUNK = 16384  # pairs per pass: temporaries stay in the L2 cache
 _STREAM_NOISE = 0x9015E
 
 
@@ -45,16 +38,21 @@ class Metrics:
     p99: np.ndarray
     error_rate: np.ndarray  # float64 percent 0..100, NaN when request_count == 0
     serving: np.ndarray  # bool
+    ttft_p50: np.ndarray  # float64 ms to the first output token, NaN when request_count == 0
+    ttft_p95: np.ndarray
+    tokens_per_second: np.ndarray  # float64 output tokens/s, 0 when not serving
+    replicas: np.ndarray  # float64 replicas serving (whole numbers per window), 0 when not serving
+    utilization: np.ndarray  # float64 percent of capacity busy, NaN when not serving
 
 
 # Of the simulated columns: every field but `window`, which is the input.
-_DTYPES = (np.int64, np.float64, np.int64, np.float64, np.float64, np.float64, np.float64, np.bool_)
+_DTYPES = (np.int64, np.float64, np.int64) + (np.float64,) * 4 + (np.bool_,) + (np.float64,) * 5
 
 
 def _allocate(total: int) -> tuple[np.ndarray, ...]:
     """Simulated output columns in field order, as rows of one block per dtype.
 
-    Three allocations instead of eight: fewer fresh pages for malloc to map, and
+    Three allocations instead of thirteen: fewer fresh pages for malloc to map, and
     page faults are a large share of a fleet-wide pass on a virtual machine.
     """
     blocks = {dtype: np.empty((_DTYPES.count(dtype), total), dtype=dtype) for dtype in set(_DTYPES)}
@@ -91,68 +89,108 @@ def error_rate_percent(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
         return np.divide(errors * 100.0, requests)
 
 
+def _gatherer(position: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Per-pair values of a per-deployment array: a slice (a view) when positions run consecutively.
+
+    A fleet-wide pass asks for positions 0, 1, 2, …, where a view costs nothing and a
+    gather a pass over memory. Values modified in place must be copied by the caller.
+    """
+    first = int(position[0]) if position.size else 0
+    if position.size and int(position[-1]) - first == position.size - 1 and np.array_equal(
+        position, np.arange(first, first + position.size)
+    ):
+        return lambda values: values[first : first + position.size]
+    return lambda values: values.take(position)
+
+
 def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.ndarray, ...]:
     """Columns of Metrics after `window`, in field order, for 1-D position and window arrays."""
     # In-place arithmetic on purpose: fewer temporaries means fewer numpy calls and
     # less allocator churn, which is most of the cost at these array sizes.
-    prof = profile(fleet.ids[position], fleet.size[position])
-    serving = serving_mask(fleet, position, win)
-    share = load_factor(prof.phase, win)
-    # Only deployments younger than a day are still ramping up.
-    age = win - fleet.act_window[position]
+    t = fleet.traits
+    gather = _gatherer(position)
+    serving, start = serving_and_start(fleet, position, win)
+    age = win - gather(fleet.act_window)
+    week_offset, phase = gather(t.week_offset), gather(t.phase)
+    noise_offset, drift_offset = gather(t.noise_offset), gather(t.drift_offset)
+    amp, volume = gather(t.noise_amp), gather(t.volume)
+    # The autoscaler sized replicas for the rate it saw: up after LAG_UP, down after LAG_DOWN.
+    now, seen_up, seen_down = noise_logs(noise_offset, drift_offset, amp, win, (0, LAG_UP, LAG_DOWN))
+    np.maximum(seen_up, seen_down, out=seen_up)
+    seen_up -= now
+    rate = load_factor(week_offset, phase, win)
+    rate *= volume
     young = np.flatnonzero(age < RAMP_WINDOWS)
-    if young.size:
-        share[young] *= ramp(age[young])
-    expected = np.multiply(prof.volume, share)
-    expected *= serving
-    expected *= float(WINDOW_SECONDS)
-    # Latency rises mildly with load relative to the deployment's own average.
-    p50 = np.multiply(share, _LOAD_SENSITIVITY, out=share)
-    p50 += 1.0 - _LOAD_SENSITIVITY
-    p50 *= prof.p50_ms
-    noise = hash_counter(prof.key, _STREAM_NOISE, win)
-    p50 *= _P50_JITTER.take(slot(noise, 2))
-    tail = slot(noise, 3)
-    p95_ratio = prof.p95_ratio
-    p95_ratio *= _P95_JITTER.take(tail)
-    p99_ratio = prof.p99_ratio
-    p99_ratio *= _P99_JITTER.take(tail)
-    error_fraction = prof.error_rate
+    if young.size:  # the weekly cycle and the ramp move too slowly for the lag to matter
+        rate[young] *= ramp(age[young])
+    rate *= np.exp(now, out=now)
+    seen = np.exp(seen_up, out=seen_up)
+    seen *= rate
+    per_replica = gather(t.capacity)
+    n_replicas = replicas(seen, per_replica, gather(t.target), gather(t.min_replicas))
+    capacity = per_replica * n_replicas
+    key = gather(t.key)
+    base = gather(t.base_p50).copy()  # becomes P50 before sampling
+    shape = gather(t.shape).copy()
+    error_fraction = gather(t.error_rate).copy()
 
-    inc = incidents(prof.key, win, prof.incident_threshold)
+    # Cold start: replicas become ready one by one over the first minutes after (re)start.
+    since = win - start
+    cold_windows = gather(t.cold_windows)
+    cold = np.flatnonzero(serving & (since < cold_windows))
+    if cold.size:
+        unready = 1.0 - (since[cold] + 1.0) / (cold_windows[cold] + 1.0)
+        capacity[cold] *= 1.0 - unready
+        base[cold] *= 1.0 + COLD_LATENCY * unready
+        error_fraction[cold] += _COLD_ERRORS * unready
+
+    inc = incidents(key, gather(t.proneness), gather(t.pool), week_offset, phase, age, win)
     if inc.where.size:
-        at, kind, severity = inc.where, inc.kind, inc.severity
-        expected[at] *= _VOLUME_FACTOR[0][kind] + _VOLUME_FACTOR[1][kind] * severity
-        p50[at] *= _P50_FACTOR[0][kind] + _P50_FACTOR[1][kind] * severity
-        shape_add = _SHAPE_ADD[0][kind] + _SHAPE_ADD[1][kind] * severity
-        p95_ratio[at] *= np.exp(Z95 * shape_add)
-        p99_ratio[at] *= np.exp(Z99_MINUS_Z95 * shape_add)
-        error_fraction[at] = (
-            error_fraction[at] * _ERROR_MULTIPLIER[kind]
-            + _ERROR_EXTRA[0][kind]
-            + _ERROR_EXTRA[1][kind] * severity
-        )
+        at, kind, level = inc.where, inc.kind, inc.level
+        rate[at] *= np.where(kind == TRAFFIC_DROP, 1.0 - 0.9 * level, 1.0)
+        capacity[at] *= np.where(kind == SLOWDOWN, 1.0 - 0.8 * level, 1.0)
+        base[at] *= 1.0 + np.where(kind == ERRORS, 0.3, 0.6) * level
+        shape[at] += 0.25 * level
+        error_fraction[at] += np.where(kind == ERRORS, 0.01 + 0.25 * level * level, 0.0)
 
-    # Poisson-like noise (variance = mean) plus burstiness: sd = sqrt(m + (b m)^2).
-    draw = np.multiply(expected, _BURSTINESS**2)
-    draw += 1.0
-    draw *= expected
-    np.sqrt(draw, out=draw)
-    draw *= NORMAL.take(slot(noise, 0))
-    draw += expected
-    draw += 0.5
-    count = np.maximum(draw, 0.0, out=draw).astype(np.int64)
-    # Errors: unbiased randomised rounding, so a healthy window never shows a burst
-    # of errors; bursts are what incidents are for. With a fraction below 6 % and a
-    # uniform below 1 the sum stays under count + 1, so errors <= count.
-    error_draw = np.multiply(count, error_fraction, out=error_fraction)
-    error_draw += UNIFORM.take(slot(noise, 1))
-    errors = error_draw.astype(np.int64)
+    rho = rate / capacity
+    expected = np.multiply(rate, serving * float(WINDOW_SECONDS))
+    noise = hash_counter(key, _STREAM_NOISE, win)
+    count = poisson(expected, slot(noise, 0))
 
-    # One NaN in P50 carries over to P95 and P99. The ratios are > 1 by construction.
-    p50[count == 0] = np.nan
-    p95 = np.multiply(p50, p95_ratio, out=p95_ratio)
-    p99 = np.multiply(p95, p99_ratio, out=p99_ratio)
+    q = queueing(rho)
+    p50_true = np.multiply(q, QUEUE_P50)
+    p50_true += 1.0
+    p50_true *= base
+    p50_true *= 1.0 + 0.005 * (nibble(noise) - 7.5)  # a little per-window jitter beyond sampling
+    shape += QUEUE_SHAPE * q
+    z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
+    inv_sqrt = 1.0 / np.sqrt(np.maximum(count, 1))
+    p50, p95, p99 = percentiles(p50_true, shape, gather(t.p99_bonus), inv_sqrt, z_slots)
+    # Beyond capacity the excess is shed; of the rest, the slowest hit the timeout.
+    overloaded = np.flatnonzero(rho > 1.0)
+    if overloaded.size:
+        error_fraction[overloaded] += 1.0 - 1.0 / rho[overloaded]
+    error_fraction += timed_out(p50_true, shape)
+    errors = binomial(count, np.minimum(error_fraction, 1.0), slot(noise, 1))
+
+    no_requests = count == 0
+    p50[no_requests] = np.nan
+    p95[no_requests] = np.nan
+    p99[no_requests] = np.nan
+    # Time to first token: the prefill share of the service time plus all of the queueing.
+    queue_share = QUEUE_P50 * q
+    ttft_share = (gather(t.prefill) + queue_share) / (1.0 + queue_share)
+    served = count - errors
+    tokens = gather(t.tokens) * (1.0 / WINDOW_SECONDS) * served
+    # A window's mean output length varies with its requests (the P50 draw: longer answers, slower).
+    spread = np.minimum(inv_sqrt, 0.5 / _TOKEN_SPREAD)
+    spread *= _TOKEN_SPREAD * NORMAL.take(z_slots[0]) / 3.5
+    spread += 1.0
+    tokens *= spread
+    utilisation = np.minimum(rho, 1.0)
+    utilisation *= 100.0
+    utilisation[~serving] = np.nan
     return (
         count,
         count / WINDOW_SECONDS,
@@ -162,4 +200,9 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
         p99,
         error_rate_percent(errors, count),
         serving,
+        p50 * ttft_share,
+        p95 * ttft_share,
+        tokens,
+        np.where(serving, n_replicas, 0.0),
+        utilisation,
     )

@@ -1,0 +1,104 @@
+"""Counts drawn from hashed uniforms: Poisson (and binomial) by quantile tables, the normal CDF.
+
+A 12-bit slot indexes UNIFORM and NORMAL (simulator/_random.py); the same slot
+gives a Poisson draw by inverting its CDF: from a table for small means, by the
+normal approximation with continuity correction for large ones (where the two
+agree to well under one count).
+"""
+
+from statistics import NormalDist
+
+import numpy as np
+
+from ._random import LEVELS, NORMAL, UNIFORM
+
+SMALL_MEAN = 24.0  # below it the table, above it the normal approximation
+_BUCKETS_PER_E = 32  # table rows per factor e of the mean: ~3 % apart
+_SMALLEST = 1e-3  # means below it draw from the row of 0 (a chance under 1 in 1,000 of a count)
+_ROWS = 1 + int(np.ceil(np.log(SMALL_MEAN / _SMALLEST) * _BUCKETS_PER_E)) + 1
+_U_BITS = 10  # the table keeps 1,024 quantiles per row: 4 slot values share one
+
+
+def _poisson_table() -> np.ndarray:
+    """Poisson quantiles: row r is the mean _SMALLEST·e^((r−1)/32) (row 0 the mean 0), uint8."""
+    means = np.concatenate(([0.0], _SMALLEST * np.exp(np.arange(_ROWS - 1) / _BUCKETS_PER_E)))
+    k = np.arange(80)
+    # log pmf by lgamma-free recursion: log p(k) = k log m − m − log k!
+    log_fact = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, k.size)))))
+    with np.errstate(divide="ignore", invalid="ignore"):  # row 0: log 0; fixed just below
+        log_pmf = k[None, :] * np.log(means)[:, None] - means[:, None] - log_fact[None, :]
+    log_pmf[0] = np.where(k == 0, 0.0, -np.inf)
+    cdf = np.cumsum(np.exp(log_pmf), axis=1)
+    u = (np.arange(1 << _U_BITS) + 0.5) / (1 << _U_BITS)
+    return np.stack([np.searchsorted(row, u) for row in cdf]).astype(np.uint8).ravel()
+
+
+_TABLE = _poisson_table()
+_SHIFT = np.int64(12 - _U_BITS)
+
+
+def _table_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
+    """Poisson draws from the table (means at or above SMALL_MEAN give the top row's draws)."""
+    with np.errstate(divide="ignore"):
+        row = np.log(mean * (1.0 / _SMALLEST))
+    row *= _BUCKETS_PER_E
+    row += 1.5  # + 1 for the row of 0, + 0.5 to round
+    np.clip(row, 0.0, _ROWS - 1, out=row)  # log 0 = −inf clips to the row of 0
+    index = row.astype(np.int64)
+    index[mean < _SMALLEST] = 0
+    index <<= _U_BITS
+    index += u_slot >> _SHIFT
+    return _TABLE.take(index).astype(np.int64)
+
+
+def _normal_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
+    """Normal approximation with continuity correction, for large means."""
+    count = np.sqrt(mean)
+    count *= NORMAL.take(u_slot)
+    count += mean
+    count += 0.5
+    np.maximum(count, 0.0, out=count)
+    return count.astype(np.int64)
+
+
+def poisson(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
+    """Poisson draws (int64) with these means, from 12-bit slots (monotone in the slot)."""
+    small = mean < SMALL_MEAN
+    picked = np.flatnonzero(small)
+    if 4 * picked.size < mean.size:  # mostly large means (request counts): the table for a few
+        out = _normal_draw(mean, u_slot)
+        if picked.size:
+            out[picked] = _table_draw(mean[picked], u_slot[picked])
+        return out
+    # Mostly small means (error counts): the table for all, the normal approximation for a few.
+    out = _table_draw(mean, u_slot)
+    large = np.flatnonzero(~small)
+    if large.size:
+        out[large] = _normal_draw(mean[large], u_slot[large])
+    return out
+
+
+def binomial(trials: np.ndarray, p: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
+    """Binomial draws (int64 ≤ trials): Poisson for small p, normal with variance np(1−p) for large."""
+    mean = trials * p
+    out = poisson(mean, u_slot)
+    wide = np.flatnonzero((p > 0.05) & (mean >= SMALL_MEAN))
+    if wide.size:
+        m, q = mean[wide], p[wide]
+        out[wide] = np.maximum(m + np.sqrt(m * (1.0 - q)) * NORMAL.take(u_slot[wide]) + 0.5, 0.0).astype(
+            np.int64
+        )
+    return np.minimum(out, trials)
+
+
+# The standard normal CDF on a fine grid, for np.interp (numpy has no vectorised erf).
+_CDF_Z = np.linspace(-8.0, 8.0, 4097)
+_CDF = np.array([NormalDist().cdf(float(z)) for z in _CDF_Z])
+
+
+def normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Φ(z), to about 1e-6."""
+    return np.interp(z, _CDF_Z, _CDF)
+
+
+assert NORMAL.size == UNIFORM.size == LEVELS

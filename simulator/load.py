@@ -1,0 +1,77 @@
+"""The load model: replicas from a lagging autoscaler, utilisation, and latency from queueing.
+
+Each deployment runs replicas of a fixed capacity (req/s at utilisation 1). The
+autoscaler sizes them for the load it saw a few minutes ago (it scales up after
+LAG_UP windows and down only after LAG_DOWN), so a rise in traffic runs at a
+higher utilisation ρ until replicas catch up. Latency follows ρ as in a queue:
+P50 ∝ 1 + a·ρ/(1−ρ), and the tail's log-sd grows by b·ρ/(1−ρ), so tails widen
+before the median moves. Past ρ = 1 the excess is shed (fast errors) and the
+served requests run at the queue's limit, where many reach the 60 s timeout.
+"""
+
+import numpy as np
+
+from ._random import NORMAL
+from .draws import normal_cdf
+from .profile import QUEUE_P50, QUEUE_SHAPE, Z95, Z99
+
+LAG_UP, LAG_DOWN = 3, 8  # windows: metrics scrape + new pod; the scale-down stabilisation window
+MAX_REPLICAS = 64.0
+TIMEOUT_MS = 60_000.0  # the gateway's timeout: slower requests fail
+_LOG_TIMEOUT = float(np.log(TIMEOUT_MS))
+_RHO_LIMIT = 0.98  # a saturated queue: served requests wait about this long
+# Standard errors of sample quantiles of n requests, in units of the log-normal's s / √n:
+# √(p(1−p)) / φ(z_p) for p = 0.5, 0.95, 0.99.
+_SE50, _SE95, _SE99 = 1.2533, 2.1131, 3.7328
+COLD_LATENCY = 3.0  # an unloaded replica set is this much slower at its first minute
+
+
+def replicas(seen_rate: np.ndarray, capacity: np.ndarray, target: np.ndarray, minimum: np.ndarray) -> np.ndarray:
+    """Replicas the autoscaler runs for the rate it saw: enough for its target utilisation (float64)."""
+    wanted = np.ceil(seen_rate / (capacity * target))
+    return np.clip(wanted, minimum, MAX_REPLICAS)
+
+
+def queueing(rho: np.ndarray) -> np.ndarray:
+    """ρ/(1−ρ) with ρ capped at the saturated queue's limit."""
+    capped = np.minimum(rho, _RHO_LIMIT)
+    return capped / (1.0 - capped)
+
+
+def percentiles(
+    p50: np.ndarray,
+    shape: np.ndarray,
+    p99_bonus: np.ndarray,
+    inv_sqrt: np.ndarray,
+    bits_z: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P50, P95 and P99 measured from n requests of a log-normal(ln p50, shape); inv_sqrt = 1/√n.
+
+    Sampling noise shrinks with √n (capped at one shape, for a handful of requests);
+    the results are ordered and capped at the timeout.
+    """
+    log50 = np.log(p50)
+    out = []
+    for z, se, extra in ((0.0, _SE50, 0.0), (Z95, _SE95, 0.0), (Z99, _SE99, p99_bonus)):
+        spread = np.minimum(inv_sqrt * se, 1.0)
+        spread *= NORMAL.take(bits_z[len(out)])
+        spread += z
+        spread *= shape
+        spread += log50
+        spread += extra
+        np.minimum(spread, _LOG_TIMEOUT, out=spread)
+        out.append(spread)
+    lo, mid, hi = out
+    np.maximum(mid, lo, out=mid)
+    np.maximum(hi, mid, out=hi)
+    # exp(log(timeout)) may round a hair above the timeout: cap again.
+    return tuple(np.minimum(np.exp(v, out=v), TIMEOUT_MS, out=v) for v in (lo, mid, hi))  # type: ignore[return-value]
+
+
+def timed_out(p50: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Share of requests of a log-normal(ln p50, shape) slower than the timeout."""
+    share = np.zeros(p50.shape)
+    slow = np.flatnonzero(np.log(p50) + 4.0 * shape > _LOG_TIMEOUT)  # beyond 4 sd: nothing to count
+    if slow.size:
+        share[slow] = 1.0 - normal_cdf((_LOG_TIMEOUT - np.log(p50[slow])) / shape[slow])
+    return share
