@@ -2,10 +2,10 @@
 
 Three sources, each a pure function of (deployment, window):
 - a deployment's own incidents: at most one starting per 512-window block (~8.5 h),
-  ~0.06 per deployment-day scaled by its proneness and by the load at the start
+  ~0.05 per deployment-day scaled by its proneness and by the load at the start
   (peaks break things), lasting a log-normal time (median 20 min, long tail);
 - a GPU pool's incidents: hit every deployment of the pool at once, ~0.015 per pool-day;
-- a rollout's incident: one rollout in ten goes wrong within its first two hours.
+- a rollout's incident: one rollout in seven goes wrong within its first two hours.
 An incident starts late enough in its block to end inside it, so a window needs only
 its own block's draws (one hash for its own incidents, one per block for the pools).
 """
@@ -21,11 +21,11 @@ from .traffic import MINUTES_PER_DAY, load_factor
 BLOCK_BITS = 9
 BLOCK_WINDOWS = 1 << BLOCK_BITS
 NONE, ERRORS, SLOWDOWN, TRAFFIC_DROP = 0, 1, 2, 3
-OWN_PER_DAY, POOL_PER_DAY, ROLLOUT_SHARE = 0.06, 0.015, 0.1
+OWN_PER_DAY, POOL_PER_DAY, ROLLOUT_SHARE = 0.05, 0.015, 0.15
 _POOLS = 3 * POOLS_PER_SIZE
 # Durations: log-normal, median 20 min, log-sd 0.75 (a tenth last over 50 min), 3 min to 6 h.
 _DURATION = np.clip(np.rint(20.0 * np.exp(0.75 * NORMAL)), 3, 360).astype(np.int64)
-_PEAK_BOOST_MAX = 2.0  # the load factor at the start scales the chance, capped here
+_PEAK_BOOST_MAX = 2.5  # the load factor at the start (to the power 1.5) scales the chance, capped here
 _OWN_MAX = OWN_PER_DAY * BLOCK_WINDOWS / MINUTES_PER_DAY * _PEAK_BOOST_MAX * LEVELS
 # At most one pool incident per block across the fleet: the chance that some pool has one.
 _POOL_THRESHOLD = round(POOL_PER_DAY * _POOLS * BLOCK_WINDOWS / MINUTES_PER_DAY * LEVELS)
@@ -77,7 +77,7 @@ def _own(
     bits = bits[at]
     duration = _DURATION.take(slot(bits, 2))
     start = (block[at] << BLOCK_BITS) + _offset(slot(bits, 1), duration)
-    boost = np.minimum(load_factor(week_offset[at], phase[at], start), _PEAK_BOOST_MAX)
+    boost = np.minimum(load_factor(week_offset[at], phase[at], start) ** 1.5, _PEAK_BOOST_MAX)
     accepted = draw[at] < _OWN_MAX * proneness[at] * boost / _PEAK_BOOST_MAX
     level = _envelope(window[at] - start, duration) * UNIFORM.take(slot(bits, 4))
     keep = accepted & (level > 0)

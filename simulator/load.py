@@ -4,7 +4,7 @@ Each deployment runs replicas of a fixed capacity (req/s at utilisation 1). The
 autoscaler sizes them for the load it saw a few minutes ago (it scales up after
 LAG_UP windows and down only after LAG_DOWN), so a rise in traffic runs at a
 higher utilisation ρ until replicas catch up. Latency follows ρ as in a queue:
-P50 ∝ 1 + a·ρ/(1−ρ), and the tail's log-sd grows by b·ρ/(1−ρ), so tails widen
+P50 ∝ 1 + a·ρ/(1−ρ), and the tail's log-sd grows by b·√(ρ/(1−ρ)), so tails widen
 before the median moves. Past ρ = 1 the excess is shed (fast errors) and the
 served requests run at the queue's limit, where many reach the 60 s timeout.
 """
@@ -19,7 +19,7 @@ LAG_UP, LAG_DOWN = 3, 8  # windows: metrics scrape + new pod; the scale-down sta
 MAX_REPLICAS = 64.0
 TIMEOUT_MS = 60_000.0  # the gateway's timeout: slower requests fail
 _LOG_TIMEOUT = float(np.log(TIMEOUT_MS))
-_RHO_LIMIT = 0.98  # a saturated queue: served requests wait about this long
+_RHO_LIMIT = 0.97  # a saturated queue: served requests wait about this long
 # Standard errors of sample quantiles of n requests, in units of the log-normal's s / √n:
 # √(p(1−p)) / φ(z_p) for p = 0.5, 0.95, 0.99.
 _SE50, _SE95, _SE99 = 1.2533, 2.1131, 3.7328

@@ -163,7 +163,7 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     p50_true += 1.0
     p50_true *= base
     p50_true *= 1.0 + 0.005 * (nibble(noise) - 7.5)  # a little per-window jitter beyond sampling
-    shape += QUEUE_SHAPE * q
+    shape += QUEUE_SHAPE * np.sqrt(q)
     z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
     inv_sqrt = 1.0 / np.sqrt(np.maximum(count, 1))
     p50, p95, p99 = percentiles(p50_true, shape, gather(t.p99_bonus), inv_sqrt, z_slots)

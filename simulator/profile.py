@@ -25,8 +25,9 @@ COLD_START_WINDOWS_BY_SIZE = np.array([2, 4, 7])  # minutes until loaded replica
 Z95 = 1.6448536269514722
 Z99 = 2.3263478740408408
 
-#: Queueing: P50 ∝ 1 + QUEUE_P50·ρ/(1−ρ); the tail's log-sd grows by QUEUE_SHAPE·ρ/(1−ρ).
-QUEUE_P50, QUEUE_SHAPE = 0.25, 0.05
+#: Queueing: P50 ∝ 1 + QUEUE_P50·q with q = ρ/(1−ρ); the tail's log-sd grows by QUEUE_SHAPE·√q,
+#: faster than the median at moderate load (waits vary more than service times).
+QUEUE_P50, QUEUE_SHAPE = 0.25, 0.12
 _TYPICAL_UTILISATION = 0.42  # what the autoscaler's rounding up leaves on average
 _TYPICAL_QUEUE = _TYPICAL_UTILISATION / (1.0 - _TYPICAL_UTILISATION)
 
@@ -93,7 +94,7 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
     return Traits(
         key=key,
         usual_p50=usual,
-        usual_p95=usual * np.exp(Z95 * (_TAIL_SHAPE.take(tail) + QUEUE_SHAPE * _TYPICAL_QUEUE)),
+        usual_p95=usual * np.exp(Z95 * (_TAIL_SHAPE.take(tail) + QUEUE_SHAPE * np.sqrt(_TYPICAL_QUEUE))),
         base_p50=usual / (1.0 + QUEUE_P50 * _TYPICAL_QUEUE),
         shape=_TAIL_SHAPE.take(tail),
         p99_bonus=_P99_BONUS.take(tail),  # wider tails also reach further
