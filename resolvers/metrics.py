@@ -233,7 +233,9 @@ class FiguresLoader:
                 usual_p50=float(f.usual[0][j]),
                 usual_p95=float(f.usual[1][j]),
             )
-            reasons = health_reasons(h.levels[:, j].tolist(), h.hits[:, j].tolist(), figures, bool(m.serving[j]))
+            reasons = health_reasons(
+                h.levels[:, j].tolist(), h.hits[:, j].tolist(), figures, bool(m.serving[j])
+            )
             out.append(HealthRecord(HEALTH_NAMES[code], [] if code == 0 else reasons))
         return out
 

@@ -90,19 +90,21 @@ class MetricsPoint:
         description="Milliseconds: the median of the step's requests; null when there was no traffic."
     )
     p95_latency: float | None = strawberry.field(
-        description="Milliseconds: the 95th percentile of the step's requests; null when there was no traffic."
+        description="Milliseconds: the 95th percentile of the step's requests; null when it had no traffic."
     )
     p99_latency: float | None = strawberry.field(
-        description="Milliseconds: the 99th percentile of the step's requests; null when there was no traffic."
+        description="Milliseconds: the 99th percentile of the step's requests; null when it had no traffic."
     )
     error_rate: float | None = strawberry.field(description="Percent; null when there was no traffic.")
     time_to_first_token_p50: float | None = strawberry.field(
-        description="Median milliseconds to the first output token over the step; null when there was no traffic."
+        description="Median milliseconds to the first output token over the step; null without traffic."
     )
-    output_tokens_per_second: float = strawberry.field(description="Mean output tokens per second over the step.")
+    output_tokens_per_second: float = strawberry.field(
+        description="Mean output tokens per second over the step."
+    )
     replicas: float = strawberry.field(description="Mean replicas serving over the step.")
     utilization: float | None = strawberry.field(
-        description="Mean busy share of capacity over the step's serving minutes, percent; null when none served."
+        description="Mean busy share of capacity over the step's serving minutes, percent; null if none."
     )
 
 

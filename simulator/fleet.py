@@ -138,7 +138,9 @@ def serving_mask(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> np.n
     return serving_and_start(fleet, position, window)[0]
 
 
-def serving_and_start(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def serving_and_start(
+    fleet: Fleet, position: np.ndarray, window: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Whether each pair serves, and the window its current stretch of serving began.
 
     The start is the activation window, or the resume window of the last pause before;

@@ -78,7 +78,9 @@ def window_levels(fleet: Fleet, index: np.ndarray, m: Metrics) -> np.ndarray:
         levels[rule] += enough & (ratio > factors[1])
     rate = m.error_rate
     for level, (percent, errors) in enumerate(zip(ERROR_PERCENTS, MIN_ERRORS, strict=True), start=1):
-        levels[ERROR_RULE] = np.where((rate >= percent) & (m.error_count >= errors), level, levels[ERROR_RULE])
+        levels[ERROR_RULE] = np.where(
+            (rate >= percent) & (m.error_count >= errors), level, levels[ERROR_RULE]
+        )
     drop = (m.request_volume < VOLUME_DROP_SHARE * trailing) & (trailing >= MIN_TRAILING_VOLUME)
     levels[TRAFFIC_RULE] = drop & m.serving
     return levels
@@ -121,7 +123,10 @@ def assess_health(fleet: Fleet, index: np.ndarray, window: int, current: Metrics
     if current is None:
         current = compute_metrics(fleet, index, np.int64(window))
     run = np.concatenate(
-        (window_levels(fleet, index[None, :], before).swapaxes(0, 1), window_levels(fleet, index, current)[None])
+        (
+            window_levels(fleet, index[None, :], before).swapaxes(0, 1),
+            window_levels(fleet, index, current)[None],
+        )
     )
     trailing = trailing_mean_volume(fleet, index, np.int64(window))
     return combine(run, current.serving, trailing)

@@ -126,7 +126,11 @@ def incidents(
         empty = np.zeros(0, dtype=np.int64)
         return Incidents(empty, empty, np.zeros(0))
     block = window >> BLOCK_BITS
-    parts = [_own(key, proneness, week_offset, phase, window, block), _pool(pool, window, block), _rollout(key, age)]
+    parts = [
+        _own(key, proneness, week_offset, phase, window, block),
+        _pool(pool, window, block),
+        _rollout(key, age),
+    ]
     where = np.concatenate([p[0] for p in parts])
     kind = np.concatenate([p[1] for p in parts])
     level = np.concatenate([p[2] for p in parts])

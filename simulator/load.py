@@ -13,7 +13,7 @@ import numpy as np
 
 from ._random import NORMAL
 from .draws import normal_cdf
-from .profile import QUEUE_P50, QUEUE_SHAPE, Z95, Z99
+from .profile import Z95, Z99
 
 LAG_UP, LAG_DOWN = 3, 8  # windows: metrics scrape + new pod; the scale-down stabilisation window
 MAX_REPLICAS = 64.0
@@ -26,7 +26,9 @@ _SE50, _SE95, _SE99 = 1.2533, 2.1131, 3.7328
 COLD_LATENCY = 3.0  # an unloaded replica set is this much slower at its first minute
 
 
-def replicas(seen_rate: np.ndarray, capacity: np.ndarray, target: np.ndarray, minimum: np.ndarray) -> np.ndarray:
+def replicas(
+    seen_rate: np.ndarray, capacity: np.ndarray, target: np.ndarray, minimum: np.ndarray
+) -> np.ndarray:
     """Replicas the autoscaler runs for the rate it saw: enough for its target utilisation (float64)."""
     wanted = np.ceil(seen_rate / (capacity * target))
     return np.clip(wanted, minimum, MAX_REPLICAS)

@@ -96,8 +96,10 @@ def _gatherer(position: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     gather a pass over memory. Values modified in place must be copied by the caller.
     """
     first = int(position[0]) if position.size else 0
-    if position.size and int(position[-1]) - first == position.size - 1 and np.array_equal(
-        position, np.arange(first, first + position.size)
+    if (
+        position.size
+        and int(position[-1]) - first == position.size - 1
+        and np.array_equal(position, np.arange(first, first + position.size))
     ):
         return lambda values: values[first : first + position.size]
     return lambda values: values.take(position)

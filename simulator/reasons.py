@@ -56,7 +56,11 @@ def health_reasons(levels: Sequence[int], hits: Sequence[int], f: Figures, servi
             )
     level = levels[ERROR_RULE]
     if level:
-        now = f"Error rate {_percent(f.error_rate)}%" if math.isfinite(f.error_rate) else "No requests now; error rate"
+        now = (
+            f"Error rate {_percent(f.error_rate)}%"
+            if math.isfinite(f.error_rate)
+            else "No requests now; error rate"
+        )
         found.append(
             (
                 level,

@@ -93,7 +93,11 @@ def load_factor(week_offset: np.ndarray, phase: np.ndarray, window: np.ndarray) 
 
 
 def noise_logs(
-    noise_offset: np.ndarray, drift_offset: np.ndarray, amp: np.ndarray, window: np.ndarray, lags: tuple[int, ...]
+    noise_offset: np.ndarray,
+    drift_offset: np.ndarray,
+    amp: np.ndarray,
+    window: np.ndarray,
+    lags: tuple[int, ...],
 ) -> list[np.ndarray]:
     """Log-multipliers of the rate from the minute noise (with spikes) and the model's drift.
 

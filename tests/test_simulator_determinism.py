@@ -248,7 +248,9 @@ def _run(levels_by_window: list[list[int]]) -> np.ndarray:
         ([2, 0, 2, 0, 2], CRITICAL),
     ],
 )
-def test_a_rule_holds_a_level_reached_in_three_of_five_windows(errors_by_window: list[int], code: int) -> None:
+def test_a_rule_holds_a_level_reached_in_three_of_five_windows(
+    errors_by_window: list[int], code: int
+) -> None:
     # given
     run = _run([[0, 0, e, 0] for e in errors_by_window])
     # when
@@ -284,7 +286,10 @@ def test_health_of_a_few_equals_health_of_the_fleet_and_needs_its_run() -> None:
     fleet = make_fleet()
     everyone = np.arange(fleet.n)
     window = W0 + 700
-    runs = [window_levels(fleet, everyone, compute_metrics(fleet, everyone, w)) for w in range(window - 4, window + 1)]
+    runs = [
+        window_levels(fleet, everyone, compute_metrics(fleet, everyone, w))
+        for w in range(window - 4, window + 1)
+    ]
     current = compute_metrics(fleet, everyone, window)
     fleet_wide = combine(np.stack(runs), current.serving, trailing_mean_volume(fleet, everyone, window))
     # when

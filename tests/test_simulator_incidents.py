@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from simulator import HEALTHY, TIMEOUT_MS, Fleet, assess_health, compute_metrics
-from simulator.incidents import ERRORS, SLOWDOWN
+from simulator.incidents import ERRORS
 from simulator.traffic import load_factor
-from tests.simulated_week import DAY, DAYS, N, SIZES, T0, W0, incident_kinds, week
+from tests.simulated_week import DAY, DAYS, SIZES, T0, W0, N, incident_kinds, week
 
 
 def run_lengths(flags: np.ndarray) -> np.ndarray:
@@ -27,7 +27,7 @@ def starts(flags: np.ndarray) -> np.ndarray:
 def test_a_healthy_fleet_is_green_for_every_model_size(size: int) -> None:
     # given: serving windows with no incident in them or in the windows health looks back on
     w = week()
-    calm = w.calm & (SIZES == size)[:, None]
+    calm = w.calm & (size == SIZES)[:, None]
     # when
     healthy = np.mean(w.code[calm] == HEALTHY)
     # then
@@ -155,7 +155,7 @@ def test_a_resume_starts_cold() -> None:
         np.full(300, T0 - 30 * 86_400.0),
         [[(pause, pause + 3_600)]] * 300,
     )
-    resumed = int(math.ceil((pause + 3_600) / 60))
+    resumed = math.ceil((pause + 3_600) / 60)
     # when
     m = compute_metrics(fleet, np.arange(300)[:, None], resumed + np.arange(30)[None, :])
     health = assess_health(fleet, np.arange(300), resumed + 2)

@@ -101,7 +101,7 @@ def test_metrics_are_consistent_for_any_fleet_and_window(case: tuple[Fleet, np.n
     # LLM figures: time to first token within the request's latency, zeros and nulls when not serving
     for figure in (m.ttft_p50, m.ttft_p95):
         assert np.all(np.isfinite(figure[traffic])) and np.all(np.isnan(figure[~traffic]))
-    assert np.all((0 < m.ttft_p50[traffic]) & (m.ttft_p50[traffic] <= m.ttft_p95[traffic]))
+    assert np.all((m.ttft_p50[traffic] > 0) & (m.ttft_p50[traffic] <= m.ttft_p95[traffic]))
     assert np.all((m.ttft_p50[traffic] <= m.p50[traffic]) & (m.ttft_p95[traffic] <= m.p95[traffic]))
     assert np.all(m.tokens_per_second >= 0) and np.all(m.tokens_per_second[~m.serving] == 0)
     assert np.all(m.replicas[m.serving] >= 1) and np.all(m.replicas[~m.serving] == 0)

@@ -7,7 +7,7 @@ from simulator import Fleet, compute_metrics, compute_series
 from simulator.incidents import SLOWDOWN
 from simulator.load import LAG_UP
 from simulator.profile import Z95, Z99
-from tests.simulated_week import DAY, MODELS, N, SIZES, T0, W0, make_fleet, week
+from tests.simulated_week import DAY, MODELS, SIZES, T0, W0, N, make_fleet, week
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -198,7 +198,9 @@ def _requests(p50: np.ndarray, quantile: np.ndarray, z: float, count: np.ndarray
     """Latencies of every request of some windows, drawn from each window's fitted log-normal."""
     rng = np.random.default_rng(seed)
     shape = np.log(quantile / p50) / z
-    return np.concatenate([np.exp(rng.normal(np.log(a), s, n)) for a, s, n in zip(p50, shape, count, strict=True)])
+    return np.concatenate(
+        [np.exp(rng.normal(np.log(a), s, n)) for a, s, n in zip(p50, shape, count, strict=True)]
+    )
 
 
 def test_a_chart_point_has_the_percentiles_of_its_requests() -> None:
