@@ -10,7 +10,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from ._random import LEVELS, NORMAL, UNIFORM
+from ._random import LEVELS, NORMAL, NORMAL32, UNIFORM
 
 SMALL_MEAN = 24.0  # below it the table, above it the normal approximation
 _BUCKETS_PER_E = 32  # table rows per factor e of the mean: ~3 % apart
@@ -34,18 +34,19 @@ def _poisson_table() -> np.ndarray:
 
 
 _TABLE = _poisson_table()
+_ROW_OFFSET = 1.5 - _BUCKETS_PER_E * float(np.log(_SMALLEST))  # + 1 for the row of 0, + 0.5 to round
 _SHIFT = np.int64(12 - _U_BITS)
 
 
 def _table_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
     """Poisson draws from the table (means at or above SMALL_MEAN give the top row's draws)."""
     with np.errstate(divide="ignore"):
-        row = np.log(mean * (1.0 / _SMALLEST))
+        row = np.log(mean)
     row *= _BUCKETS_PER_E
-    row += 1.5  # + 1 for the row of 0, + 0.5 to round
-    np.clip(row, 0.0, _ROWS - 1, out=row)  # log 0 = −inf clips to the row of 0
+    row += _ROW_OFFSET
+    # log 0 = −inf clips to the row of 0, and so do means up to ~1.5 % below _SMALLEST.
+    np.clip(row, 0.0, _ROWS - 1, out=row)
     index = row.astype(np.int64)
-    index[mean < _SMALLEST] = 0
     index <<= _U_BITS
     index += u_slot >> _SHIFT
     return _TABLE.take(index).astype(np.int64)
@@ -54,7 +55,7 @@ def _table_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
 def _normal_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
     """Normal approximation with continuity correction, for large means."""
     count = np.sqrt(mean)
-    count *= NORMAL.take(u_slot)
+    count *= NORMAL32.take(u_slot)
     count += mean
     count += 0.5
     np.maximum(count, 0.0, out=count)
@@ -80,7 +81,7 @@ def poisson(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
 
 def binomial(trials: np.ndarray, p: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
     """Binomial draws (int64 ≤ trials): Poisson for small p, normal with variance np(1−p) for large."""
-    mean = trials * p
+    mean = np.multiply(trials, p, dtype=p.dtype)
     out = poisson(mean, u_slot)
     wide = np.flatnonzero((p > 0.05) & (mean >= SMALL_MEAN))
     if wide.size:

@@ -84,17 +84,23 @@ def _own(
     return at[keep], _kind(slot(bits[keep], 3)), level[keep]
 
 
+def _struck_pool(bits: np.ndarray) -> np.ndarray:
+    """The pool a block's incident strikes, or -1 where the block has none."""
+    return np.where(slot(bits, 0) < _POOL_THRESHOLD, (slot(bits, 1) * _POOLS) >> SLOT_BITS, -1)
+
+
 def _pool(pool: np.ndarray, window: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, ...]:
     """(where, kind, level) of pool incidents of the pairs' blocks."""
     low, high = int(block.min()), int(block.max())
     fleet_key = deployment_key(np.array([_STREAM_POOL]))
-    if high - low < 4 * BLOCK_WINDOWS:  # few distinct blocks: hash each once, then gather
-        bits = hash_counter(fleet_key, _STREAM_POOL, np.arange(low, high + 1)).take(block - low)
+    if high - low < 4 * BLOCK_WINDOWS:  # few distinct blocks: decide each once, then gather
+        block_bits = hash_counter(fleet_key, _STREAM_POOL, np.arange(low, high + 1))
+        at = np.flatnonzero(pool == _struck_pool(block_bits).take(block - low))
+        bits = block_bits.take(block[at] - low)
     else:
         bits = hash_counter(fleet_key, _STREAM_POOL, block)
-    hit = (slot(bits, 0) < _POOL_THRESHOLD) & (pool == (slot(bits, 1) * _POOLS) >> SLOT_BITS)
-    at = np.flatnonzero(hit)
-    bits = bits[at]
+        at = np.flatnonzero(pool == _struck_pool(bits))
+        bits = bits[at]
     duration = _DURATION.take(slot(bits, 3))
     start = (block[at] << BLOCK_BITS) + _offset(slot(bits, 2), duration)
     level = _envelope(window[at] - start, duration) * (0.3 + 0.7 * nibble(bits) / 15)

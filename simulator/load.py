@@ -2,7 +2,7 @@
 
 Each deployment runs replicas of a fixed capacity (req/s at utilisation 1). The
 autoscaler sizes them for the load it saw a few minutes ago (it scales up after
-LAG_UP windows and down only after LAG_DOWN), so a rise in traffic runs at a
+traffic.LAG_UP windows and down only after traffic.LAG_DOWN), so a rise in traffic runs at a
 higher utilisation ρ until replicas catch up. Latency follows ρ as in a queue:
 P50 ∝ 1 + a·ρ/(1−ρ), and the tail's log-sd grows by b·√(ρ/(1−ρ)), so tails widen
 before the median moves. Past ρ = 1 the excess is shed (fast errors) and the
@@ -11,11 +11,10 @@ served requests run at the queue's limit, where many reach the 60 s timeout.
 
 import numpy as np
 
-from ._random import NORMAL
+from ._random import NORMAL32
 from .draws import normal_cdf
 from .profile import Z95, Z99
 
-LAG_UP, LAG_DOWN = 3, 8  # windows: metrics scrape + new pod; the scale-down stabilisation window
 MAX_REPLICAS = 64.0
 TIMEOUT_MS = 60_000.0  # the gateway's timeout: slower requests fail
 _LOG_TIMEOUT = float(np.log(TIMEOUT_MS))
@@ -56,7 +55,7 @@ def percentiles(
     out = []
     for z, se, extra in ((0.0, _SE50, 0.0), (Z95, _SE95, 0.0), (Z99, _SE99, p99_bonus)):
         spread = np.minimum(inv_sqrt * se, 1.0)
-        spread *= NORMAL.take(bits_z[len(out)])
+        spread *= NORMAL32.take(bits_z[len(out)])
         spread += z
         spread *= shape
         spread += log50
@@ -72,7 +71,7 @@ def percentiles(
 
 def timed_out(p50: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """Share of requests of a log-normal(ln p50, shape) slower than the timeout."""
-    share = np.zeros(p50.shape)
+    share = np.zeros(p50.shape, dtype=p50.dtype)
     slow = np.flatnonzero(np.log(p50) + 4.0 * shape > _LOG_TIMEOUT)  # beyond 4 sd: nothing to count
     if slow.size:
         share[slow] = 1.0 - normal_cdf((_LOG_TIMEOUT - np.log(p50[slow])) / shape[slow])

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._random import NORMAL, hash_counter, nibble, slot
+from ._random import NORMAL32, hash_counter, slot
 from .draws import binomial, poisson
 from .fleet import Fleet, serving_and_start
 from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, incidents
-from .load import COLD_LATENCY, LAG_DOWN, LAG_UP, percentiles, queueing, replicas, timed_out
+from .load import COLD_LATENCY, percentiles, queueing, replicas, timed_out
 from .profile import QUEUE_P50, QUEUE_SHAPE
 from .traffic import RAMP_WINDOWS, load_factor, noise_logs, ramp
 from .windows import WINDOW_SECONDS
@@ -71,7 +71,8 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
     if total and (position.min() < 0 or position.max() >= fleet.n):
         raise IndexError(f"fleet positions must lie in [0, {fleet.n})")
     if total <= _CHUNK:
-        columns = _simulate(fleet, position, win)
+        simulated = _simulate(fleet, position, win)
+        columns = tuple(c.astype(dtype, copy=False) for c, dtype in zip(simulated, _DTYPES, strict=True))
     else:
         columns = _allocate(total)
         for begin in range(0, total, _CHUNK):
@@ -117,16 +118,14 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     noise_offset, drift_offset = gather(t.noise_offset), gather(t.drift_offset)
     amp, volume = gather(t.noise_amp), gather(t.volume)
     # The autoscaler sized replicas for the rate it saw: up after LAG_UP, down after LAG_DOWN.
-    now, seen_up, seen_down = noise_logs(noise_offset, drift_offset, amp, win, (0, LAG_UP, LAG_DOWN))
-    np.maximum(seen_up, seen_down, out=seen_up)
-    seen_up -= now
+    now, seen = noise_logs(noise_offset, drift_offset, amp, win)
     rate = load_factor(week_offset, phase, win)
     rate *= volume
     young = np.flatnonzero(age < RAMP_WINDOWS)
-    if young.size:  # the weekly cycle and the ramp move too slowly for the lag to matter
+    if young.size:
         rate[young] *= ramp(age[young])
     rate *= np.exp(now, out=now)
-    seen = np.exp(seen_up, out=seen_up)
+    seen = np.exp(seen, out=seen)
     seen *= rate
     per_replica = gather(t.capacity)
     n_replicas = replicas(seen, per_replica, gather(t.target), gather(t.min_replicas))
@@ -156,7 +155,8 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
         error_fraction[at] += np.where(kind == ERRORS, 0.01 + 0.25 * level * level, 0.0)
 
     rho = rate / capacity
-    expected = np.multiply(rate, serving * float(WINDOW_SECONDS))
+    expected = rate * np.float32(WINDOW_SECONDS)
+    expected[~serving] = 0.0
     noise = hash_counter(key, _STREAM_NOISE, win)
     count = poisson(expected, slot(noise, 0))
 
@@ -164,10 +164,10 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     p50_true = np.multiply(q, QUEUE_P50)
     p50_true += 1.0
     p50_true *= base
-    p50_true *= 1.0 + 0.005 * (nibble(noise) - 7.5)  # a little per-window jitter beyond sampling
     shape += QUEUE_SHAPE * np.sqrt(q)
     z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
-    inv_sqrt = 1.0 / np.sqrt(np.maximum(count, 1))
+    inv_sqrt = np.sqrt(np.maximum(count, 1), dtype=np.float32)
+    np.divide(1.0, inv_sqrt, out=inv_sqrt)
     p50, p95, p99 = percentiles(p50_true, shape, gather(t.p99_bonus), inv_sqrt, z_slots)
     # Beyond capacity the excess is shed; of the rest, the slowest hit the timeout.
     overloaded = np.flatnonzero(rho > 1.0)
@@ -184,10 +184,11 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     queue_share = QUEUE_P50 * q
     ttft_share = (gather(t.prefill) + queue_share) / (1.0 + queue_share)
     served = count - errors
-    tokens = gather(t.tokens) * (1.0 / WINDOW_SECONDS) * served
+    tokens = np.multiply(served, gather(t.tokens), dtype=np.float32)
+    tokens *= 1.0 / WINDOW_SECONDS
     # A window's mean output length varies with its requests (the P50 draw: longer answers, slower).
     spread = np.minimum(inv_sqrt, 0.5 / _TOKEN_SPREAD)
-    spread *= _TOKEN_SPREAD * NORMAL.take(z_slots[0]) / 3.5
+    spread *= _TOKEN_SPREAD * NORMAL32.take(z_slots[0]) / 3.5
     spread += 1.0
     tokens *= spread
     utilisation = np.minimum(rho, 1.0)

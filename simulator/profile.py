@@ -78,6 +78,12 @@ class Traits:
     cold_windows: np.ndarray  # int64 minutes of cold start after activation or resume
 
 
+def _float32(**fields: np.ndarray) -> Traits:
+    """Traits with float fields in float32: per-window arithmetic runs in float32 (half the memory
+    traffic; figures need 7 digits at most), integers stay int64."""
+    return Traits(**{k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in fields.items()})
+
+
 def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
     """Traits of deployments with these ids, sizes and model keys (1-D arrays)."""
     key = deployment_key(ids)
@@ -91,7 +97,7 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
     usual = _P50_TABLE.take(row + slot(key, 0))
     archetype = np.searchsorted(_ARCHETYPE_EDGES, slot(model_bits, 0), side="right")
     period_mask = NOISE_PERIOD - 1
-    return Traits(
+    return _float32(
         key=key,
         usual_p50=usual,
         usual_p95=usual * np.exp(Z95 * (_TAIL_SHAPE.take(tail) + QUEUE_SHAPE * np.sqrt(_TYPICAL_QUEUE))),

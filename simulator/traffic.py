@@ -79,11 +79,17 @@ def _spikes() -> np.ndarray:
     return out
 
 
-WEEKLY_LOAD = _weekly_load()
-# float32: the two tables stay in the cache while a fleet-wide pass gathers from them.
+LAG_UP, LAG_DOWN = 3, 8  # windows: metrics scrape + new pod; the scale-down stabilisation window
+WEEKLY_LOAD = _weekly_load().astype(np.float32)
+# float32: the tables stay in the cache while a fleet-wide pass gathers from them.
 MINUTE_NOISE = (_ar1(0, _MINUTE_NOISE_SD, _MINUTE_NOISE_LAG1) + _spikes()).astype(np.float32)
+# What the autoscaler saw relative to now, as a log: it scales up to the noise of LAG_UP windows
+# ago and down only to the larger of that and LAG_DOWN windows ago. One gather instead of three.
+SEEN_NOISE = (
+    np.maximum(np.roll(MINUTE_NOISE, LAG_UP), np.roll(MINUTE_NOISE, LAG_DOWN)) - MINUTE_NOISE
+).astype(np.float32)
 DRIFT = _ar1(1, _DRIFT_SD, _DRIFT_LAG1).astype(np.float32)
-for _table in (WEEKLY_LOAD, MINUTE_NOISE, DRIFT):
+for _table in (WEEKLY_LOAD, MINUTE_NOISE, SEEN_NOISE, DRIFT):
     _table.flags.writeable = False
 
 
@@ -93,26 +99,18 @@ def load_factor(week_offset: np.ndarray, phase: np.ndarray, window: np.ndarray) 
 
 
 def noise_logs(
-    noise_offset: np.ndarray,
-    drift_offset: np.ndarray,
-    amp: np.ndarray,
-    window: np.ndarray,
-    lags: tuple[int, ...],
-) -> list[np.ndarray]:
-    """Log-multipliers of the rate from the minute noise (with spikes) and the model's drift.
-
-    One per lag: the noise as it was `lag` windows before each window (0: now), with the
-    drift of now (it moves over an hour, so a few minutes' lag do not matter).
-    """
+    noise_offset: np.ndarray, drift_offset: np.ndarray, amp: np.ndarray, window: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-multipliers of the rate now (minute noise with spikes, and the model's drift) and of
+    what the autoscaler saw relative to now (the weekly cycle and the drift move too slowly
+    for its few minutes of lag to matter)."""
     mask = NOISE_PERIOD - 1
     index = window + noise_offset
-    drift = DRIFT.take((window + drift_offset) & mask)
-    out = []
-    for lag in lags:
-        log = MINUTE_NOISE.take((index - lag) & mask if lag else index & mask) * amp
-        log += drift
-        out.append(log)
-    return out
+    index &= mask
+    now = MINUTE_NOISE.take(index) * amp
+    now += DRIFT.take((window + drift_offset) & mask)
+    seen = SEEN_NOISE.take(index) * amp
+    return now, seen
 
 
 def ramp(age_windows: np.ndarray) -> np.ndarray:

@@ -5,8 +5,8 @@ import pytest
 
 from simulator import Fleet, compute_metrics, compute_series
 from simulator.incidents import SLOWDOWN
-from simulator.load import LAG_UP
 from simulator.profile import Z95, Z99
+from simulator.traffic import LAG_UP
 from tests.simulated_week import DAY, MODELS, SIZES, T0, W0, N, make_fleet, week
 
 
