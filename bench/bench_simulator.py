@@ -20,12 +20,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator import (
+    HEALTH_WINDOWS,
     RANGES,
     Fleet,
+    assess_health,
+    combine,
     compute_metrics,
     compute_series,
-    health_codes,
     trailing_mean_volume,
+    window_levels,
     window_of,
 )
 
@@ -71,6 +74,14 @@ def per_pair_rate(fleet: Fleet, index: np.ndarray, window: np.ndarray, repeat: i
     return len(pairs) / best_seconds(loop, max(1, repeat // 2))
 
 
+def next_window_health(fleet: Fleet, window: int, earlier: list[np.ndarray]) -> object:
+    """A poll in a new window: that window's figures and levels, the run's others kept."""
+    everyone = np.arange(fleet.n)
+    current = compute_metrics(fleet, everyone, window)
+    run = np.stack([*earlier, window_levels(fleet, everyone, current)])
+    return combine(run, current.serving, trailing_mean_volume(fleet, everyone, window))
+
+
 def main() -> None:
     """Time each case and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,6 +96,11 @@ def main() -> None:
     block_positions = np.arange(1_000) * (n // 1_000)
     day = now - np.arange(1_440)[::-1]
     step, points = RANGES["LAST_30_DAYS"]
+    # What the API's fleet snapshot keeps: the rule levels of the run's earlier windows.
+    earlier_levels = [
+        window_levels(fleet, np.arange(n), compute_metrics(fleet, np.arange(n), now - k))
+        for k in range(HEALTH_WINDOWS - 1, 0, -1)
+    ]
     cases: list[tuple[str, int, Callable[[], object], np.ndarray, np.ndarray]] = [
         (
             f"fleet of {n:,} at one window",
@@ -108,11 +124,16 @@ def main() -> None:
             np.tile(day, 1_000),
         ),
         (
-            f"health of {n:,} (+trailing mean)",
+            f"health of {n:,} (5-window run, cold)",
             n,
-            lambda: health_codes(
-                compute_metrics(fleet, np.arange(n), now), trailing_mean_volume(fleet, np.arange(n), now)
-            ),
+            lambda: assess_health(fleet, np.arange(n), now),
+            np.arange(n),
+            np.full(n, now),
+        ),
+        (
+            f"health of {n:,}, next window (run kept)",
+            n,
+            lambda: next_window_health(fleet, now, earlier_levels),
             np.arange(n),
             np.full(n, now),
         ),

@@ -92,14 +92,23 @@ def binomial(trials: np.ndarray, p: np.ndarray, u_slot: np.ndarray) -> np.ndarra
     return np.minimum(out, trials)
 
 
-# The standard normal CDF on a fine grid, for np.interp (numpy has no vectorised erf).
-_CDF_Z = np.linspace(-8.0, 8.0, 4097)
+# The standard normal CDF on a uniform grid (numpy has no vectorised erf): 256 points per unit
+# over ±8, linearly interpolated, is within 5e-7 of Φ. A uniform grid needs no search.
+_CDF_STEPS = 256
+_CDF_Z = np.arange(-8 * _CDF_STEPS, 8 * _CDF_STEPS + 2) / _CDF_STEPS
 _CDF = np.array([NormalDist().cdf(float(z)) for z in _CDF_Z])
+_CDF_SLOPE = np.diff(_CDF, append=1.0)
 
 
 def normal_cdf(z: np.ndarray) -> np.ndarray:
-    """Φ(z), to about 1e-6."""
-    return np.interp(z, _CDF_Z, _CDF)
+    """Φ(z), to about 5e-7."""
+    x = np.clip(z, -8.0, 8.0) * _CDF_STEPS
+    x += 8 * _CDF_STEPS
+    index = x.astype(np.int64)
+    x -= index
+    x *= _CDF_SLOPE.take(index)
+    x += _CDF.take(index)
+    return x
 
 
 assert NORMAL.size == UNIFORM.size == LEVELS

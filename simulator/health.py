@@ -33,16 +33,16 @@ VOLUME_DROP_SHARE = 0.5  # of the trailing-hour mean
 MIN_TRAILING_VOLUME = 0.5  # req/s: below it a quiet minute is chance, not a drop
 HEALTH_WINDOWS, HEALTH_QUORUM = 5, 3
 TRAILING_WINDOWS = 60
-_QUARTER = TRAILING_WINDOWS // 4
+_HALF = TRAILING_WINDOWS // 2
 
 
 def trailing_mean_volume(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Mean req/s each deployment normally gets over the hour before its window.
 
     The noise-free, incident-free expectation (popularity, weekly cycle, ramp-up),
-    sampled at the midpoints of the hour's four quarters: cheap, and a traffic drop
-    then stays flagged for as long as it lasts instead of dragging its own baseline
-    down. Windows before activation count as 0 req/s.
+    sampled at the midpoints of the hour's two halves (the cycle is smooth): cheap, and
+    a traffic drop then stays flagged for as long as it lasts instead of dragging its
+    own baseline down. Windows before activation count as 0 req/s.
     """
     index_b, window_b = np.broadcast_arrays(
         np.asarray(index, dtype=np.int64), np.asarray(window, dtype=np.int64)
@@ -51,22 +51,28 @@ def trailing_mean_volume(fleet: Fleet, index: np.ndarray, window: np.ndarray) ->
     t = fleet.traits
     week_offset, phase = t.week_offset.take(position), t.phase.take(position)
     age = win - fleet.act_window.take(position)
-    total = np.zeros(position.size)
-    for k in range(4):
-        back = TRAILING_WINDOWS - _QUARTER * k - _QUARTER // 2
+    total = np.zeros(position.size, dtype=np.float32)
+    for back in (_HALF + _HALF // 2, _HALF // 2):
         share = load_factor(week_offset, phase, win - back)
         young = np.flatnonzero(age - back < RAMP_WINDOWS)
         share[young] *= ramp(age[young] - back)
         total += share
     total *= t.volume.take(position)
-    return (total / 4).reshape(index_b.shape)
+    total *= 0.5
+    return total.reshape(index_b.shape)
 
 
-def window_levels(fleet: Fleet, index: np.ndarray, m: Metrics) -> np.ndarray:
-    """Each rule's level in each pair's own window: int8 of shape (RULES, *m.window.shape)."""
+def window_levels(
+    fleet: Fleet, index: np.ndarray, m: Metrics, trailing: np.ndarray | None = None
+) -> np.ndarray:
+    """Each rule's level in each pair's own window: int8 of shape (RULES, *m.window.shape).
+
+    `trailing` may hold the pairs' trailing-hour means, already computed.
+    """
     t = fleet.traits
     index = np.broadcast_to(np.asarray(index, dtype=np.int64), m.window.shape)
-    trailing = trailing_mean_volume(fleet, index, m.window)
+    if trailing is None:
+        trailing = trailing_mean_volume(fleet, index, m.window)
     enough = m.request_count >= MIN_LATENCY_REQUESTS
     levels = np.zeros((RULES, *m.window.shape), dtype=np.int8)
     for rule, figure, usual, factors in (
@@ -122,11 +128,11 @@ def assess_health(fleet: Fleet, index: np.ndarray, window: int, current: Metrics
     before = compute_metrics(fleet, index[None, :], earlier[:, None])
     if current is None:
         current = compute_metrics(fleet, index, np.int64(window))
+    trailing = trailing_mean_volume(fleet, index, np.int64(window))
     run = np.concatenate(
         (
             window_levels(fleet, index[None, :], before).swapaxes(0, 1),
-            window_levels(fleet, index, current)[None],
+            window_levels(fleet, index, current, trailing)[None],
         )
     )
-    trailing = trailing_mean_volume(fleet, index, np.int64(window))
     return combine(run, current.serving, trailing)
