@@ -32,6 +32,7 @@ _POOL_THRESHOLD = round(POOL_PER_DAY * _POOLS * BLOCK_WINDOWS / MINUTES_PER_DAY 
 _ROLLOUT_THRESHOLD = round(ROLLOUT_SHARE * LEVELS)
 _ROLLOUT_WINDOWS = 120  # a rollout's incident starts within this many minutes
 _STREAM_OWN, _STREAM_POOL, _STREAM_ROLLOUT = 0x1C1DE, 0x1C1DF, 0x1C1E0
+_FLEET_KEY = deployment_key(np.array([_STREAM_POOL]))  # pool incidents are the fleet's stream
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def _struck_pool(bits: np.ndarray) -> np.ndarray:
 def _pool(pool: np.ndarray, window: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, ...]:
     """(where, kind, level) of pool incidents of the pairs' blocks."""
     low, high = int(block.min()), int(block.max())
-    fleet_key = deployment_key(np.array([_STREAM_POOL]))
+    fleet_key = _FLEET_KEY
     if high - low < 4 * BLOCK_WINDOWS:  # few distinct blocks: decide each once, then gather
         block_bits = hash_counter(fleet_key, _STREAM_POOL, np.arange(low, high + 1))
         at = np.flatnonzero(pool == _struck_pool(block_bits).take(block - low))
@@ -108,9 +109,14 @@ def _pool(pool: np.ndarray, window: np.ndarray, block: np.ndarray) -> tuple[np.n
     return at[keep], _kind(slot(bits[keep], 4), drops=False), level[keep]
 
 
-def _rollout(key: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(where, kind, level) of incidents shortly after activation (age in windows since it)."""
-    young = np.flatnonzero((age >= 0) & (age < _ROLLOUT_WINDOWS + 360))
+def _rollout(key: np.ndarray, age: np.ndarray, candidates: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """(where, kind, level) of incidents shortly after activation (age in windows since it).
+
+    `candidates` may list the pairs worth checking (every pair with a small age among them).
+    """
+    if candidates is None:
+        candidates = np.arange(age.size)
+    young = candidates[(age[candidates] >= 0) & (age[candidates] < _ROLLOUT_WINDOWS + 360)]
     bits = hash_counter(key[young], _STREAM_ROLLOUT, np.zeros(young.size, dtype=np.int64))
     start = (slot(bits, 1) * _ROLLOUT_WINDOWS) >> SLOT_BITS
     level = _envelope(age[young] - start, _DURATION.take(slot(bits, 2))) * UNIFORM.take(slot(bits, 4))
@@ -126,8 +132,13 @@ def incidents(
     phase: np.ndarray,
     age: np.ndarray,
     window: np.ndarray,
+    young: np.ndarray | None = None,
 ) -> Incidents:
-    """Incidents of the pairs (traits gathered per pair, age = windows since activation)."""
+    """Incidents of the pairs (traits gathered per pair, age = windows since activation).
+
+    `young` may list the pairs activated less than a day before (only they can be in a
+    rollout's incident), when the caller has them already.
+    """
     if window.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Incidents(empty, empty, np.zeros(0))
@@ -135,7 +146,7 @@ def incidents(
     parts = [
         _own(key, proneness, week_offset, phase, window, block),
         _pool(pool, window, block),
-        _rollout(key, age),
+        _rollout(key, age, young),
     ]
     where = np.concatenate([p[0] for p in parts])
     kind = np.concatenate([p[1] for p in parts])

@@ -22,6 +22,9 @@ _RHO_LIMIT = 0.97  # a saturated queue: served requests wait about this long
 # Standard errors of sample quantiles of n requests, in units of the log-normal's s / √n:
 # √(p(1−p)) / φ(z_p) for p = 0.5, 0.95, 0.99.
 _SE50, _SE95, _SE99 = 1.2533, 2.1131, 3.7328
+_FEWEST = np.float32(1.0 / _SE99)  # 1/√n for n ≈ 14
+# Standard-normal draws times each quantile's standard error, per slot value (float32).
+_NOISE50, _NOISE95, _NOISE99 = (NORMAL32 * np.float32(se) for se in (_SE50, _SE95, _SE99))
 COLD_LATENCY = 3.0  # an unloaded replica set is this much slower at its first minute
 
 
@@ -40,22 +43,22 @@ def queueing(rho: np.ndarray) -> np.ndarray:
 
 
 def percentiles(
-    p50: np.ndarray,
+    log50: np.ndarray,
     shape: np.ndarray,
     p99_bonus: np.ndarray,
     inv_sqrt: np.ndarray,
     bits_z: tuple[np.ndarray, ...],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """P50, P95 and P99 measured from n requests of a log-normal(ln p50, shape); inv_sqrt = 1/√n.
+    """P50, P95 and P99 measured from n requests of a log-normal(log50, shape); inv_sqrt = 1/√n.
 
-    Sampling noise shrinks with √n (capped at one shape, for a handful of requests);
-    the results are ordered and capped at the timeout.
+    Sampling noise shrinks with √n (as for 14 requests below that: a P99's noise stays
+    within one shape); the results are ordered and capped at the timeout.
     """
-    log50 = np.log(p50)
+    inv_sqrt = np.minimum(inv_sqrt, _FEWEST)
     out = []
-    for z, se, extra in ((0.0, _SE50, 0.0), (Z95, _SE95, 0.0), (Z99, _SE99, p99_bonus)):
-        spread = np.minimum(inv_sqrt * se, 1.0)
-        spread *= NORMAL32.take(bits_z[len(out)])
+    for z, errors, extra in ((0.0, _NOISE50, 0.0), (Z95, _NOISE95, 0.0), (Z99, _NOISE99, p99_bonus)):
+        spread = errors.take(bits_z[len(out)])
+        spread *= inv_sqrt
         spread += z
         spread *= shape
         spread += log50
@@ -69,10 +72,12 @@ def percentiles(
     return tuple(np.minimum(np.exp(v, out=v), TIMEOUT_MS, out=v) for v in (lo, mid, hi))  # type: ignore[return-value]
 
 
-def timed_out(p50: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """Share of requests of a log-normal(ln p50, shape) slower than the timeout."""
-    share = np.zeros(p50.shape, dtype=p50.dtype)
-    slow = np.flatnonzero(np.log(p50) + 4.0 * shape > _LOG_TIMEOUT)  # beyond 4 sd: nothing to count
+def timed_out(log50: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Share of requests of a log-normal(log50, shape) slower than the timeout."""
+    share = np.zeros(log50.shape, dtype=log50.dtype)
+    reach = shape * 4.0
+    reach += log50
+    slow = np.flatnonzero(reach > _LOG_TIMEOUT)  # beyond 4 sd: nothing to count
     if slow.size:
-        share[slow] = 1.0 - normal_cdf((_LOG_TIMEOUT - np.log(p50[slow])) / shape[slow])
+        share[slow] = 1.0 - normal_cdf((_LOG_TIMEOUT - log50[slow]) / shape[slow])
     return share

@@ -145,7 +145,7 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
         base[cold] *= 1.0 + COLD_LATENCY * unready
         error_fraction[cold] += _COLD_ERRORS * unready
 
-    inc = incidents(key, gather(t.proneness), gather(t.pool), week_offset, phase, age, win)
+    inc = incidents(key, gather(t.proneness), gather(t.pool), week_offset, phase, age, win, young)
     if inc.where.size:
         at, kind, level = inc.where, inc.kind, inc.level
         rate[at] *= np.where(kind == TRAFFIC_DROP, 1.0 - 0.9 * level, 1.0)
@@ -168,12 +168,13 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
     inv_sqrt = np.sqrt(np.maximum(count, 1), dtype=np.float32)
     np.divide(1.0, inv_sqrt, out=inv_sqrt)
-    p50, p95, p99 = percentiles(p50_true, shape, gather(t.p99_bonus), inv_sqrt, z_slots)
+    log50 = np.log(p50_true)
+    p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots)
     # Beyond capacity the excess is shed; of the rest, the slowest hit the timeout.
     overloaded = np.flatnonzero(rho > 1.0)
     if overloaded.size:
         error_fraction[overloaded] += 1.0 - 1.0 / rho[overloaded]
-    error_fraction += timed_out(p50_true, shape)
+    error_fraction += timed_out(log50, shape)
     errors = binomial(count, np.minimum(error_fraction, 1.0), slot(noise, 1))
 
     no_requests = count == 0
