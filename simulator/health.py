@@ -49,11 +49,11 @@ def trailing_mean_volume(fleet: Fleet, index: np.ndarray, window: np.ndarray) ->
     )
     position, win = index_b.ravel(), window_b.ravel()
     t = fleet.traits
-    week_offset, phase = t.week_offset.take(position), t.phase.take(position)
+    week_start = t.week_start.take(position)
     age = win - fleet.act_window.take(position)
     total = np.zeros(position.size, dtype=np.float32)
     for back in (_HALF + _HALF // 2, _HALF // 2):
-        share = load_factor(week_offset, phase, win - back)
+        share = load_factor(week_start, win - back)
         young = np.flatnonzero(age - back < RAMP_WINDOWS)
         share[young] *= ramp(age[young] - back)
         total += share

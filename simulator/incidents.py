@@ -66,8 +66,7 @@ def _kind(draw: np.ndarray, drops: bool = True) -> np.ndarray:
 def _own(
     key: np.ndarray,
     proneness: np.ndarray,
-    week_offset: np.ndarray,
-    phase: np.ndarray,
+    week_start: np.ndarray,
     window: np.ndarray,
     block: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
@@ -78,7 +77,7 @@ def _own(
     bits = bits[at]
     duration = _DURATION.take(slot(bits, 2))
     start = (block[at] << BLOCK_BITS) + _offset(slot(bits, 1), duration)
-    boost = np.minimum(load_factor(week_offset[at], phase[at], start) ** 1.5, _PEAK_BOOST_MAX)
+    boost = np.minimum(load_factor(week_start[at], start) ** 1.5, _PEAK_BOOST_MAX)
     accepted = draw[at] < _OWN_MAX * proneness[at] * boost / _PEAK_BOOST_MAX
     level = _envelope(window[at] - start, duration) * UNIFORM.take(slot(bits, 4))
     keep = accepted & (level > 0)
@@ -128,8 +127,7 @@ def incidents(
     key: np.ndarray,
     proneness: np.ndarray,
     pool: np.ndarray,
-    week_offset: np.ndarray,
-    phase: np.ndarray,
+    week_start: np.ndarray,
     age: np.ndarray,
     window: np.ndarray,
     young: np.ndarray | None = None,
@@ -144,7 +142,7 @@ def incidents(
         return Incidents(empty, empty, np.zeros(0))
     block = window >> BLOCK_BITS
     parts = [
-        _own(key, proneness, week_offset, phase, window, block),
+        _own(key, proneness, week_start, window, block),
         _pool(pool, window, block),
         _rollout(key, age, young),
     ]

@@ -91,12 +91,15 @@ def error_rate_percent(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
 
 
 def _gatherer(position: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Per-pair values of a per-deployment array: a slice (a view) when positions run consecutively.
+    """Per-pair values of a per-deployment array: a view where the positions allow one.
 
-    A fleet-wide pass asks for positions 0, 1, 2, …, where a view costs nothing and a
-    gather a pass over memory. Values modified in place must be copied by the caller.
+    A fleet-wide pass asks for positions 0, 1, 2, … (a slice), a chart for one position
+    many times (a broadcast value); either view costs nothing where a gather is a pass
+    over memory. Views are read-only: values modified in place must be copied.
     """
     first = int(position[0]) if position.size else 0
+    if position.size and first == int(position[-1]) and not np.any(position != first):
+        return lambda values: np.broadcast_to(values[first], position.shape)
     if (
         position.size
         and int(position[-1]) - first == position.size - 1
@@ -114,12 +117,12 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     gather = _gatherer(position)
     serving, start = serving_and_start(fleet, position, win)
     age = win - gather(fleet.act_window)
-    week_offset, phase = gather(t.week_offset), gather(t.phase)
+    week_start = gather(t.week_start)
     noise_offset, drift_offset = gather(t.noise_offset), gather(t.drift_offset)
     amp, volume = gather(t.noise_amp), gather(t.volume)
     # The autoscaler sized replicas for the rate it saw: up after LAG_UP, down after LAG_DOWN.
     now, seen = noise_logs(noise_offset, drift_offset, amp, win)
-    rate = load_factor(week_offset, phase, win)
+    rate = load_factor(week_start, win)
     rate *= volume
     young = np.flatnonzero(age < RAMP_WINDOWS)
     if young.size:
@@ -145,7 +148,7 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
         base[cold] *= 1.0 + COLD_LATENCY * unready
         error_fraction[cold] += _COLD_ERRORS * unready
 
-    inc = incidents(key, gather(t.proneness), gather(t.pool), week_offset, phase, age, win, young)
+    inc = incidents(key, gather(t.proneness), gather(t.pool), week_start, age, win, young)
     if inc.where.size:
         at, kind, level = inc.where, inc.kind, inc.level
         rate[at] *= np.where(kind == TRAFFIC_DROP, 1.0 - 0.9 * level, 1.0)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._random import LEVELS, NORMAL, SLOT_BITS, UNIFORM, deployment_key, hash_counter, nibble, slot
-from .traffic import ARCHETYPE_NOISE, ARCHETYPE_SHARES, MINUTES_PER_WEEK, NOISE_PERIOD
+from .traffic import ARCHETYPE_NOISE, ARCHETYPE_SHARES, NOISE_PERIOD, week_index
 
 # Usual figures by model size (NANO, SMALL, LARGE) from the research the product is based on.
 P50_MS_BY_SIZE = np.array([50.0, 120.0, 300.0])  # median P50 at normal load
@@ -62,8 +62,8 @@ class Traits:
     shape: np.ndarray  # log-sd of request latency at light load
     p99_bonus: np.ndarray  # added to the log of P99: tails heavier than log-normal
     volume: np.ndarray  # typical req/s at full ramp, averaged over a weekday
-    week_offset: np.ndarray  # int64 archetype row · minutes per week: index base into WEEKLY
-    phase: np.ndarray  # int64 minutes added to the clock for the daily cycle
+    archetype: np.ndarray  # int64 row of traffic.WEEKLY_LOAD: interactive, API, batch …
+    week_start: np.ndarray  # int64 index of its week in WEEKLY_LOAD, shifted by its clock phase
     noise_amp: np.ndarray  # scale of the minute-to-minute noise (bursty archetypes more)
     noise_offset: np.ndarray  # int64 where the deployment reads the minute-noise table
     drift_offset: np.ndarray  # int64 where its model reads the slow-drift table
@@ -105,8 +105,8 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
         shape=_TAIL_SHAPE.take(tail),
         p99_bonus=_P99_BONUS.take(tail),  # wider tails also reach further
         volume=_VOLUME_TABLE.take(row + slot(key, 1)),
-        week_offset=archetype * MINUTES_PER_WEEK,
-        phase=nibble(model_bits) * _PHASE_STEP_MINUTES - 8 * _PHASE_STEP_MINUTES,
+        archetype=archetype,
+        week_start=week_index(archetype, nibble(model_bits) * _PHASE_STEP_MINUTES - 8 * _PHASE_STEP_MINUTES),
         noise_amp=ARCHETYPE_NOISE[archetype],
         noise_offset=offsets & period_mask,
         drift_offset=(model_bits >> 20) & period_mask,  # bits no slot uses

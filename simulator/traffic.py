@@ -80,7 +80,11 @@ def _spikes() -> np.ndarray:
 
 
 LAG_UP, LAG_DOWN = 3, 8  # windows: metrics scrape + new pod; the scale-down stabilisation window
-WEEKLY_LOAD = _weekly_load().astype(np.float32)
+WEEK_PAD = 128  # minutes of the week repeated before and after each row: covers every clock phase
+WEEK_ROW = MINUTES_PER_WEEK + 2 * WEEK_PAD
+_WEEKLY = _weekly_load().reshape(-1, MINUTES_PER_WEEK)
+WEEKLY_LOAD = np.concatenate((_WEEKLY[:, -WEEK_PAD:], _WEEKLY, _WEEKLY[:, :WEEK_PAD]), axis=1).ravel()
+WEEKLY_LOAD = WEEKLY_LOAD.astype(np.float32)
 # float32: the tables stay in the cache while a fleet-wide pass gathers from them.
 MINUTE_NOISE = (_ar1(0, _MINUTE_NOISE_SD, _MINUTE_NOISE_LAG1) + _spikes()).astype(np.float32)
 # What the autoscaler saw relative to now, as a log: it scales up to the noise of LAG_UP windows
@@ -93,9 +97,14 @@ for _table in (WEEKLY_LOAD, MINUTE_NOISE, SEEN_NOISE, DRIFT):
     _table.flags.writeable = False
 
 
-def load_factor(week_offset: np.ndarray, phase: np.ndarray, window: np.ndarray) -> np.ndarray:
-    """Weekly-cycle load of each deployment's archetype at its clock phase in each window."""
-    return WEEKLY_LOAD.take((window + phase) % MINUTES_PER_WEEK + week_offset)
+def week_index(archetype: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """Where a deployment's week starts in WEEKLY_LOAD: its archetype's row, shifted by its phase."""
+    return archetype * WEEK_ROW + WEEK_PAD + phase
+
+
+def load_factor(week_start: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Weekly-cycle load in each window, for deployments whose weeks start at week_start."""
+    return WEEKLY_LOAD.take(window % MINUTES_PER_WEEK + week_start)
 
 
 def noise_logs(

@@ -56,8 +56,7 @@ def incident_kinds(fleet: Fleet, windows: np.ndarray) -> tuple[np.ndarray, np.nd
         t.key[position],
         t.proneness[position],
         t.pool[position],
-        t.week_offset[position],
-        t.phase[position],
+        t.week_start[position],
         window - fleet.act_window[position],
         window,
     )

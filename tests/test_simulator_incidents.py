@@ -114,7 +114,7 @@ def test_incidents_are_likelier_at_peak_load() -> None:
     w = week()
     t = w.fleet.traits
     began = starts(w.kind != 0)
-    load = load_factor(t.week_offset[:, None], t.phase[:, None], w.windows[None, :])
+    load = load_factor(t.week_start[:, None], w.windows[None, :])
     # when
     rate_at_peak = began[load > 1.3].mean()
     rate_at_trough = began[load < 0.7].mean()

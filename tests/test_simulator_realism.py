@@ -90,7 +90,7 @@ def test_minute_volume_is_correlated_from_one_minute_to_the_next() -> None:
 def test_traffic_archetypes_differ_in_their_daily_swing() -> None:
     # given: hourly volume of each deployment over a weekday
     hourly = week().count[:, DAY : 2 * DAY].reshape(N, 24, 60).sum(axis=2).astype(np.float64)
-    archetype = week().fleet.traits.week_offset // (7 * DAY)
+    archetype = week().fleet.traits.archetype
     # when
     swing = hourly.max(axis=1) / np.maximum(hourly.min(axis=1), 1)
     by_archetype = [np.median(swing[archetype == a]) for a in range(4)]
