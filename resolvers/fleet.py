@@ -100,14 +100,14 @@ class Snapshot:
     def cached_metrics(self, window: int) -> Metrics | None:
         return self._metrics.get(window)
 
-    def _window_levels(self, window: int) -> np.ndarray:
+    def _window_levels(self, window: int, trailing: np.ndarray | None = None) -> np.ndarray:
         """Every deployment's raw rule levels in one window, computed once per window."""
         if window not in self._levels:
             if window in self._metrics:
                 m = self._metrics[window]
             else:  # an earlier window of a health run: its figures are not kept
                 m = compute_metrics(self.fleet, np.arange(self.n), np.full(self.n, window, dtype=np.int64))
-            self._levels[window] = window_levels(self.fleet, np.arange(self.n), m)
+            self._levels[window] = window_levels(self.fleet, np.arange(self.n), m, trailing)
             while len(self._levels) > _LEVELS_KEPT:
                 self._levels.popitem(last=False)
         return self._levels[window]
@@ -119,8 +119,9 @@ class Snapshot:
         """Every deployment's health for one window (from the run of windows ending there)."""
         if window not in self._health:
             current = self.metrics(window)
-            run = np.stack([self._window_levels(w) for w in range(window - HEALTH_WINDOWS + 1, window + 1)])
             trailing = trailing_mean_volume(self.fleet, np.arange(self.n), np.int64(window))
+            earlier = [self._window_levels(w) for w in range(window - HEALTH_WINDOWS + 1, window)]
+            run = np.stack([*earlier, self._window_levels(window, trailing)])
             self._health[window] = combine(run, current.serving, trailing)
             while len(self._health) > _WINDOWS_KEPT:
                 self._health.popitem(last=False)
