@@ -45,7 +45,8 @@ def _table_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
     row *= _BUCKETS_PER_E
     row += _ROW_OFFSET
     # log 0 = −inf clips to the row of 0, and so do means up to ~1.5 % below _SMALLEST.
-    np.clip(row, 0.0, _ROWS - 1, out=row)
+    np.maximum(row, 0.0, out=row)  # np.clip costs several times these two
+    np.minimum(row, _ROWS - 1, out=row)
     index = row.astype(np.int64)
     index <<= _U_BITS
     index += u_slot >> _SHIFT
@@ -73,7 +74,7 @@ def poisson(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
         return out
     # Mostly small means (error counts): the table for all, the normal approximation for a few.
     out = _table_draw(mean, u_slot)
-    large = np.flatnonzero(~small)
+    large = np.flatnonzero(mean >= SMALL_MEAN)
     if large.size:
         out[large] = _normal_draw(mean[large], u_slot[large])
     return out
@@ -83,7 +84,8 @@ def binomial(trials: np.ndarray, p: np.ndarray, u_slot: np.ndarray) -> np.ndarra
     """Binomial draws (int64 ≤ trials): Poisson for small p, normal with variance np(1−p) for large."""
     mean = np.multiply(trials, p, dtype=p.dtype)
     out = poisson(mean, u_slot)
-    wide = np.flatnonzero((p > 0.05) & (mean >= SMALL_MEAN))
+    wide = np.flatnonzero(p > 0.05)  # rare: incidents and overload
+    wide = wide[mean[wide] >= SMALL_MEAN]
     if wide.size:
         m, q = mean[wide], p[wide]
         out[wide] = np.maximum(m + np.sqrt(m * (1.0 - q)) * NORMAL.take(u_slot[wide]) + 0.5, 0.0).astype(
@@ -102,7 +104,8 @@ _CDF_SLOPE = np.diff(_CDF, append=1.0)
 
 def normal_cdf(z: np.ndarray) -> np.ndarray:
     """Φ(z), to about 5e-7."""
-    x = np.clip(z, -8.0, 8.0) * _CDF_STEPS
+    x = np.maximum(z, -8.0) * _CDF_STEPS
+    np.minimum(x, 8.0 * _CDF_STEPS, out=x)
     x += 8 * _CDF_STEPS
     index = x.astype(np.int64)
     x -= index

@@ -33,7 +33,8 @@ def replicas(
 ) -> np.ndarray:
     """Replicas the autoscaler runs for the rate it saw: enough for its target utilisation (float64)."""
     wanted = np.ceil(seen_rate / (capacity * target))
-    return np.clip(wanted, minimum, MAX_REPLICAS)
+    np.maximum(wanted, minimum, out=wanted)
+    return np.minimum(wanted, MAX_REPLICAS, out=wanted)
 
 
 def queueing(rho: np.ndarray) -> np.ndarray:
