@@ -100,17 +100,22 @@ _CDF_STEPS = 256
 _CDF_Z = np.arange(-8 * _CDF_STEPS, 8 * _CDF_STEPS + 2) / _CDF_STEPS
 _CDF = np.array([NormalDist().cdf(float(z)) for z in _CDF_Z])
 _CDF_SLOPE = np.diff(_CDF, append=1.0)
+_TABLES = {
+    np.dtype(np.float64): (_CDF, _CDF_SLOPE),
+    np.dtype(np.float32): (_CDF.astype(np.float32), _CDF_SLOPE.astype(np.float32)),
+}
 
 
 def normal_cdf(z: np.ndarray) -> np.ndarray:
-    """Φ(z), to about 5e-7."""
+    """Φ(z), to about 5e-7 (in z's float type: float32 stays float32)."""
+    cdf, slope = _TABLES.get(z.dtype, _TABLES[np.dtype(np.float64)])
     x = np.maximum(z, -8.0) * _CDF_STEPS
     np.minimum(x, 8.0 * _CDF_STEPS, out=x)
     x += 8 * _CDF_STEPS
     index = x.astype(np.int64)
     x -= index
-    x *= _CDF_SLOPE.take(index)
-    x += _CDF.take(index)
+    x *= slope.take(index)
+    x += cdf.take(index)
     return x
 
 
