@@ -40,8 +40,7 @@ _SHIFT = np.int64(12 - _U_BITS)
 
 def _table_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
     """Poisson draws from the table (means at or above SMALL_MEAN give the top row's draws)."""
-    with np.errstate(divide="ignore"):
-        row = np.log(mean)
+    row = np.log(mean + 1e-30)  # a mean of 0 gives a very negative row, not log(0)
     row *= _BUCKETS_PER_E
     row += _ROW_OFFSET
     # log 0 = −inf clips to the row of 0, and so do means up to ~1.5 % below _SMALLEST.

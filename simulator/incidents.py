@@ -31,6 +31,7 @@ _OWN_MAX = OWN_PER_DAY * BLOCK_WINDOWS / MINUTES_PER_DAY * _PEAK_BOOST_MAX * LEV
 _POOL_THRESHOLD = round(POOL_PER_DAY * _POOLS * BLOCK_WINDOWS / MINUTES_PER_DAY * LEVELS)
 _ROLLOUT_THRESHOLD = round(ROLLOUT_SHARE * LEVELS)
 _ROLLOUT_WINDOWS = 120  # a rollout's incident starts within this many minutes
+_SLOWDOWN_FROM, _DROP_FROM = round(0.45 * LEVELS), round(0.8 * LEVELS)  # slot draws: kinds' shares
 _STREAM_OWN, _STREAM_POOL, _STREAM_ROLLOUT = 0x1C1DE, 0x1C1DF, 0x1C1E0
 _FLEET_KEY = deployment_key(np.array([_STREAM_POOL]))  # pool incidents are the fleet's stream
 
@@ -59,7 +60,7 @@ def _offset(draw: np.ndarray, duration: np.ndarray) -> np.ndarray:
 
 def _kind(draw: np.ndarray, drops: bool = True) -> np.ndarray:
     """45 % error spikes, 35 % slowdowns, 20 % traffic drops (or slowdowns instead of drops)."""
-    kind = ERRORS + (draw >= round(0.45 * LEVELS)) + (drops & (draw >= round(0.8 * LEVELS)))
+    kind = ERRORS + (draw >= _SLOWDOWN_FROM) + (drops & (draw >= _DROP_FROM))
     return kind.astype(np.int64)
 
 

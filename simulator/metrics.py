@@ -93,13 +93,13 @@ def error_rate_percent(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
 def _gatherer(position: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """Per-pair values of a per-deployment array: a view where the positions allow one.
 
-    A fleet-wide pass asks for positions 0, 1, 2, … (a slice), a chart for one position
-    many times (a broadcast value); either view costs nothing where a gather is a pass
-    over memory. Views are read-only: values modified in place must be copied.
+    A fleet-wide pass asks for positions 0, 1, 2, … (a slice: a view), a chart for one
+    position many times (a fill); either is cheaper than a gather. Slices are views:
+    values modified in place must be copied.
     """
     first = int(position[0]) if position.size else 0
     if position.size and first == int(position[-1]) and not np.any(position != first):
-        return lambda values: np.broadcast_to(values[first], position.shape)
+        return lambda values: np.full(position.shape, values[first])
     if (
         position.size
         and int(position[-1]) - first == position.size - 1
