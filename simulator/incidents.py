@@ -70,9 +70,15 @@ def _own(
     week_start: np.ndarray,
     window: np.ndarray,
     block: np.ndarray,
+    one_deployment: bool,
 ) -> tuple[np.ndarray, ...]:
     """(where, kind, level) of the pairs' own incidents (of their blocks)."""
-    bits = hash_counter(key, _STREAM_OWN, block)
+    low = int(block.min())
+    if one_deployment and int(block.max()) - low < block.size // 4:
+        # One deployment's many windows share few blocks: hash each block once, then gather.
+        bits = hash_counter(key[:1], _STREAM_OWN, np.arange(low, int(block.max()) + 1)).take(block - low)
+    else:
+        bits = hash_counter(key, _STREAM_OWN, block)
     draw = slot(bits, 0)
     at = np.flatnonzero(draw < _OWN_MAX * proneness)
     bits = bits[at]
@@ -132,18 +138,20 @@ def incidents(
     age: np.ndarray,
     window: np.ndarray,
     young: np.ndarray | None = None,
+    one_deployment: bool = False,
 ) -> Incidents:
     """Incidents of the pairs (traits gathered per pair, age = windows since activation).
 
     `young` may list the pairs activated less than a day before (only they can be in a
-    rollout's incident), when the caller has them already.
+    rollout's incident), when the caller has them already; `one_deployment` says that
+    every pair is the same deployment's (a chart), so blocks can be hashed once each.
     """
     if window.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Incidents(empty, empty, np.zeros(0))
     block = window >> BLOCK_BITS
     parts = [
-        _own(key, proneness, week_start, window, block),
+        _own(key, proneness, week_start, window, block, one_deployment),
         _pool(pool, window, block),
         _rollout(key, age, young),
     ]

@@ -90,7 +90,7 @@ def error_rate_percent(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
         return np.divide(errors * 100.0, requests)
 
 
-def _gatherer(position: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def _gatherer(position: np.ndarray, one_deployment: bool) -> Callable[[np.ndarray], np.ndarray]:
     """Per-pair values of a per-deployment array: a view where the positions allow one.
 
     A fleet-wide pass asks for positions 0, 1, 2, … (a slice: a view), a chart for one
@@ -98,7 +98,7 @@ def _gatherer(position: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     values modified in place must be copied.
     """
     first = int(position[0]) if position.size else 0
-    if position.size and first == int(position[-1]) and not np.any(position != first):
+    if one_deployment:
         return lambda values: np.full(position.shape, values[first])
     if (
         position.size
@@ -114,7 +114,8 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     # In-place arithmetic on purpose: fewer temporaries means fewer numpy calls and
     # less allocator churn, which is most of the cost at these array sizes.
     t = fleet.traits
-    gather = _gatherer(position)
+    one_deployment = position.size > 0 and not np.any(position != position[0])
+    gather = _gatherer(position, one_deployment)
     serving, start = serving_and_start(fleet, position, win)
     age = win - gather(fleet.act_window)
     week_start = gather(t.week_start)
@@ -148,7 +149,7 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
         base[cold] *= 1.0 + COLD_LATENCY * unready
         error_fraction[cold] += _COLD_ERRORS * unready
 
-    inc = incidents(key, gather(t.proneness), gather(t.pool), week_start, age, win, young)
+    inc = incidents(key, gather(t.proneness), gather(t.pool), week_start, age, win, young, one_deployment)
     if inc.where.size:
         at, kind, level = inc.where, inc.kind, inc.level
         rate[at] *= np.where(kind == TRAFFIC_DROP, 1.0 - 0.9 * level, 1.0)
