@@ -99,7 +99,7 @@ class Health:
     code: np.ndarray  # int8 HEALTHY, WARNING, CRITICAL or NO_TRAFFIC
     levels: np.ndarray  # int8 (RULES, n): the level each rule holds
     hits: np.ndarray  # int8 (RULES, n): windows of the run at or above that level
-    trailing: np.ndarray  # float64 trailing-hour mean req/s
+    trailing: np.ndarray  # float32 trailing-hour mean req/s
 
 
 def persistent(run: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -70,7 +70,9 @@ def percentiles(
     np.maximum(mid, lo, out=mid)
     np.maximum(hi, mid, out=hi)
     # exp(log(timeout)) may round a hair above the timeout: cap again.
-    return tuple(np.minimum(np.exp(v, out=v), TIMEOUT_MS, out=v) for v in (lo, mid, hi))  # type: ignore[return-value]
+    for v in (lo, mid, hi):
+        np.minimum(np.exp(v, out=v), TIMEOUT_MS, out=v)
+    return lo, mid, hi
 
 
 def timed_out(log50: np.ndarray, shape: np.ndarray) -> np.ndarray:
