@@ -116,9 +116,7 @@ async def test_tampered_cursors_are_refused(api: Api, payload: str) -> None:
 
 @pytest.mark.parametrize("connection", ["deployments", "trainingJobs"])
 @pytest.mark.parametrize("row_id", [2**63, -(2**63) - 1])
-async def test_a_cursor_id_no_database_integer_holds_is_invalid(
-    api: Api, connection: str, row_id: int
-) -> None:
+async def test_a_cursor_id_no_database_integer_holds_is_invalid(api: Api, connection: str, row_id: int) -> None:
     async with api.db.write() as s:
         job = make_job(s)
         for minor in range(2):
