@@ -10,7 +10,7 @@ wrote, reloads only the rows stamped after the revision it holds.
 import asyncio
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -21,9 +21,11 @@ from simulator import (
     Fleet,
     Health,
     Metrics,
+    Traits,
     combine,
     compute_metrics,
     trailing_mean_volume,
+    traits_of,
     window_levels,
 )
 
@@ -57,6 +59,7 @@ class Snapshot:
     pause_owner: np.ndarray
     pause_start: np.ndarray
     pause_end: np.ndarray
+    traits: Traits | None = None  # the simulator's per-deployment traits, when carried over
     fleet: Fleet = field(init=False)
     _metrics: OrderedDict[int, Metrics] = field(init=False, default_factory=OrderedDict)
     _levels: OrderedDict[int, np.ndarray] = field(init=False, default_factory=OrderedDict)
@@ -74,6 +77,7 @@ class Snapshot:
             off_start=self.pause_start[order],
             off_end=self.pause_end[order],
             model=np.array([model_key(name) for name in self.names], dtype=np.int64).take(self.name_code),
+            traits=self.traits,
         )
 
     @property
@@ -169,6 +173,16 @@ def _merge(old: Snapshot, rows: fleet_db.FleetRows, revision: int) -> Snapshot:
     order = np.argsort(ids, kind="stable")
     pause_keep = ~np.isin(old.pause_owner, rows.ids)
     pause_live = np.isin(rows.pause_owner, rows.ids[live]) & (rows.pause_start < rows.pause_end)
+    # Traits hash each id: keep the unchanged rows' and derive only the changed rows'.
+    changed = traits_of(
+        rows.ids, rows.size, np.array([model_key(name) for name in rows.model_name], dtype=np.int64)
+    )
+    merged = Traits(
+        **{
+            f.name: join(getattr(old.fleet.traits, f.name), getattr(changed, f.name))[order]
+            for f in fields(Traits)
+        }
+    )
     return Snapshot(
         revision=revision,
         ids=ids[order],
@@ -185,6 +199,7 @@ def _merge(old: Snapshot, rows: fleet_db.FleetRows, revision: int) -> Snapshot:
         pause_owner=np.concatenate((old.pause_owner[pause_keep], rows.pause_owner[pause_live])),
         pause_start=np.concatenate((old.pause_start[pause_keep], rows.pause_start[pause_live])),
         pause_end=np.concatenate((old.pause_end[pause_keep], rows.pause_end[pause_live])),
+        traits=merged,
     )
 
 

@@ -19,6 +19,8 @@ from .health import (
 )
 from .load import TIMEOUT_MS
 from .metrics import Metrics, compute_metrics
+from .profile import Traits
+from .profile import traits as traits_of
 from .reasons import Figures, health_reasons
 from .rollout import rollout_fails, rollout_failure_reason
 from .series import RANGES, compute_series
@@ -40,6 +42,7 @@ __all__ = [
     "Health",
     "Metrics",
     "TrainingSchedule",
+    "Traits",
     "assess_health",
     "combine",
     "compute_metrics",
@@ -51,6 +54,7 @@ __all__ = [
     "trailing_mean_volume",
     "training_failure_reason",
     "training_schedule",
+    "traits_of",
     "window_levels",
     "window_of",
 ]

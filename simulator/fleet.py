@@ -38,7 +38,9 @@ class Fleet:
     off_start_window: np.ndarray = field(init=False, repr=False, compare=False)
     off_end_window: np.ndarray = field(init=False, repr=False, compare=False)
     bisect_steps: int = field(init=False, repr=False, compare=False)
-    traits: Traits = field(init=False, repr=False, compare=False)
+    # Derived from ids, size and model unless given (a caller that merges fleets keeps the
+    # traits of unchanged deployments instead of hashing every id again).
+    traits: Traits = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         """Normalise dtypes, check the CSR layout and derive window indices."""
@@ -61,7 +63,10 @@ class Fleet:
         object.__setattr__(self, "off_end_window", first_window_starting_at_or_after(self.off_end))
         most = int(np.diff(self.off_ptr).max(initial=0))
         object.__setattr__(self, "bisect_steps", most.bit_length())
-        object.__setattr__(self, "traits", traits(self.ids, self.size, self.model))
+        if self.traits is None:
+            object.__setattr__(self, "traits", traits(self.ids, self.size, self.model))
+        elif self.traits.key.shape != self.ids.shape:
+            raise ValueError("traits must have one entry per deployment")
 
     @property
     def n(self) -> int:
