@@ -75,11 +75,15 @@ def per_pair_rate(fleet: Fleet, index: np.ndarray, window: np.ndarray, repeat: i
 
 
 def next_window_health(fleet: Fleet, window: int, earlier: list[np.ndarray]) -> object:
-    """A poll in a new window: that window's figures and levels, the run's others kept."""
+    """A poll in a new window: that window's figures and levels, the run's others kept.
+
+    As the API's fleet snapshot does it (resolvers/fleet.py): the trailing means once.
+    """
     everyone = np.arange(fleet.n)
     current = compute_metrics(fleet, everyone, window)
-    run = np.stack([*earlier, window_levels(fleet, everyone, current)])
-    return combine(run, current.serving, trailing_mean_volume(fleet, everyone, window))
+    trailing = trailing_mean_volume(fleet, everyone, np.int64(window))
+    run = np.stack([*earlier, window_levels(fleet, everyone, current, trailing)])
+    return combine(run, current.serving, trailing)
 
 
 def main() -> None:

@@ -99,6 +99,9 @@ _CDF_STEPS = 256
 _CDF_Z = np.arange(-8 * _CDF_STEPS, 8 * _CDF_STEPS + 2) / _CDF_STEPS
 _CDF = np.array([NormalDist().cdf(float(z)) for z in _CDF_Z])
 _CDF_SLOPE = np.diff(_CDF, append=1.0)
+#: (points per unit, Φ at each grid point, slope to the next): for callers that interpolate Φ
+#: themselves (simulator/series.py folds its own scaling into the grid position).
+CDF_GRID = (_CDF_STEPS, _CDF, _CDF_SLOPE)
 _TABLES = {
     np.dtype(np.float64): (_CDF, _CDF_SLOPE),
     np.dtype(np.float32): (_CDF.astype(np.float32), _CDF_SLOPE.astype(np.float32)),

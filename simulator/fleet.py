@@ -11,7 +11,7 @@ the next window start (a full window of traffic, not a partial one).
 model share its traffic rhythm. Traits (simulator/profile.py) are derived once here.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +38,7 @@ class Fleet:
     off_start_window: np.ndarray = field(init=False, repr=False, compare=False)
     off_end_window: np.ndarray = field(init=False, repr=False, compare=False)
     bisect_steps: int = field(init=False, repr=False, compare=False)
+    paused_ever: np.ndarray = field(init=False, repr=False, compare=False)  # bool: has intervals
     # Derived from ids, size and model unless given (a caller that merges fleets keeps the
     # traits of unchanged deployments instead of hashing every id again).
     traits: Traits = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
@@ -61,6 +62,7 @@ class Fleet:
         # the first window starting at or after them (ceil).
         object.__setattr__(self, "off_start_window", window_of(self.off_start))
         object.__setattr__(self, "off_end_window", first_window_starting_at_or_after(self.off_end))
+        object.__setattr__(self, "paused_ever", self.off_ptr[1:] > self.off_ptr[:-1])
         most = int(np.diff(self.off_ptr).max(initial=0))
         object.__setattr__(self, "bisect_steps", most.bit_length())
         if self.traits is None:
@@ -144,17 +146,21 @@ def serving_mask(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> np.n
 
 
 def serving_and_start(
-    fleet: Fleet, position: np.ndarray, window: np.ndarray
+    fleet: Fleet,
+    position: np.ndarray,
+    window: np.ndarray,
+    gather: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Whether each pair serves, and the window its current stretch of serving began.
 
     The start is the activation window, or the resume window of the last pause before;
-    it is meaningful only where the pair serves (replicas start cold there).
+    it is meaningful only where the pair serves (replicas start cold there). `gather`
+    may give per-pair values of a per-deployment array (a view where it can: read only).
     """
-    start = fleet.act_window[position]
+    start = fleet.act_window.take(position) if gather is None else gather(fleet.act_window)
     serving = window >= start
-    owns = fleet.off_ptr[position + 1] > fleet.off_ptr[position]
-    candidates = np.flatnonzero(serving & owns)
+    paused_ever = fleet.paused_ever.take(position) if gather is None else gather(fleet.paused_ever)
+    candidates = np.flatnonzero(serving & paused_ever)
     if candidates.size == 0:
         return serving, start
     pos, win = position[candidates], window[candidates]

@@ -45,6 +45,9 @@ class Incidents:
     level: np.ndarray  # float64 in (0, 1]: severity × the ramp of onset and recovery
 
 
+_NO_INCIDENTS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
 def _envelope(offset: np.ndarray, duration: np.ndarray) -> np.ndarray:
     """Ramp up over the first quarter, full strength, recover over the last third (0 outside)."""
     onset = np.maximum(2.0, 0.25 * duration)
@@ -102,7 +105,13 @@ def _pool(pool: np.ndarray, window: np.ndarray, block: np.ndarray) -> tuple[np.n
     fleet_key = _FLEET_KEY
     if high - low < 4 * BLOCK_WINDOWS:  # few distinct blocks: decide each once, then gather
         block_bits = hash_counter(fleet_key, _STREAM_POOL, np.arange(low, high + 1))
-        at = np.flatnonzero(pool == _struck_pool(block_bits).take(block - low))
+        struck = _struck_pool(block_bits)
+        if not np.any(struck >= 0):  # most blocks: no pool incident anywhere, nothing per pair
+            return _NO_INCIDENTS
+        if high == low:  # a fleet-wide pass at one window: compare with one pool
+            at = np.flatnonzero(pool == struck[0])
+        else:
+            at = np.flatnonzero(pool == struck.take(block - low))
         bits = block_bits.take(block[at] - low)
     else:
         bits = hash_counter(fleet_key, _STREAM_POOL, block)

@@ -94,12 +94,12 @@ def _gatherer(position: np.ndarray, one_deployment: bool) -> Callable[[np.ndarra
     """Per-pair values of a per-deployment array: a view where the positions allow one.
 
     A fleet-wide pass asks for positions 0, 1, 2, … (a slice: a view), a chart for one
-    position many times (a fill); either is cheaper than a gather. Slices are views:
-    values modified in place must be copied.
+    position many times (a read-only broadcast of its value: no memory at all); either
+    is cheaper than a gather. Both are views: values modified in place must be copied.
     """
     first = int(position[0]) if position.size else 0
     if one_deployment:
-        return lambda values: np.full(position.shape, values[first])
+        return lambda values: np.broadcast_to(values[first], position.shape)
     if (
         position.size
         and int(position[-1]) - first == position.size - 1
@@ -116,7 +116,7 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     t = fleet.traits
     one_deployment = position.size > 0 and not np.any(position != position[0])
     gather = _gatherer(position, one_deployment)
-    serving, start = serving_and_start(fleet, position, win)
+    serving, start = serving_and_start(fleet, position, win, gather)
     age = win - gather(fleet.act_window)
     week_start = gather(t.week_start)
     noise_offset, drift_offset = gather(t.noise_offset), gather(t.drift_offset)
