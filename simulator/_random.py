@@ -67,7 +67,9 @@ def slot(bits: np.ndarray, k: int) -> np.ndarray:
     """12-bit slot k (0..4) of each hash as int64 in 0..4095: an index into a quantile table."""
     if k == 0:
         return bits & _SLOT_MASK
-    return (bits >> _SLOT_SHIFTS[k]) & _SLOT_MASK
+    out = bits >> _SLOT_SHIFTS[k]
+    out &= _SLOT_MASK
+    return out
 
 
 def nibble(bits: np.ndarray) -> np.ndarray:

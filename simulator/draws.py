@@ -73,7 +73,7 @@ def poisson(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
         return out
     # Mostly small means (error counts): the table for all, the normal approximation for a few.
     out = _table_draw(mean, u_slot)
-    large = np.flatnonzero(mean >= SMALL_MEAN)
+    large = np.flatnonzero(~small)
     if large.size:
         out[large] = _normal_draw(mean[large], u_slot[large])
     return out

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fleet import Fleet
-from .metrics import Metrics, compute_metrics
+from .metrics import Metrics, compute_metrics, gatherer
 from .traffic import RAMP_WINDOWS, load_factor, ramp
 
 HEALTHY, WARNING, CRITICAL, NO_TRAFFIC = 0, 1, 2, 3
@@ -49,15 +49,16 @@ def trailing_mean_volume(fleet: Fleet, index: np.ndarray, window: np.ndarray) ->
     )
     position, win = index_b.ravel(), window_b.ravel()
     t = fleet.traits
-    week_start = t.week_start.take(position)
-    age = win - fleet.act_window.take(position)
+    gather = gatherer(position)
+    week_start = gather(t.week_start)
+    age = win - gather(fleet.act_window)
     total = np.zeros(position.size, dtype=np.float32)
     for back in (_HALF + _HALF // 2, _HALF // 2):
         share = load_factor(week_start, win - back)
         young = np.flatnonzero(age - back < RAMP_WINDOWS)
         share[young] *= ramp(age[young] - back)
         total += share
-    total *= t.volume.take(position)
+    total *= gather(t.volume)
     total *= 0.5
     return total.reshape(index_b.shape)
 
@@ -73,13 +74,16 @@ def window_levels(
     index = np.broadcast_to(np.asarray(index, dtype=np.int64), m.window.shape)
     if trailing is None:
         trailing = trailing_mean_volume(fleet, index, m.window)
+    # The usual figures per pair: a view when the pairs are the fleet in order (float64, so
+    # that the division below needs no cast of mixed types).
+    gather = gatherer(index.ravel()) if index.ndim == 1 else (lambda values: values.take(index))
     enough = m.request_count >= MIN_LATENCY_REQUESTS
     levels = np.zeros((RULES, *m.window.shape), dtype=np.int8)
     for rule, figure, usual, factors in (
         (P50_RULE, m.p50, t.usual_p50, P50_FACTORS),
         (P95_RULE, m.p95, t.usual_p95, P95_FACTORS),
     ):
-        ratio = figure / usual.take(index)
+        ratio = figure / gather(usual).astype(np.float64)
         levels[rule] = enough & (ratio > factors[0])
         levels[rule] += enough & (ratio > factors[1])
     rate = m.error_rate

@@ -132,6 +132,8 @@ def _rollout(key: np.ndarray, age: np.ndarray, candidates: np.ndarray | None) ->
     if candidates is None:
         candidates = np.arange(age.size)
     young = candidates[(age[candidates] >= 0) & (age[candidates] < _ROLLOUT_WINDOWS + 360)]
+    if young.size == 0:  # past its first hours: no rollout incident to look up
+        return _NO_INCIDENTS
     bits = hash_counter(key[young], _STREAM_ROLLOUT, np.zeros(young.size, dtype=np.int64))
     start = (slot(bits, 1) * _ROLLOUT_WINDOWS) >> SLOT_BITS
     level = _envelope(age[young] - start, _DURATION.take(slot(bits, 2))) * UNIFORM.take(slot(bits, 4))

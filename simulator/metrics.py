@@ -86,11 +86,12 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
 
 def error_rate_percent(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
     """100 · errors / requests, NaN where there were no requests (errors are 0 there too)."""
+    rate = errors * 100.0
     with np.errstate(invalid="ignore"):
-        return np.divide(errors * 100.0, requests)
+        return np.divide(rate, requests, out=rate)
 
 
-def _gatherer(position: np.ndarray, one_deployment: bool) -> Callable[[np.ndarray], np.ndarray]:
+def gatherer(position: np.ndarray, one_deployment: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     """Per-pair values of a per-deployment array: a view where the positions allow one.
 
     A fleet-wide pass asks for positions 0, 1, 2, … (a slice: a view), a chart for one
@@ -115,7 +116,7 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
     # less allocator churn, which is most of the cost at these array sizes.
     t = fleet.traits
     one_deployment = position.size > 0 and not np.any(position != position[0])
-    gather = _gatherer(position, one_deployment)
+    gather = gatherer(position, one_deployment)
     serving, start = serving_and_start(fleet, position, win, gather)
     age = win - gather(fleet.act_window)
     week_start = gather(t.week_start)
