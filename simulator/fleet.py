@@ -42,6 +42,9 @@ class Fleet:
     # Derived from ids, size and model unless given (a caller that merges fleets keeps the
     # traits of unchanged deployments instead of hashing every id again).
     traits: Traits = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    # What the simulator derives from the fleet once and reuses (simulator/incidents.py):
+    # the fleet never changes, so neither do these.
+    cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Normalise dtypes, check the CSR layout and derive window indices."""

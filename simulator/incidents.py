@@ -11,10 +11,12 @@ its own block's draws (one hash for its own incidents, one per block for the poo
 """
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from ._random import LEVELS, NORMAL, SLOT_BITS, UNIFORM, deployment_key, hash_counter, nibble, slot
+from .fleet import Fleet
 from .profile import POOLS_PER_SIZE
 from .traffic import MINUTES_PER_DAY, load_factor
 
@@ -45,6 +47,7 @@ class Incidents:
     level: np.ndarray  # float64 in (0, 1]: severity × the ramp of onset and recovery
 
 
+_CACHED_BLOCKS = 4  # blocks of own incidents a fleet keeps: the current one and a few before
 _NO_INCIDENTS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
@@ -67,15 +70,10 @@ def _kind(draw: np.ndarray, drops: bool = True) -> np.ndarray:
     return kind.astype(np.int64)
 
 
-def _own(
-    key: np.ndarray,
-    proneness: np.ndarray,
-    week_start: np.ndarray,
-    window: np.ndarray,
-    block: np.ndarray,
-    one_deployment: bool,
+def _own_starts(
+    key: np.ndarray, proneness: np.ndarray, week_start: np.ndarray, block: np.ndarray, one_deployment: bool
 ) -> tuple[np.ndarray, ...]:
-    """(where, kind, level) of the pairs' own incidents (of their blocks)."""
+    """(where, start, duration, amplitude, kind) of the own incidents of the pairs' blocks."""
     low = int(block.min())
     if one_deployment and int(block.max()) - low < block.size // 4:
         # One deployment's many windows share few blocks: hash each block once, then gather.
@@ -88,10 +86,68 @@ def _own(
     duration = _DURATION.take(slot(bits, 2))
     start = (block[at] << BLOCK_BITS) + _offset(slot(bits, 1), duration)
     boost = np.minimum(load_factor(week_start[at], start) ** 1.5, _PEAK_BOOST_MAX)
-    accepted = draw[at] < _OWN_MAX * proneness[at] * boost / _PEAK_BOOST_MAX
-    level = _envelope(window[at] - start, duration) * UNIFORM.take(slot(bits, 4))
-    keep = accepted & (level > 0)
-    return at[keep], _kind(slot(bits[keep], 3)), level[keep]
+    accepted = np.flatnonzero(draw[at] < _OWN_MAX * proneness[at] * boost / _PEAK_BOOST_MAX)
+    bits = bits[accepted]
+    amplitude = UNIFORM.take(slot(bits, 4))
+    return at[accepted], start[accepted], duration[accepted], amplitude, _kind(slot(bits, 3))
+
+
+def _own(
+    key: np.ndarray,
+    proneness: np.ndarray,
+    week_start: np.ndarray,
+    window: np.ndarray,
+    block: np.ndarray,
+    one_deployment: bool,
+) -> tuple[np.ndarray, ...]:
+    """(where, kind, level) of the pairs' own incidents (of their blocks)."""
+    at, start, duration, amplitude, kind = _own_starts(key, proneness, week_start, block, one_deployment)
+    level = _envelope(window[at] - start, duration) * amplitude
+    keep = level > 0
+    return at[keep], kind[keep], level[keep]
+
+
+def _fleet_block(fleet: Fleet, block: int) -> tuple[np.ndarray, ...]:
+    """_own_starts of every deployment of the fleet in one block, cached on the (immutable) fleet.
+
+    A block lasts BLOCK_WINDOWS windows, so each fleet-wide pass of the next hours (every
+    poll, and the health run's earlier windows) finds it: one hash per deployment a block.
+    """
+    blocks = fleet.cache.setdefault("own incidents", {})
+    found = blocks.get(block)
+    if found is None:
+        t = fleet.traits
+        found = _own_starts(t.key, t.proneness, t.week_start, np.full(fleet.n, block), False)
+        blocks[block] = found
+        while len(blocks) > _CACHED_BLOCKS:
+            blocks.pop(next(iter(blocks)), None)
+    return found
+
+
+def _pool_members(fleet: Fleet, pool: int) -> np.ndarray:
+    """Fleet positions (ascending) of the deployments in a pool, cached on the fleet."""
+    members = fleet.cache.get("pool members")
+    if members is None:
+        order = np.argsort(fleet.traits.pool, kind="stable")
+        bounds = np.searchsorted(fleet.traits.pool[order], np.arange(_POOLS + 1))
+        members = fleet.cache["pool members"] = [order[a:b] for a, b in pairwise(bounds)]
+    return members[pool]
+
+
+def _in_rows(positions: np.ndarray, rows: tuple[Fleet, int], size: int) -> slice:
+    """The part of ascending fleet positions that falls in the rows first .. first + size − 1."""
+    low, high = np.searchsorted(positions, (rows[1], rows[1] + size))
+    return slice(int(low), int(high))
+
+
+def _own_in_order(rows: tuple[Fleet, int], window: np.ndarray, block: int) -> tuple[np.ndarray, ...]:
+    """_own for pairs that are consecutive fleet positions at one window, from the block's cache."""
+    at, start, duration, amplitude, kind = _fleet_block(rows[0], block)
+    part = _in_rows(at, rows, window.size)
+    at = at[part] - rows[1]
+    level = _envelope(window[at] - start[part], duration[part]) * amplitude[part]
+    keep = level > 0
+    return at[keep], kind[part][keep], level[keep]
 
 
 def _struck_pool(bits: np.ndarray) -> np.ndarray:
@@ -99,7 +155,9 @@ def _struck_pool(bits: np.ndarray) -> np.ndarray:
     return np.where(slot(bits, 0) < _POOL_THRESHOLD, (slot(bits, 1) * _POOLS) >> SLOT_BITS, -1)
 
 
-def _pool(pool: np.ndarray, window: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, ...]:
+def _pool(
+    pool: np.ndarray, window: np.ndarray, block: np.ndarray, rows: tuple[Fleet, int] | None = None
+) -> tuple[np.ndarray, ...]:
     """(where, kind, level) of pool incidents of the pairs' blocks."""
     low, high = int(block.min()), int(block.max())
     fleet_key = _FLEET_KEY
@@ -108,7 +166,10 @@ def _pool(pool: np.ndarray, window: np.ndarray, block: np.ndarray) -> tuple[np.n
         struck = _struck_pool(block_bits)
         if not np.any(struck >= 0):  # most blocks: no pool incident anywhere, nothing per pair
             return _NO_INCIDENTS
-        if high == low:  # a fleet-wide pass at one window: compare with one pool
+        if rows is not None:  # consecutive fleet positions at one window: the pool's members
+            members = _pool_members(rows[0], int(struck[0]))
+            at = members[_in_rows(members, rows, window.size)] - rows[1]
+        elif high == low:  # one window: compare with one pool
             at = np.flatnonzero(pool == struck[0])
         else:
             at = np.flatnonzero(pool == struck.take(block - low))
@@ -150,20 +211,25 @@ def incidents(
     window: np.ndarray,
     young: np.ndarray | None = None,
     one_deployment: bool = False,
+    rows: tuple[Fleet, int] | None = None,
 ) -> Incidents:
     """Incidents of the pairs (traits gathered per pair, age = windows since activation).
 
     `young` may list the pairs activated less than a day before (only they can be in a
     rollout's incident), when the caller has them already; `one_deployment` says that
-    every pair is the same deployment's (a chart), so blocks can be hashed once each.
+    every pair is the same deployment's (a chart), so blocks can be hashed once each;
+    `rows` = (fleet, first) that the pairs are fleet positions first, first + 1, … at one
+    window (a fleet-wide pass), so the fleet's cache of the block can answer.
     """
     if window.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Incidents(empty, empty, np.zeros(0))
     block = window >> BLOCK_BITS
     parts = [
-        _own(key, proneness, week_start, window, block, one_deployment),
-        _pool(pool, window, block),
+        _own(key, proneness, week_start, window, block, one_deployment)
+        if rows is None
+        else _own_in_order(rows, window, int(block[0])),
+        _pool(pool, window, block, rows),
         _rollout(key, age, young),
     ]
     where = np.concatenate([p[0] for p in parts])

@@ -70,14 +70,16 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
     total = position.size
     if total and (position.min() < 0 or position.max() >= fleet.n):
         raise IndexError(f"fleet positions must lie in [0, {fleet.n})")
+    one_window = np.ndim(window) == 0
     if total <= _CHUNK:
-        simulated = _simulate(fleet, position, win)
+        simulated = _simulate(fleet, position, win, one_window)
         columns = tuple(c.astype(dtype, copy=False) for c, dtype in zip(simulated, _DTYPES, strict=True))
     else:
         columns = _allocate(total)
         for begin in range(0, total, _CHUNK):
             part = slice(begin, begin + _CHUNK)
-            for column, values in zip(columns, _simulate(fleet, position[part], win[part]), strict=True):
+            simulated = _simulate(fleet, position[part], win[part], one_window)
+            for column, values in zip(columns, simulated, strict=True):
                 column[part] = values
     # A copy: the result never shares memory with the caller's array.
     window_column = np.array(window_b)
@@ -101,21 +103,31 @@ def gatherer(position: np.ndarray, one_deployment: bool = False) -> Callable[[np
     first = int(position[0]) if position.size else 0
     if one_deployment:
         return lambda values: np.broadcast_to(values[first], position.shape)
-    if (
-        position.size
-        and int(position[-1]) - first == position.size - 1
-        and np.array_equal(position, np.arange(first, first + position.size))
-    ):
+    if consecutive(position):
         return lambda values: values[first : first + position.size]
     return lambda values: values.take(position)
 
 
-def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Columns of Metrics after `window`, in field order, for 1-D position and window arrays."""
+def consecutive(position: np.ndarray) -> bool:
+    """Whether the positions are first, first + 1, … (a fleet-wide pass in order)."""
+    first = int(position[0]) if position.size else 0
+    return bool(
+        position.size
+        and int(position[-1]) - first == position.size - 1
+        and np.array_equal(position, np.arange(first, first + position.size))
+    )
+
+
+def _simulate(
+    fleet: Fleet, position: np.ndarray, win: np.ndarray, one_window: bool
+) -> tuple[np.ndarray, ...]:
+    """Columns of Metrics after `window`, in field order, for 1-D position and window arrays
+    (`one_window`: every pair's window is the same)."""
     # In-place arithmetic on purpose: fewer temporaries means fewer numpy calls and
     # less allocator churn, which is most of the cost at these array sizes.
     t = fleet.traits
     one_deployment = position.size > 0 and not np.any(position != position[0])
+    in_order = not one_deployment and consecutive(position)
     gather = gatherer(position, one_deployment)
     serving, start = serving_and_start(fleet, position, win, gather)
     age = win - gather(fleet.act_window)
@@ -150,7 +162,10 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
         base[cold] *= 1.0 + COLD_LATENCY * unready
         error_fraction[cold] += _COLD_ERRORS * unready
 
-    inc = incidents(key, gather(t.proneness), gather(t.pool), week_start, age, win, young, one_deployment)
+    rows = (fleet, int(position[0])) if in_order and one_window else None
+    inc = incidents(
+        key, gather(t.proneness), gather(t.pool), week_start, age, win, young, one_deployment, rows
+    )
     if inc.where.size:
         at, kind, level = inc.where, inc.kind, inc.level
         rate[at] *= np.where(kind == TRAFFIC_DROP, 1.0 - 0.9 * level, 1.0)
