@@ -176,7 +176,8 @@ def _simulate(
 
     rho = rate / capacity
     expected = rate * np.float32(WINDOW_SECONDS)
-    expected[~serving] = 0.0
+    idle = np.flatnonzero(~serving)
+    expected[idle] = 0.0
     noise = hash_counter(key, _STREAM_NOISE, win)
     count = poisson(expected, slot(noise, 0))
 
@@ -194,10 +195,11 @@ def _simulate(
     overloaded = np.flatnonzero(rho > 1.0)
     if overloaded.size:
         error_fraction[overloaded] += 1.0 - 1.0 / rho[overloaded]
-    error_fraction += timed_out(log50, shape)
+    slow, share = timed_out(log50, shape)
+    error_fraction[slow] += share
     errors = binomial(count, np.minimum(error_fraction, 1.0), slot(noise, 1))
 
-    no_requests = count == 0
+    no_requests = np.flatnonzero(count == 0)
     p50[no_requests] = np.nan
     p95[no_requests] = np.nan
     p99[no_requests] = np.nan
@@ -214,7 +216,7 @@ def _simulate(
     tokens *= spread
     utilisation = np.minimum(rho, 1.0)
     utilisation *= 100.0
-    utilisation[~serving] = np.nan
+    utilisation[idle] = np.nan
     return (
         count,
         count / WINDOW_SECONDS,
