@@ -57,21 +57,27 @@ def percentiles(
     """
     inv_sqrt = np.minimum(inv_sqrt, _FEWEST)
     out = []
-    for z, errors, extra in ((0.0, _NOISE50, 0.0), (Z95, _NOISE95, 0.0), (Z99, _NOISE99, p99_bonus)):
+    for z, errors in ((0.0, _NOISE50), (Z95, _NOISE95), (Z99, _NOISE99)):
         spread = errors.take(bits_z[len(out)])
         spread *= inv_sqrt
-        spread += z
+        if z:
+            spread += z
         spread *= shape
         spread += log50
-        spread += extra
-        np.minimum(spread, _LOG_TIMEOUT, out=spread)
         out.append(spread)
     lo, mid, hi = out
+    hi += p99_bonus
     np.maximum(mid, lo, out=mid)
     np.maximum(hi, mid, out=hi)
-    # exp(log(timeout)) may round a hair above the timeout: cap again.
+    # Capping commutes with the ordering, and the ordered P99 is the largest: when it stays
+    # clear of the timeout (nearly always) neither cap changes anything and both are skipped.
+    capped = hi.size > 0 and not float(hi.max()) < _LOG_TIMEOUT - 1e-3
     for v in (lo, mid, hi):
-        np.minimum(np.exp(v, out=v), TIMEOUT_MS, out=v)
+        if capped:
+            np.minimum(v, _LOG_TIMEOUT, out=v)
+        np.exp(v, out=v)
+        if capped:  # exp(log(timeout)) may round a hair above the timeout: cap again
+            np.minimum(v, TIMEOUT_MS, out=v)
     return lo, mid, hi
 
 

@@ -21,6 +21,7 @@ from .windows import WINDOW_SECONDS
 
 _COLD_ERRORS = 0.05  # share of requests failing in the first minute of a cold start
 _TOKEN_SPREAD = 0.8  # sd / mean of output lengths: a window's mean varies by this / √n
+_TOKEN_NOISE = _TOKEN_SPREAD * NORMAL32 / 3.5  # float32, per slot value: as computed per pair before
 _CHUNK = 16384  # pairs per pass: temporaries stay in the L2 cache
 _STREAM_NOISE = 0x9015E
 
@@ -211,7 +212,7 @@ def _simulate(
     tokens *= 1.0 / WINDOW_SECONDS
     # A window's mean output length varies with its requests (the P50 draw: longer answers, slower).
     spread = np.minimum(inv_sqrt, 0.5 / _TOKEN_SPREAD)
-    spread *= _TOKEN_SPREAD * NORMAL32.take(z_slots[0]) / 3.5
+    spread *= _TOKEN_NOISE.take(z_slots[0])
     spread += 1.0
     tokens *= spread
     utilisation = np.minimum(rho, 1.0)
