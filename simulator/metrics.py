@@ -22,6 +22,7 @@ from .windows import WINDOW_SECONDS
 _COLD_ERRORS = 0.05  # share of requests failing in the first minute of a cold start
 _TOKEN_SPREAD = 0.8  # sd / mean of output lengths: a window's mean varies by this / √n
 _TOKEN_NOISE = _TOKEN_SPREAD * NORMAL32 / 3.5  # float32, per slot value: as computed per pair before
+_RUN_LENGTH = 32  # pairs per run of one position, on average, from which runs are repeated
 _CHUNK = 16384  # pairs per pass: temporaries stay in the L2 cache
 _STREAM_NOISE = 0x9015E
 
@@ -106,6 +107,15 @@ def gatherer(position: np.ndarray, one_deployment: bool = False) -> Callable[[np
         return lambda values: np.broadcast_to(values[first], position.shape)
     if consecutive(position):
         return lambda values: values[first : first + position.size]
+    if position.size >= _RUN_LENGTH:
+        # Runs of one position (a block of deployments x windows): repeat each run's value,
+        # about a third of the cost of a gather.
+        change = np.flatnonzero(position[1:] != position[:-1])
+        if change.size * _RUN_LENGTH < position.size:
+            starts = np.concatenate(([0], change + 1))
+            lengths = np.diff(starts, append=position.size)
+            heads = position.take(starts)
+            return lambda values: np.repeat(values.take(heads), lengths)
     return lambda values: values.take(position)
 
 
