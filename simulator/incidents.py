@@ -119,8 +119,9 @@ def _fleet_block(fleet: Fleet, block: int) -> tuple[np.ndarray, ...]:
         t = fleet.traits
         found = _own_starts(t.key, t.proneness, t.week_start, np.full(fleet.n, block), False)
         blocks[block] = found
-        while len(blocks) > _CACHED_BLOCKS:
-            blocks.pop(next(iter(blocks)), None)
+        # list() copies the keys in one step (safe if another thread adds a block meanwhile).
+        for oldest in list(blocks)[:-_CACHED_BLOCKS]:
+            blocks.pop(oldest, None)
     return found
 
 
