@@ -8,17 +8,37 @@ wrote, reloads only the rows stamped after the revision it holds.
 """
 
 import asyncio
+import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from db import fleet as fleet_db
 from db.engine import Database
-from simulator import Fleet, Metrics, compute_metrics, health_codes, trailing_mean_volume
+from simulator import (
+    HEALTH_WINDOWS,
+    Fleet,
+    Health,
+    Metrics,
+    Traits,
+    combine,
+    compute_metrics,
+    trailing_mean_volume,
+    traits_of,
+    window_levels,
+)
 
 _WINDOWS_KEPT = 4  # recent windows whose fleet-wide figures stay computed
+# Health needs each rule's level in the last HEALTH_WINDOWS windows; kept a little longer,
+# so a poll in the next window computes only that window's figures.
+_LEVELS_KEPT = 2 * HEALTH_WINDOWS
+
+
+def model_key(name: str) -> int:
+    """A stable 64-bit key of a model name: the same in every process (unlike hash())."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little", signed=True)
 
 
 @dataclass
@@ -40,9 +60,11 @@ class Snapshot:
     pause_owner: np.ndarray
     pause_start: np.ndarray
     pause_end: np.ndarray
+    traits: Traits | None = None  # the simulator's per-deployment traits, when carried over
     fleet: Fleet = field(init=False)
     _metrics: OrderedDict[int, Metrics] = field(init=False, default_factory=OrderedDict)
-    _health: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = field(init=False, default_factory=OrderedDict)
+    _levels: OrderedDict[int, np.ndarray] = field(init=False, default_factory=OrderedDict)
+    _health: OrderedDict[int, Health] = field(init=False, default_factory=OrderedDict)
     # What the listing engine derives from this snapshot (resolvers/snapshot_index.py).
     indexes: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
     sorted_cache: OrderedDict[Any, np.ndarray] = field(init=False, default_factory=OrderedDict, repr=False)
@@ -58,6 +80,8 @@ class Snapshot:
             off_ptr=np.concatenate(([0], np.cumsum(counts))),
             off_start=self.pause_start[order],
             off_end=self.pause_end[order],
+            model=np.array([model_key(name) for name in self.names], dtype=np.int64).take(self.name_code),
+            traits=self.traits,
         )
 
     @property
@@ -84,13 +108,29 @@ class Snapshot:
     def cached_metrics(self, window: int) -> Metrics | None:
         return self._metrics.get(window)
 
-    def health(self, window: int) -> tuple[np.ndarray, np.ndarray]:
-        """(health codes, trailing-hour mean volume) of every deployment for one window."""
+    def _window_levels(self, window: int, trailing: np.ndarray | None = None) -> np.ndarray:
+        """Every deployment's raw rule levels in one window, computed once per window."""
+        if window not in self._levels:
+            if window in self._metrics:
+                m = self._metrics[window]
+            else:  # an earlier window of a health run: its figures are not kept
+                m = compute_metrics(self.fleet, np.arange(self.n), np.full(self.n, window, dtype=np.int64))
+            self._levels[window] = window_levels(self.fleet, np.arange(self.n), m, trailing)
+            while len(self._levels) > _LEVELS_KEPT:
+                self._levels.popitem(last=False)
+        return self._levels[window]
+
+    def cached_health(self, window: int) -> Health | None:
+        return self._health.get(window)
+
+    def health(self, window: int) -> Health:
+        """Every deployment's health for one window (from the run of windows ending there)."""
         if window not in self._health:
-            trailing = trailing_mean_volume(
-                self.fleet, np.arange(self.n), np.full(self.n, window, dtype=np.int64)
-            )
-            self._health[window] = (health_codes(self.metrics(window), trailing), trailing)
+            current = self.metrics(window)
+            trailing = trailing_mean_volume(self.fleet, np.arange(self.n), np.int64(window))
+            earlier = [self._window_levels(w) for w in range(window - HEALTH_WINDOWS + 1, window)]
+            run = np.stack([*earlier, self._window_levels(window, trailing)])
+            self._health[window] = combine(run, current.serving, trailing)
             while len(self._health) > _WINDOWS_KEPT:
                 self._health.popitem(last=False)
         return self._health[window]
@@ -137,6 +177,16 @@ def _merge(old: Snapshot, rows: fleet_db.FleetRows, revision: int) -> Snapshot:
     order = np.argsort(ids, kind="stable")
     pause_keep = ~np.isin(old.pause_owner, rows.ids)
     pause_live = np.isin(rows.pause_owner, rows.ids[live]) & (rows.pause_start < rows.pause_end)
+    # Traits hash each id: keep the unchanged rows' and derive only the changed rows'.
+    changed = traits_of(
+        rows.ids, rows.size, np.array([model_key(name) for name in rows.model_name], dtype=np.int64)
+    )
+    merged = Traits(
+        **{
+            f.name: join(getattr(old.fleet.traits, f.name), getattr(changed, f.name))[order]
+            for f in fields(Traits)
+        }
+    )
     return Snapshot(
         revision=revision,
         ids=ids[order],
@@ -153,6 +203,7 @@ def _merge(old: Snapshot, rows: fleet_db.FleetRows, revision: int) -> Snapshot:
         pause_owner=np.concatenate((old.pause_owner[pause_keep], rows.pause_owner[pause_live])),
         pause_start=np.concatenate((old.pause_start[pause_keep], rows.pause_start[pause_live])),
         pause_end=np.concatenate((old.pause_end[pause_keep], rows.pause_end[pause_live])),
+        traits=merged,
     )
 
 

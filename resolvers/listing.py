@@ -217,7 +217,7 @@ def matching(
         mask &= snapshot_index.name_matches(snap, folding.fold(flt.model_name))[col(snap.name_code)]
     if flt.health is not None:
         assert window is not None, "a health filter is resolved with its window"
-        codes, _ = snap.health(window)
+        codes = snap.health(window).code
         mask &= _lookup([HEALTH_NAMES.index(h) for h in flt.health], len(HEALTH_NAMES))[col(codes)]
     return mask
 

@@ -17,12 +17,13 @@ from simulator import (
     NO_TRAFFIC,
     RANGES,
     WINDOW_SECONDS,
+    Figures,
+    Health,
     Metrics,
+    assess_health,
     compute_metrics,
     compute_series,
-    health_codes,
     health_reasons,
-    trailing_mean_volume,
 )
 
 HEALTH_NAMES = ("HEALTHY", "WARNING", "CRITICAL", "NO_TRAFFIC")
@@ -42,6 +43,11 @@ class MetricsRecord:
     p99: float | None
     error_rate: float | None
     success_rate: float | None
+    ttft_p50: float | None
+    ttft_p95: float | None
+    tokens_per_second: float
+    replicas: float  # whole for one window, a mean for a longer step
+    utilization: float | None
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,11 @@ def _record(m: Metrics, k: int, step_windows: int = 1) -> MetricsRecord:
         p99=_num(m.p99[k]),
         error_rate=rate,
         success_rate=None if rate is None else 100.0 - rate,
+        ttft_p50=_num(m.ttft_p50[k]),
+        ttft_p95=_num(m.ttft_p95[k]),
+        tokens_per_second=float(m.tokens_per_second[k]),
+        replicas=float(m.replicas[k]),
+        utilization=_num(m.utilization[k]),
     )
 
 
@@ -130,6 +141,11 @@ def _silent(window: int) -> MetricsRecord:
         None,
         None,
         None,
+        None,
+        None,
+        0.0,
+        0.0,
+        None,
     )
 
 
@@ -142,8 +158,24 @@ class _Figures:
 
     m: Metrics
     j: int
-    trailing: np.ndarray | None
-    codes: np.ndarray | None
+    health: Health | None
+    usual: tuple[np.ndarray, np.ndarray]  # usual P50 and P95 of the batch's deployments
+
+
+def _health_of(snap: Snapshot, pos: np.ndarray, window: int, m: Metrics) -> Health:
+    """Health of some deployments: from the fleet-wide pass when one was made, else for them alone.
+
+    Both are the same pure function of the same windows, so they agree.
+    """
+    fleet_wide = snap.cached_health(window)
+    if fleet_wide is None:
+        return assess_health(snap.fleet, pos, window, current=m)
+    return Health(
+        code=fleet_wide.code[pos],
+        levels=fleet_wide.levels[:, pos],
+        hits=fleet_wide.hits[:, pos],
+        trailing=fleet_wide.trailing[pos],
+    )
 
 
 class FiguresLoader:
@@ -172,10 +204,11 @@ class FiguresLoader:
                 m = Metrics(*(getattr(fleet_wide, f.name)[pos] for f in fields(Metrics)))
             else:
                 m = compute_metrics(snap.fleet, pos, np.int64(window))
-            trailing = trailing_mean_volume(snap.fleet, pos, np.int64(window)) if with_health else None
-            codes = health_codes(m, trailing) if trailing is not None else None
+            health = _health_of(snap, pos, window, m) if with_health else None
+            traits = snap.fleet.traits
+            usual = (traits.usual_p50[pos], traits.usual_p95[pos])
             for j, k in enumerate(np.array(members)[found].tolist()):
-                out[k] = _Figures(m, j, trailing, codes)
+                out[k] = _Figures(m, j, health, usual)
         return out
 
     async def _metrics(self, keys: Sequence[Key]) -> list[MetricsRecord]:
@@ -188,16 +221,20 @@ class FiguresLoader:
             if f is None:
                 out.append(HealthRecord("NO_TRAFFIC", ["Not serving traffic"]))
                 continue
-            assert f.trailing is not None and f.codes is not None
-            m, j = f.m, f.j
-            code = int(f.codes[j])
+            assert f.health is not None
+            m, j, h = f.m, f.j, f.health
+            code = int(h.code[j])
+            figures = Figures(
+                p50=float(m.p50[j]),
+                p95=float(m.p95[j]),
+                error_rate=float(m.error_rate[j]),
+                volume=float(m.request_volume[j]),
+                trailing=float(h.trailing[j]),
+                usual_p50=float(f.usual[0][j]),
+                usual_p95=float(f.usual[1][j]),
+            )
             reasons = health_reasons(
-                _num(m.p50[j]),
-                _num(m.p95[j]),
-                _num(m.error_rate[j]),
-                float(m.request_volume[j]),
-                float(f.trailing[j]),
-                bool(m.serving[j]),
+                h.levels[:, j].tolist(), h.hits[:, j].tolist(), figures, bool(m.serving[j])
             )
             out.append(HealthRecord(HEALTH_NAMES[code], [] if code == 0 else reasons))
         return out
@@ -220,7 +257,7 @@ def stats(snap: Snapshot, as_of: datetime) -> StatsRecord:
     """Fleet-wide summary for one window: one pass over the snapshot's arrays."""
     window = window_of(as_of)
     m = snap.metrics(window)
-    codes, _ = snap.health(window)
+    codes = snap.health(window).code
     status_counts = np.bincount(snap.status, minlength=len(DEPLOYMENT_STATUSES))
     health_counts = np.bincount(codes, minlength=len(HEALTH_NAMES))
     requests = int(m.request_count.sum())

@@ -46,6 +46,19 @@ class InferenceMetrics:
     success_rate: float | None = strawberry.field(
         description="100 - errorRate; null when there was no traffic."
     )
+    time_to_first_token_p50: float | None = strawberry.field(
+        description="Median milliseconds from request to first output token; null when there was no traffic."
+    )
+    time_to_first_token_p95: float | None = strawberry.field(
+        description="95th percentile of time to first token, milliseconds; null when there was no traffic."
+    )
+    output_tokens_per_second: float = strawberry.field(
+        description="Output tokens generated per second, all replicas together; 0 when not serving."
+    )
+    replicas: int = strawberry.field(description="Replicas serving in this window; 0 when not serving.")
+    utilization: float | None = strawberry.field(
+        description="Busy share of the replicas' capacity, percent 0-100; null when not serving."
+    )
 
     @classmethod
     def of(cls, r: MetricsRecord) -> "InferenceMetrics":
@@ -61,6 +74,11 @@ class InferenceMetrics:
             p99_latency=r.p99,
             error_rate=r.error_rate,
             success_rate=r.success_rate,
+            time_to_first_token_p50=r.ttft_p50,
+            time_to_first_token_p95=r.ttft_p95,
+            output_tokens_per_second=r.tokens_per_second,
+            replicas=round(r.replicas),
+            utilization=r.utilization,
         )
 
 
@@ -68,10 +86,26 @@ class InferenceMetrics:
 class MetricsPoint:
     timestamp: datetime = strawberry.field(description="Start of the step.")
     request_volume: float = strawberry.field(description="Mean requests per second over the step.")
-    p50_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
-    p95_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
-    p99_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
+    p50_latency: float | None = strawberry.field(
+        description="Milliseconds: the median of the step's requests; null when there was no traffic."
+    )
+    p95_latency: float | None = strawberry.field(
+        description="Milliseconds: the 95th percentile of the step's requests; null when it had no traffic."
+    )
+    p99_latency: float | None = strawberry.field(
+        description="Milliseconds: the 99th percentile of the step's requests; null when it had no traffic."
+    )
     error_rate: float | None = strawberry.field(description="Percent; null when there was no traffic.")
+    time_to_first_token_p50: float | None = strawberry.field(
+        description="Median milliseconds to the first output token over the step; null without traffic."
+    )
+    output_tokens_per_second: float = strawberry.field(
+        description="Mean output tokens per second over the step."
+    )
+    replicas: float = strawberry.field(description="Mean replicas serving over the step.")
+    utilization: float | None = strawberry.field(
+        description="Mean busy share of capacity over the step's serving minutes, percent; null if none."
+    )
 
 
 @strawberry.type(description="A chart-ready metrics history.")
@@ -95,6 +129,10 @@ class MetricsSeries:
                     p95_latency=p.p95,
                     p99_latency=p.p99,
                     error_rate=p.error_rate,
+                    time_to_first_token_p50=p.ttft_p50,
+                    output_tokens_per_second=p.tokens_per_second,
+                    replicas=p.replicas,
+                    utilization=p.utilization,
                 )
                 for p in r.points
             ],

@@ -6,13 +6,17 @@ window start w * 60 and the window overlaps none of its not-serving intervals
 A pause takes effect in the window it happens in (a paused deployment never shows
 traffic for the rest of that minute), while activation and resume take effect at
 the next window start (a full window of traffic, not a partial one).
+
+`model` keys the deployment's model (a stable hash of its name): deployments of one
+model share its traffic rhythm. Traits (simulator/profile.py) are derived once here.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .profile import Traits, traits
 from .windows import first_window_starting_at_or_after, window_of
 
 MODEL_SIZES = ("NANO", "SMALL", "LARGE")
@@ -28,11 +32,19 @@ class Fleet:
     off_ptr: np.ndarray  # int64, length n + 1: CSR pointers into off_start / off_end
     off_start: np.ndarray  # float64 start of a not-serving interval (paused); sorted per deployment
     off_end: np.ndarray  # float64 its end (resume time); +inf while still paused
+    model: np.ndarray | None = None  # int64 model keys; None: every deployment its own model
     # Derived in __post_init__: the same facts as window indices, for the serving test.
     act_window: np.ndarray = field(init=False, repr=False, compare=False)
     off_start_window: np.ndarray = field(init=False, repr=False, compare=False)
     off_end_window: np.ndarray = field(init=False, repr=False, compare=False)
     bisect_steps: int = field(init=False, repr=False, compare=False)
+    paused_ever: np.ndarray = field(init=False, repr=False, compare=False)  # bool: has intervals
+    # Derived from ids, size and model unless given (a caller that merges fleets keeps the
+    # traits of unchanged deployments instead of hashing every id again).
+    traits: Traits = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    # What the simulator derives from the fleet once and reuses (simulator/incidents.py):
+    # the fleet never changes, so neither do these.
+    cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Normalise dtypes, check the CSR layout and derive window indices."""
@@ -43,6 +55,7 @@ class Fleet:
             "off_ptr": np.ascontiguousarray(self.off_ptr, dtype=np.int64),
             "off_start": np.ascontiguousarray(self.off_start, dtype=np.float64),
             "off_end": np.ascontiguousarray(self.off_end, dtype=np.float64),
+            "model": np.ascontiguousarray(self.ids if self.model is None else self.model, dtype=np.int64),
         }
         for name, value in arrays.items():
             object.__setattr__(self, name, value)
@@ -52,8 +65,13 @@ class Fleet:
         # the first window starting at or after them (ceil).
         object.__setattr__(self, "off_start_window", window_of(self.off_start))
         object.__setattr__(self, "off_end_window", first_window_starting_at_or_after(self.off_end))
+        object.__setattr__(self, "paused_ever", self.off_ptr[1:] > self.off_ptr[:-1])
         most = int(np.diff(self.off_ptr).max(initial=0))
         object.__setattr__(self, "bisect_steps", most.bit_length())
+        if self.traits is None:
+            object.__setattr__(self, "traits", traits(self.ids, self.size, self.model))
+        elif self.traits.key.shape != self.ids.shape:
+            raise ValueError("traits must have one entry per deployment")
 
     @property
     def n(self) -> int:
@@ -67,6 +85,7 @@ class Fleet:
         size: Sequence[int] | np.ndarray,
         activated_at: Sequence[float] | np.ndarray,
         off_intervals: Sequence[Sequence[tuple[float, float]]] | None = None,
+        model: Sequence[int] | np.ndarray | None = None,
     ) -> "Fleet":
         """Fleet from per-deployment lists of (start, end) pauses, sorted and merged here."""
         n = len(ids)
@@ -86,6 +105,7 @@ class Fleet:
             off_ptr=np.concatenate(([0], np.cumsum(counts))),
             off_start=bounds[:, 0],
             off_end=bounds[:, 1],
+            model=None if model is None else np.asarray(model, dtype=np.int64),
         )
 
 
@@ -105,8 +125,8 @@ def _merge(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]
 def _validate(fleet: Fleet) -> None:
     """Raise ValueError unless the arrays form a consistent fleet."""
     n = len(fleet.ids)
-    if fleet.ids.ndim != 1 or fleet.size.shape != (n,) or fleet.activated_at.shape != (n,):
-        raise ValueError("ids, size and activated_at must be 1-D arrays of one length")
+    if fleet.ids.ndim != 1 or any(a.shape != (n,) for a in (fleet.size, fleet.activated_at, fleet.model)):
+        raise ValueError("ids, size, activated_at and model must be 1-D arrays of one length")
     if fleet.size.size and (fleet.size.min() < 0 or fleet.size.max() >= len(MODEL_SIZES)):
         raise ValueError("size must be 0 (NANO), 1 (SMALL) or 2 (LARGE)")
     ptr, start, end = fleet.off_ptr, fleet.off_start, fleet.off_end
@@ -125,11 +145,27 @@ def _validate(fleet: Fleet) -> None:
 
 def serving_mask(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Whether deployment fleet[position[k]] serves in window[k] (1-D int64 arrays)."""
-    serving = window >= fleet.act_window[position]
-    owns = fleet.off_ptr[position + 1] > fleet.off_ptr[position]
-    candidates = np.flatnonzero(serving & owns)
+    return serving_and_start(fleet, position, window)[0]
+
+
+def serving_and_start(
+    fleet: Fleet,
+    position: np.ndarray,
+    window: np.ndarray,
+    gather: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each pair serves, and the window its current stretch of serving began.
+
+    The start is the activation window, or the resume window of the last pause before;
+    it is meaningful only where the pair serves (replicas start cold there). `gather`
+    may give per-pair values of a per-deployment array (a view where it can: read only).
+    """
+    start = fleet.act_window.take(position) if gather is None else gather(fleet.act_window)
+    serving = window >= start
+    paused_ever = fleet.paused_ever.take(position) if gather is None else gather(fleet.paused_ever)
+    candidates = np.flatnonzero(serving & paused_ever)
     if candidates.size == 0:
-        return serving
+        return serving, start
     pos, win = position[candidates], window[candidates]
     first = fleet.off_ptr[pos]
     lo, hi = first.copy(), fleet.off_ptr[pos + 1]
@@ -143,6 +179,11 @@ def serving_mask(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> np.n
         hi = np.where(open_range & ~starts_before, mid, hi)
     # lo is the first interval starting after the window; only lo - 1 can contain it.
     k = lo - 1
-    inside = (k >= first) & (win < fleet.off_end_window[np.maximum(k, 0)])
+    had_pause = k >= first
+    resumed_at = fleet.off_end_window[np.maximum(k, 0)]
+    inside = had_pause & (win < resumed_at)
     serving[candidates[inside]] = False
-    return serving
+    start = start.copy()
+    resumed = had_pause & ~inside
+    start[candidates[resumed]] = resumed_at[resumed]
+    return serving, start

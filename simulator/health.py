@@ -1,118 +1,147 @@
-"""Health of a deployment from its metrics, by the thresholds of DESIGN.md.
+"""Health of a deployment from its recent windows: calm rules, relative to what it usually does.
 
-Each rule gives a level (0 fine, 1 warning, 2 critical); the worst level wins.
-`health_codes` and `health_reasons` share the rules, so a code other than
-HEALTHY always comes with at least one reason and HEALTHY with none.
+Each rule gives a level per window (0 fine, 1 warning, 2 critical):
+- P50 latency above 2.5× (warning) or 5× (critical) the deployment's usual P50;
+- P95 latency above 3× or 6× its usual P95 (both only with at least 20 requests,
+  since percentiles of fewer are mostly noise);
+- error rate from 1 % with at least 5 errors, or from 5 % with at least 10 errors;
+- traffic below half of its trailing-hour mean, when that mean is at least 0.5 req/s.
+A rule holds a level when at least 3 of the last 5 windows reach it (the level the
+median window reaches): a deployment turns yellow after 3 bad minutes and green
+again after 3 good ones, so one noisy minute changes nothing. The worst rule wins;
+not serving in the current window is NO_TRAFFIC.
 """
 
-import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .fleet import Fleet
-from .metrics import Metrics
-from .profile import profile
-from .traffic import expected_volume
+from .metrics import Metrics, compute_metrics, gatherer
+from .traffic import RAMP_WINDOWS, load_factor, ramp
 
 HEALTHY, WARNING, CRITICAL, NO_TRAFFIC = 0, 1, 2, 3
+P50_RULE, P95_RULE, ERROR_RULE, TRAFFIC_RULE = 0, 1, 2, 3
+RULES = 4
 
-P50_WARNING_MS, P50_CRITICAL_MS = 200.0, 500.0
-TAIL_WARNING_RATIO, TAIL_CRITICAL_RATIO = 5.0, 10.0  # P95 / P50
-ERROR_WARNING_PERCENT, ERROR_CRITICAL_PERCENT = 0.5, 2.0  # warning from 0.5 %, critical above 2 %
+P50_FACTORS = (2.5, 5.0)  # × the usual P50: warning above, critical above
+P95_FACTORS = (3.0, 6.0)  # × the usual P95
+MIN_LATENCY_REQUESTS = 20
+ERROR_PERCENTS = (1.0, 5.0)  # warning from, critical from
+MIN_ERRORS = (5, 10)
 VOLUME_DROP_SHARE = 0.5  # of the trailing-hour mean
+MIN_TRAILING_VOLUME = 0.5  # req/s: below it a quiet minute is chance, not a drop
+HEALTH_WINDOWS, HEALTH_QUORUM = 5, 3
 TRAILING_WINDOWS = 60
-_TRAILING_SAMPLES = 4  # the midpoints of the hour's four quarters
-
-_LEVEL_WORDS = ("", "warning", "critical")
-_TIMES = "\u00d7"  # the multiplication sign; escaped, as ruff flags the literal as ambiguous
+_HALF = TRAILING_WINDOWS // 2
 
 
 def trailing_mean_volume(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Mean req/s each deployment normally gets over the hour before its window.
 
-    The noise-free, incident-free expectation (popularity, daily and weekly
-    cycle, ramp-up), averaged over four sample windows: cheap, and a traffic
-    drop then stays flagged for as long as it lasts instead of dragging its own
-    baseline down. Windows before activation count as 0 req/s.
+    The noise-free, incident-free expectation (popularity, weekly cycle, ramp-up),
+    sampled at the midpoints of the hour's two halves (the cycle is smooth): cheap, and
+    a traffic drop then stays flagged for as long as it lasts instead of dragging its
+    own baseline down. Windows before activation count as 0 req/s.
     """
     index_b, window_b = np.broadcast_arrays(
         np.asarray(index, dtype=np.int64), np.asarray(window, dtype=np.int64)
     )
     position, win = index_b.ravel(), window_b.ravel()
-    prof = profile(fleet.ids[position], fleet.size[position])
-    activated = fleet.act_window[position]
-    quarter = TRAILING_WINDOWS // _TRAILING_SAMPLES
-    total = np.zeros(position.size)
-    for k in range(_TRAILING_SAMPLES):
-        total += expected_volume(prof, win - TRAILING_WINDOWS + quarter * k + quarter // 2, activated)
-    return (total / _TRAILING_SAMPLES).reshape(index_b.shape)
+    t = fleet.traits
+    gather = gatherer(position)
+    week_start = gather(t.week_start)
+    age = win - gather(fleet.act_window)
+    total = np.zeros(position.size, dtype=np.float32)
+    for back in (_HALF + _HALF // 2, _HALF // 2):
+        share = load_factor(week_start, win - back)
+        young = np.flatnonzero(age - back < RAMP_WINDOWS)
+        share[young] *= ramp(age[young] - back)
+        total += share
+    total *= gather(t.volume)
+    total *= 0.5
+    return total.reshape(index_b.shape)
 
 
-def _rule_levels(
-    p50: np.ndarray, p95: np.ndarray, error_rate: np.ndarray, volume: np.ndarray, trailing: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Levels of the latency, tail, error and traffic rules; NaN (no traffic) passes a rule."""
-    latency = (p50 > P50_WARNING_MS).astype(np.int8) + (p50 > P50_CRITICAL_MS)
-    tail = (p95 > TAIL_WARNING_RATIO * p50).astype(np.int8) + (p95 > TAIL_CRITICAL_RATIO * p50)
-    errors = (error_rate >= ERROR_WARNING_PERCENT).astype(np.int8) + (error_rate > ERROR_CRITICAL_PERCENT)
-    traffic = (volume < VOLUME_DROP_SHARE * trailing).astype(np.int8)
-    return latency, tail, errors, traffic
+def window_levels(
+    fleet: Fleet, index: np.ndarray, m: Metrics, trailing: np.ndarray | None = None
+) -> np.ndarray:
+    """Each rule's level in each pair's own window: int8 of shape (RULES, *m.window.shape).
 
-
-def health_codes(metrics: Metrics, trailing_mean: np.ndarray) -> np.ndarray:
-    """HEALTHY, WARNING, CRITICAL or NO_TRAFFIC per pair (int8)."""
-    levels = _rule_levels(metrics.p50, metrics.p95, metrics.error_rate, metrics.request_volume, trailing_mean)
-    worst = np.maximum(np.maximum(levels[0], levels[1]), np.maximum(levels[2], levels[3]))
-    return np.where(metrics.serving, worst, np.int8(NO_TRAFFIC)).astype(np.int8)
-
-
-def health_reasons(
-    p50: float | None,
-    p95: float | None,
-    error_rate: float | None,
-    volume: float,
-    trailing_mean: float,
-    serving: bool,
-) -> list[str]:
-    """Sentences explaining a deployment's health, worst first; empty when HEALTHY."""
-    if not serving:
-        return ["Not serving traffic"]
-    figures = [math.nan if v is None else float(v) for v in (p50, p95, error_rate, volume, trailing_mean)]
-    p50_ms, p95_ms, rate, req_s, mean_req_s = figures
-    levels = _rule_levels(*(np.array([figure]) for figure in figures))
-    latency, tail, errors, traffic = (int(level[0]) for level in levels)
-    found: list[tuple[int, str]] = []
-    if latency:
-        limit = (P50_WARNING_MS, P50_CRITICAL_MS)[latency - 1]
-        text = f"P50 latency {_beside(p50_ms, limit, 0)} ms ({_LEVEL_WORDS[latency]} above {limit:g} ms)"
-        found.append((latency, text))
-    if tail:
-        limit = (TAIL_WARNING_RATIO, TAIL_CRITICAL_RATIO)[tail - 1]
-        ratio = _beside(p95_ms / p50_ms, limit, 1)
-        text = f"P95 is {ratio}{_TIMES} P50 ({_LEVEL_WORDS[tail]} above {limit:g}{_TIMES})"
-        found.append((tail, text))
-    if errors:
-        limit = (ERROR_WARNING_PERCENT, ERROR_CRITICAL_PERCENT)[errors - 1]
-        rule = f"warning from {limit:g}%" if errors == 1 else f"critical above {limit:g}%"
-        found.append((errors, f"Error rate {_beside(rate, limit, 1)}% ({rule})"))
-    if traffic:
-        text = (
-            f"Traffic {_rate(req_s)} req/s is below half its trailing-hour mean of {_rate(mean_req_s)} req/s"
+    `trailing` may hold the pairs' trailing-hour means, already computed.
+    """
+    t = fleet.traits
+    index = np.broadcast_to(np.asarray(index, dtype=np.int64), m.window.shape)
+    if trailing is None:
+        trailing = trailing_mean_volume(fleet, index, m.window)
+    # The usual figures per pair: a view when the pairs are the fleet in order (float64, so
+    # that the division below needs no cast of mixed types).
+    gather = gatherer(index.ravel()) if index.ndim == 1 else (lambda values: values.take(index))
+    enough = m.request_count >= MIN_LATENCY_REQUESTS
+    levels = np.zeros((RULES, *m.window.shape), dtype=np.int8)
+    for rule, figure, usual, factors in (
+        (P50_RULE, m.p50, t.usual_p50, P50_FACTORS),
+        (P95_RULE, m.p95, t.usual_p95, P95_FACTORS),
+    ):
+        ratio = figure / gather(usual).astype(np.float64)
+        levels[rule] = enough & (ratio > factors[0])
+        levels[rule] += enough & (ratio > factors[1])
+    rate = m.error_rate
+    for level, (percent, errors) in enumerate(zip(ERROR_PERCENTS, MIN_ERRORS, strict=True), start=1):
+        levels[ERROR_RULE] = np.where(
+            (rate >= percent) & (m.error_count >= errors), level, levels[ERROR_RULE]
         )
-        found.append((traffic, text))
-    # Stable sort: worst level first, rule order within a level.
-    return [text for _, text in sorted(found, key=lambda item: -item[0])]
+    drop = (m.request_volume < VOLUME_DROP_SHARE * trailing) & (trailing >= MIN_TRAILING_VOLUME)
+    levels[TRAFFIC_RULE] = drop & m.serving
+    return levels
 
 
-def _beside(value: float, threshold: float, decimals: int) -> str:
-    """Value with enough decimals not to print as its threshold (200.4 ms, not 200 ms)."""
-    for places in range(decimals, decimals + 4):
-        text = f"{value:.{places}f}"
-        if float(text) != threshold or value == threshold:
-            break
-    return text
+@dataclass(frozen=True)
+class Health:
+    """Health per deployment at one window, with what its reasons need."""
+
+    code: np.ndarray  # int8 HEALTHY, WARNING, CRITICAL or NO_TRAFFIC
+    levels: np.ndarray  # int8 (RULES, n): the level each rule holds
+    hits: np.ndarray  # int8 (RULES, n): windows of the run at or above that level
+    trailing: np.ndarray  # float32 trailing-hour mean req/s
 
 
-def _rate(volume: float) -> str:
-    """A request rate with the decimals its size deserves."""
-    return f"{volume:.1f}" if volume >= 1 else f"{volume:.2g}"
+def persistent(run: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From raw levels of the last HEALTH_WINDOWS windows (axis 0, oldest first): held levels and hits."""
+    # The level reached in at least HEALTH_QUORUM windows, by counting (a sort along the
+    # short axis costs twenty times as much).
+    warning = (run >= 1).sum(axis=0, dtype=np.int8)
+    critical = (run >= 2).sum(axis=0, dtype=np.int8)
+    held = (warning >= HEALTH_QUORUM).astype(np.int8)
+    held += critical >= HEALTH_QUORUM
+    hits = np.where(held == 2, critical, warning)
+    return held, hits
+
+
+def combine(run: np.ndarray, serving: np.ndarray, trailing: np.ndarray) -> Health:
+    """Health from the run of raw levels (HEALTH_WINDOWS, RULES, n) and the current window's serving."""
+    held, hits = persistent(run)
+    worst = held.max(axis=0)
+    code = np.where(serving, worst, np.int8(NO_TRAFFIC)).astype(np.int8)
+    return Health(code=code, levels=held, hits=hits, trailing=trailing)
+
+
+def assess_health(fleet: Fleet, index: np.ndarray, window: int, current: Metrics | None = None) -> Health:
+    """Health of the deployments at these fleet positions (1-D) at one window.
+
+    `current` may hold their metrics for that window, already computed; the earlier
+    windows of the run are computed here in one pass.
+    """
+    index = np.asarray(index, dtype=np.int64)
+    earlier = window - np.arange(HEALTH_WINDOWS - 1, 0, -1)
+    before = compute_metrics(fleet, index[None, :], earlier[:, None])
+    if current is None:
+        current = compute_metrics(fleet, index, np.int64(window))
+    trailing = trailing_mean_volume(fleet, index, np.int64(window))
+    run = np.concatenate(
+        (
+            window_levels(fleet, index[None, :], before).swapaxes(0, 1),
+            window_levels(fleet, index, current, trailing)[None],
+        )
+    )
+    return combine(run, current.serving, trailing)

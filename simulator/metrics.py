@@ -1,34 +1,29 @@
-"""Inference metrics of (deployment, window) pairs: one vectorised numpy pass."""
+"""Inference metrics of (deployment, window) pairs: one vectorised numpy pass.
 
+Per pair: the request rate (traffic.py), replicas and utilisation (load.py),
+incidents (incidents.py), then the window's requests drawn from that: a Poisson
+count, binomial errors, percentiles measured from that many requests.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._random import NORMAL, UNIFORM, hash_counter, slot
-from .fleet import Fleet, serving_mask
-from .incidents import incidents
-from .profile import Z95, Z99_MINUS_Z95, profile
-from .traffic import RAMP_WINDOWS, load_factor, ramp
+from ._random import NORMAL32, hash_counter, slot
+from .draws import binomial, poisson
+from .fleet import Fleet, serving_and_start
+from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, incidents
+from .load import COLD_LATENCY, percentiles, queueing, replicas, timed_out
+from .profile import QUEUE_P50, QUEUE_SHAPE
+from .traffic import RAMP_WINDOWS, load_factor, noise_logs, ramp
 from .windows import WINDOW_SECONDS
 
-_LOAD_SENSITIVITY = 0.12  # P50 rises 12 % per unit of load above the deployment's average
-_P50_JITTER = 1.0 + 0.04 * NORMAL  # window-to-window noise of P50
-# Window-to-window noise of the tail shape (±0.03), as factors on P95/P50 and P99/P95.
-_SHAPE_JITTER = 0.06 * (UNIFORM - 0.5)
-_P95_JITTER = np.exp(Z95 * _SHAPE_JITTER)
-_P99_JITTER = np.exp(Z99_MINUS_Z95 * _SHAPE_JITTER)
-_BURSTINESS = 0.05  # relative sd of traffic on top of Poisson noise
-
-# Incident effects by kind (NONE, ERRORS, SLOWDOWN, TRAFFIC_DROP): base + slope · severity.
-_VOLUME_FACTOR = (np.array([1.0, 1.0, 1.0, 0.1]), np.array([0.0, 0.0, 0.0, 0.3]))
-_P50_FACTOR = (np.array([1.0, 1.2, 1.8, 1.0]), np.array([0.0, 0.3, 1.2, 0.0]))
-_SHAPE_ADD = (np.array([0.0, 0.15, 0.45, 0.0]), np.array([0.0, 0.0, 0.5, 0.0]))
-# Error fraction = healthy rate · multiplier + extra: error spikes reach 2 to 5 %,
-# slowdowns time out a few more requests than usual.
-_ERROR_MULTIPLIER = np.array([1.0, 0.0, 3.0, 1.0])
-_ERROR_EXTRA = (np.array([0.0, 0.02, 0.0, 0.0]), np.array([0.0, 0.03, 0.0, 0.0]))
-
-_CHUNK = 16384  # pairs per pass: 128 KB temporaries stay in the L2 cache
+_COLD_ERRORS = 0.05  # share of requests failing in the first minute of a cold start
+_TOKEN_SPREAD = 0.8  # sd / mean of output lengths: a window's mean varies by this / √n
+_TOKEN_NOISE = _TOKEN_SPREAD * NORMAL32 / 3.5  # float32, per slot value: as computed per pair before
+_RUN_LENGTH = 32  # pairs per run of one position, on average, from which runs are repeated
+_CHUNK = 16384  # pairs per pass: temporaries stay in the L2 cache
 _STREAM_NOISE = 0x9015E
 
 
@@ -45,16 +40,21 @@ class Metrics:
     p99: np.ndarray
     error_rate: np.ndarray  # float64 percent 0..100, NaN when request_count == 0
     serving: np.ndarray  # bool
+    ttft_p50: np.ndarray  # float64 ms to the first output token, NaN when request_count == 0
+    ttft_p95: np.ndarray
+    tokens_per_second: np.ndarray  # float64 output tokens/s, 0 when not serving
+    replicas: np.ndarray  # float64 replicas serving (whole numbers per window), 0 when not serving
+    utilization: np.ndarray  # float64 percent of capacity busy, NaN when not serving
 
 
 # Of the simulated columns: every field but `window`, which is the input.
-_DTYPES = (np.int64, np.float64, np.int64, np.float64, np.float64, np.float64, np.float64, np.bool_)
+_DTYPES = (np.int64, np.float64, np.int64) + (np.float64,) * 4 + (np.bool_,) + (np.float64,) * 5
 
 
 def _allocate(total: int) -> tuple[np.ndarray, ...]:
     """Simulated output columns in field order, as rows of one block per dtype.
 
-    Three allocations instead of eight: fewer fresh pages for malloc to map, and
+    Three allocations instead of thirteen: fewer fresh pages for malloc to map, and
     page faults are a large share of a fleet-wide pass on a virtual machine.
     """
     blocks = {dtype: np.empty((_DTYPES.count(dtype), total), dtype=dtype) for dtype in set(_DTYPES)}
@@ -72,13 +72,16 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
     total = position.size
     if total and (position.min() < 0 or position.max() >= fleet.n):
         raise IndexError(f"fleet positions must lie in [0, {fleet.n})")
+    one_window = np.ndim(window) == 0
     if total <= _CHUNK:
-        columns = _simulate(fleet, position, win)
+        simulated = _simulate(fleet, position, win, one_window)
+        columns = tuple(c.astype(dtype, copy=False) for c, dtype in zip(simulated, _DTYPES, strict=True))
     else:
         columns = _allocate(total)
         for begin in range(0, total, _CHUNK):
             part = slice(begin, begin + _CHUNK)
-            for column, values in zip(columns, _simulate(fleet, position[part], win[part]), strict=True):
+            simulated = _simulate(fleet, position[part], win[part], one_window)
+            for column, values in zip(columns, simulated, strict=True):
                 column[part] = values
     # A copy: the result never shares memory with the caller's array.
     window_column = np.array(window_b)
@@ -87,72 +90,144 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
 
 def error_rate_percent(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
     """100 · errors / requests, NaN where there were no requests (errors are 0 there too)."""
+    rate = errors * 100.0
     with np.errstate(invalid="ignore"):
-        return np.divide(errors * 100.0, requests)
+        return np.divide(rate, requests, out=rate)
 
 
-def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Columns of Metrics after `window`, in field order, for 1-D position and window arrays."""
+def gatherer(position: np.ndarray, one_deployment: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """Per-pair values of a per-deployment array: a view where the positions allow one.
+
+    A fleet-wide pass asks for positions 0, 1, 2, … (a slice: a view), a chart for one
+    position many times (a read-only broadcast of its value: no memory at all); either
+    is cheaper than a gather. Both are views: values modified in place must be copied.
+    """
+    first = int(position[0]) if position.size else 0
+    if one_deployment:
+        return lambda values: np.broadcast_to(values[first], position.shape)
+    if consecutive(position):
+        return lambda values: values[first : first + position.size]
+    if position.size >= _RUN_LENGTH:
+        # Runs of one position (a block of deployments x windows): repeat each run's value,
+        # about a third of the cost of a gather.
+        change = np.flatnonzero(position[1:] != position[:-1])
+        if change.size * _RUN_LENGTH < position.size:
+            starts = np.concatenate(([0], change + 1))
+            lengths = np.diff(starts, append=position.size)
+            heads = position.take(starts)
+            return lambda values: np.repeat(values.take(heads), lengths)
+    return lambda values: values.take(position)
+
+
+def consecutive(position: np.ndarray) -> bool:
+    """Whether the positions are first, first + 1, … (a fleet-wide pass in order)."""
+    first = int(position[0]) if position.size else 0
+    return bool(
+        position.size
+        and int(position[-1]) - first == position.size - 1
+        and np.array_equal(position, np.arange(first, first + position.size))
+    )
+
+
+def _simulate(
+    fleet: Fleet, position: np.ndarray, win: np.ndarray, one_window: bool
+) -> tuple[np.ndarray, ...]:
+    """Columns of Metrics after `window`, in field order, for 1-D position and window arrays
+    (`one_window`: every pair's window is the same)."""
     # In-place arithmetic on purpose: fewer temporaries means fewer numpy calls and
     # less allocator churn, which is most of the cost at these array sizes.
-    prof = profile(fleet.ids[position], fleet.size[position])
-    serving = serving_mask(fleet, position, win)
-    share = load_factor(prof.phase, win)
-    # Only deployments younger than a day are still ramping up.
-    age = win - fleet.act_window[position]
+    t = fleet.traits
+    one_deployment = position.size > 0 and not np.any(position != position[0])
+    in_order = not one_deployment and consecutive(position)
+    gather = gatherer(position, one_deployment)
+    serving, start = serving_and_start(fleet, position, win, gather)
+    age = win - gather(fleet.act_window)
+    week_start = gather(t.week_start)
+    noise_offset, drift_offset = gather(t.noise_offset), gather(t.drift_offset)
+    amp, volume = gather(t.noise_amp), gather(t.volume)
+    # The autoscaler sized replicas for the rate it saw: up after LAG_UP, down after LAG_DOWN.
+    now, seen = noise_logs(noise_offset, drift_offset, amp, win)
+    rate = load_factor(week_start, win)
+    rate *= volume
     young = np.flatnonzero(age < RAMP_WINDOWS)
     if young.size:
-        share[young] *= ramp(age[young])
-    expected = np.multiply(prof.volume, share)
-    expected *= serving
-    expected *= float(WINDOW_SECONDS)
-    # Latency rises mildly with load relative to the deployment's own average.
-    p50 = np.multiply(share, _LOAD_SENSITIVITY, out=share)
-    p50 += 1.0 - _LOAD_SENSITIVITY
-    p50 *= prof.p50_ms
-    noise = hash_counter(prof.key, _STREAM_NOISE, win)
-    p50 *= _P50_JITTER.take(slot(noise, 2))
-    tail = slot(noise, 3)
-    p95_ratio = prof.p95_ratio
-    p95_ratio *= _P95_JITTER.take(tail)
-    p99_ratio = prof.p99_ratio
-    p99_ratio *= _P99_JITTER.take(tail)
-    error_fraction = prof.error_rate
+        rate[young] *= ramp(age[young])
+    rate *= np.exp(now, out=now)
+    seen = np.exp(seen, out=seen)
+    seen *= rate
+    per_replica = gather(t.capacity)
+    n_replicas = replicas(seen, per_replica, gather(t.target), gather(t.min_replicas))
+    capacity = per_replica * n_replicas
+    key = gather(t.key)
+    base = gather(t.base_p50).copy()  # becomes P50 before sampling
+    shape = gather(t.shape).copy()
+    error_fraction = gather(t.error_rate).copy()
 
-    inc = incidents(prof.key, win, prof.incident_threshold)
+    # Cold start: replicas become ready one by one over the first minutes after (re)start.
+    since = win - start
+    cold_windows = gather(t.cold_windows)
+    cold = np.flatnonzero(serving & (since < cold_windows))
+    if cold.size:
+        unready = 1.0 - (since[cold] + 1.0) / (cold_windows[cold] + 1.0)
+        capacity[cold] *= 1.0 - unready
+        base[cold] *= 1.0 + COLD_LATENCY * unready
+        error_fraction[cold] += _COLD_ERRORS * unready
+
+    rows = (fleet, int(position[0])) if in_order and one_window else None
+    inc = incidents(
+        key, gather(t.proneness), gather(t.pool), week_start, age, win, young, one_deployment, rows
+    )
     if inc.where.size:
-        at, kind, severity = inc.where, inc.kind, inc.severity
-        expected[at] *= _VOLUME_FACTOR[0][kind] + _VOLUME_FACTOR[1][kind] * severity
-        p50[at] *= _P50_FACTOR[0][kind] + _P50_FACTOR[1][kind] * severity
-        shape_add = _SHAPE_ADD[0][kind] + _SHAPE_ADD[1][kind] * severity
-        p95_ratio[at] *= np.exp(Z95 * shape_add)
-        p99_ratio[at] *= np.exp(Z99_MINUS_Z95 * shape_add)
-        error_fraction[at] = (
-            error_fraction[at] * _ERROR_MULTIPLIER[kind]
-            + _ERROR_EXTRA[0][kind]
-            + _ERROR_EXTRA[1][kind] * severity
-        )
+        at, kind, level = inc.where, inc.kind, inc.level
+        rate[at] *= np.where(kind == TRAFFIC_DROP, 1.0 - 0.9 * level, 1.0)
+        capacity[at] *= np.where(kind == SLOWDOWN, 1.0 - 0.8 * level, 1.0)
+        base[at] *= 1.0 + np.where(kind == ERRORS, 0.3, 0.6) * level
+        shape[at] += 0.25 * level
+        error_fraction[at] += np.where(kind == ERRORS, 0.01 + 0.25 * level * level, 0.0)
 
-    # Poisson-like noise (variance = mean) plus burstiness: sd = sqrt(m + (b m)^2).
-    draw = np.multiply(expected, _BURSTINESS**2)
-    draw += 1.0
-    draw *= expected
-    np.sqrt(draw, out=draw)
-    draw *= NORMAL.take(slot(noise, 0))
-    draw += expected
-    draw += 0.5
-    count = np.maximum(draw, 0.0, out=draw).astype(np.int64)
-    # Errors: unbiased randomised rounding, so a healthy window never shows a burst
-    # of errors; bursts are what incidents are for. With a fraction below 6 % and a
-    # uniform below 1 the sum stays under count + 1, so errors <= count.
-    error_draw = np.multiply(count, error_fraction, out=error_fraction)
-    error_draw += UNIFORM.take(slot(noise, 1))
-    errors = error_draw.astype(np.int64)
+    rho = rate / capacity
+    expected = rate * np.float32(WINDOW_SECONDS)
+    idle = np.flatnonzero(~serving)
+    expected[idle] = 0.0
+    noise = hash_counter(key, _STREAM_NOISE, win)
+    count = poisson(expected, slot(noise, 0))
 
-    # One NaN in P50 carries over to P95 and P99. The ratios are > 1 by construction.
-    p50[count == 0] = np.nan
-    p95 = np.multiply(p50, p95_ratio, out=p95_ratio)
-    p99 = np.multiply(p95, p99_ratio, out=p99_ratio)
+    q = queueing(rho)
+    p50_true = np.multiply(q, QUEUE_P50)
+    p50_true += 1.0
+    p50_true *= base
+    shape += QUEUE_SHAPE * np.sqrt(q)
+    z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
+    inv_sqrt = np.sqrt(np.maximum(count, 1), dtype=np.float32)
+    np.divide(1.0, inv_sqrt, out=inv_sqrt)
+    log50 = np.log(p50_true)
+    p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots)
+    # Beyond capacity the excess is shed; of the rest, the slowest hit the timeout.
+    overloaded = np.flatnonzero(rho > 1.0)
+    if overloaded.size:
+        error_fraction[overloaded] += 1.0 - 1.0 / rho[overloaded]
+    slow, share = timed_out(log50, shape)
+    error_fraction[slow] += share
+    errors = binomial(count, np.minimum(error_fraction, 1.0), slot(noise, 1))
+
+    no_requests = np.flatnonzero(count == 0)
+    p50[no_requests] = np.nan
+    p95[no_requests] = np.nan
+    p99[no_requests] = np.nan
+    # Time to first token: the prefill share of the service time plus all of the queueing.
+    queue_share = QUEUE_P50 * q
+    ttft_share = (gather(t.prefill) + queue_share) / (1.0 + queue_share)
+    served = count - errors
+    tokens = np.multiply(served, gather(t.tokens), dtype=np.float32)
+    tokens *= 1.0 / WINDOW_SECONDS
+    # A window's mean output length varies with its requests (the P50 draw: longer answers, slower).
+    spread = np.minimum(inv_sqrt, 0.5 / _TOKEN_SPREAD)
+    spread *= _TOKEN_NOISE.take(z_slots[0])
+    spread += 1.0
+    tokens *= spread
+    utilisation = np.minimum(rho, 1.0)
+    utilisation *= 100.0
+    utilisation[idle] = np.nan
     return (
         count,
         count / WINDOW_SECONDS,
@@ -162,4 +237,9 @@ def _simulate(fleet: Fleet, position: np.ndarray, win: np.ndarray) -> tuple[np.n
         p99,
         error_rate_percent(errors, count),
         serving,
+        p50 * ttft_share,
+        p95 * ttft_share,
+        tokens,
+        np.where(serving, n_replicas, 0.0),
+        utilisation,
     )

@@ -1,63 +1,122 @@
-"""Per-deployment traits: fixed for a deployment's life, drawn from a hash of its id."""
+"""Per-deployment traits: fixed for a deployment's life, drawn from hashes of its id and its model.
+
+Computed once per Fleet (not per pair): a fleet-wide pass then only gathers them
+by position. Traits of the serving set-up (capacity per replica, autoscaler
+target) and of the request mix (tail shape, output length) belong to the
+deployment; the traffic rhythm (archetype, time zone, slow drift) to its model,
+so versions of one model rise and fall together.
+"""
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._random import LEVELS, NORMAL, SLOT_BITS, UNIFORM, deployment_key, nibble, slot
+from ._random import LEVELS, NORMAL, SLOT_BITS, UNIFORM, deployment_key, hash_counter, nibble, slot
+from .traffic import ARCHETYPE_NOISE, ARCHETYPE_SHARES, NOISE_PERIOD, week_index
 
-# Median figures by model size (NANO, SMALL, LARGE) from the research the product is based on.
-P50_MS_BY_SIZE = np.array([50.0, 120.0, 300.0])
+# Usual figures by model size (NANO, SMALL, LARGE) from the research the product is based on.
+P50_MS_BY_SIZE = np.array([50.0, 120.0, 300.0])  # median P50 at normal load
 VOLUME_BY_SIZE = np.array([40.0, 15.0, 4.0])  # req/s of a median deployment, weekday daily mean
+CAPACITY_BY_SIZE = np.array([60.0, 20.0, 5.0])  # req/s one replica serves at utilisation 1
+TOKENS_BY_SIZE = np.array([24.0, 60.0, 160.0])  # mean output tokens per request
+COLD_START_WINDOWS_BY_SIZE = np.array([2, 4, 7])  # minutes until loaded replicas serve normally
 
 # Latency quantiles of a log-normal with shape s: P95 = P50·e^(1.645 s), P99 = P50·e^(2.326 s).
 Z95 = 1.6448536269514722
-Z99_MINUS_Z95 = 2.3263478740408408 - Z95
+Z99 = 2.3263478740408408
+
+#: Queueing: P50 ∝ 1 + QUEUE_P50·q with q = ρ/(1−ρ); the tail's log-sd grows by QUEUE_SHAPE·√q,
+#: faster than the median at moderate load (waits vary more than service times).
+QUEUE_P50, QUEUE_SHAPE = 0.25, 0.12
+_TYPICAL_UTILISATION = 0.42  # what the autoscaler's rounding up leaves on average
+_TYPICAL_QUEUE = _TYPICAL_UTILISATION / (1.0 - _TYPICAL_UTILISATION)
 
 _P50_SPREAD = 0.22  # log-sd of P50 between deployments of one size
 _POPULARITY_SPREAD = 0.7  # log-sd of traffic between deployments of one size
-# Shape 0.6..0.8 gives P95/P50 of 2.7..3.7 and P99/P95 of 1.5..1.9 with the bonus below.
-_TAIL_SHAPE = 0.6 + 0.2 * UNIFORM
-_P99_BONUS = 1.0 + 0.1 * UNIFORM  # real tails reach a little further than log-normal ones
+_TAIL_SHAPE = 0.6 + 0.2 * UNIFORM  # P95/P50 of 2.7..3.7 at normal load
+_P99_BONUS = 0.1 * UNIFORM  # log: real tails reach a little further than log-normal ones
 _ERROR_RATE = 0.0005 + 0.0025 * UNIFORM  # healthy error fraction, 0.05 % .. 0.3 %
-# Chance of an incident per block of ~2 h, 4 % .. 20 %; squared so most deployments are
-# steady and a few are flaky. Kept as a threshold for a 12-bit draw.
-_INCIDENT_THRESHOLD = np.round(LEVELS * (0.04 + 0.16 * UNIFORM**2)).astype(np.int64)
+# Proneness to incidents, mean 1: most deployments steady, a few flaky.
+_PRONENESS = 0.25 + 2.25 * UNIFORM**2
 _PHASE_STEP_MINUTES = 16  # customers' local days shift the daily cycle by up to ±2 h
+POOLS_PER_SIZE = 6  # GPU pools (node groups) a deployment's replicas run in
 
-# Flattened (size, draw) tables: index = size · 4096 + draw.
-_P50_TABLE = np.outer(P50_MS_BY_SIZE, np.exp(_P50_SPREAD * NORMAL)).ravel()
+_P50_TABLE = np.outer(P50_MS_BY_SIZE, np.exp(_P50_SPREAD * NORMAL)).ravel()  # index size·4096 + draw
 _VOLUME_TABLE = np.outer(VOLUME_BY_SIZE, np.exp(_POPULARITY_SPREAD * NORMAL)).ravel()
-_P95_RATIO = np.exp(Z95 * _TAIL_SHAPE)
-_P99_RATIO = np.exp(Z99_MINUS_Z95 * _TAIL_SHAPE) * _P99_BONUS
+_CAPACITY_SPREAD = np.exp(0.3 * (UNIFORM - 0.5))
+_TARGET_UTILISATION = 0.5 + 0.15 * UNIFORM  # the autoscaler's target, per deployment
+_TOKEN_SPREAD = np.exp(0.5 * NORMAL)
+_PREFILL_SHARE = 0.15 + 0.2 * UNIFORM  # time to first token over request time at light load
+_ARCHETYPE_EDGES = np.cumsum(ARCHETYPE_SHARES)[:-1] * LEVELS
+_STREAM_TRAITS, _STREAM_MODEL = 0x7A175, 0x30DE1
 
 
 @dataclass(frozen=True)
-class Profile:
-    """Traits of deployments at some positions (parallel 1-D arrays)."""
+class Traits:
+    """Traits of every deployment of a fleet (parallel 1-D arrays)."""
 
     key: np.ndarray  # int64 hash of the id: keys the deployment's windowed random streams
-    p50_ms: np.ndarray  # typical P50 at average load
+    usual_p50: np.ndarray  # ms: the P50 this deployment shows at normal load (health's baseline)
+    usual_p95: np.ndarray  # ms: likewise its P95
+    base_p50: np.ndarray  # ms: P50 of an idle replica
+    shape: np.ndarray  # log-sd of request latency at light load
+    p99_bonus: np.ndarray  # added to the log of P99: tails heavier than log-normal
     volume: np.ndarray  # typical req/s at full ramp, averaged over a weekday
-    p95_ratio: np.ndarray  # P95 / P50 outside incidents
-    p99_ratio: np.ndarray  # P99 / P95 outside incidents
+    archetype: np.ndarray  # int64 row of traffic.WEEKLY_LOAD: interactive, API, batch …
+    week_start: np.ndarray  # int64 index of its week in WEEKLY_LOAD, shifted by its clock phase
+    noise_amp: np.ndarray  # scale of the minute-to-minute noise (bursty archetypes more)
+    noise_offset: np.ndarray  # int64 where the deployment reads the minute-noise table
+    drift_offset: np.ndarray  # int64 where its model reads the slow-drift table
+    capacity: np.ndarray  # req/s per replica at utilisation 1
+    target: np.ndarray  # utilisation the autoscaler aims at
+    min_replicas: np.ndarray  # float64 1 or 2
     error_rate: np.ndarray  # healthy error fraction
-    incident_threshold: np.ndarray  # int64: a 12-bit block draw below it starts an incident
-    phase: np.ndarray  # int64 minutes added to the clock for the daily cycle
+    proneness: np.ndarray  # multiplies the incident rate
+    pool: np.ndarray  # int64 GPU pool: shared incidents hit a whole pool
+    tokens: np.ndarray  # mean output tokens per request
+    prefill: np.ndarray  # share of a request's time spent before its first token, at light load
+    cold_windows: np.ndarray  # int64 minutes of cold start after activation or resume
 
 
-def profile(ids: np.ndarray, size: np.ndarray) -> Profile:
-    """Traits of deployments with these ids and sizes (1-D arrays)."""
+def _float32(**fields: np.ndarray) -> Traits:
+    """Traits with float fields in float32: per-window arithmetic runs in float32 (half the memory
+    traffic; figures need 7 digits at most), integers stay int64."""
+    return Traits(**{k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in fields.items()})
+
+
+def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
+    """Traits of deployments with these ids, sizes and model keys (1-D arrays)."""
     key = deployment_key(ids)
-    row = size.astype(np.int64) << SLOT_BITS
+    zero = np.zeros(key.shape, dtype=np.int64)
+    more = hash_counter(key, _STREAM_TRAITS, zero)
+    offsets = hash_counter(key, _STREAM_TRAITS + 1, zero)
+    model_bits = hash_counter(deployment_key(model), _STREAM_MODEL, zero)
+    size64 = size.astype(np.int64)
+    row = size64 << SLOT_BITS
     tail = slot(key, 2)
-    return Profile(
+    usual = _P50_TABLE.take(row + slot(key, 0))
+    archetype = np.searchsorted(_ARCHETYPE_EDGES, slot(model_bits, 0), side="right")
+    period_mask = NOISE_PERIOD - 1
+    return _float32(
         key=key,
-        p50_ms=_P50_TABLE.take(row + slot(key, 0)),
+        usual_p50=usual,
+        usual_p95=usual * np.exp(Z95 * (_TAIL_SHAPE.take(tail) + QUEUE_SHAPE * np.sqrt(_TYPICAL_QUEUE))),
+        base_p50=usual / (1.0 + QUEUE_P50 * _TYPICAL_QUEUE),
+        shape=_TAIL_SHAPE.take(tail),
+        p99_bonus=_P99_BONUS.take(tail),  # wider tails also reach further
         volume=_VOLUME_TABLE.take(row + slot(key, 1)),
-        p95_ratio=_P95_RATIO.take(tail),
-        p99_ratio=_P99_RATIO.take(tail),  # wider tails also reach further
+        archetype=archetype,
+        week_start=week_index(archetype, nibble(model_bits) * _PHASE_STEP_MINUTES - 8 * _PHASE_STEP_MINUTES),
+        noise_amp=ARCHETYPE_NOISE[archetype],
+        noise_offset=offsets & period_mask,
+        drift_offset=(model_bits >> 20) & period_mask,  # bits no slot uses
+        capacity=CAPACITY_BY_SIZE[size64] * _CAPACITY_SPREAD.take(slot(more, 0)),
+        target=_TARGET_UTILISATION.take(slot(more, 1)),
+        min_replicas=1.0 + (slot(more, 2) < LEVELS * 0.4),
         error_rate=_ERROR_RATE.take(slot(key, 3)),
-        incident_threshold=_INCIDENT_THRESHOLD.take(slot(key, 4)),
-        phase=nibble(key) * _PHASE_STEP_MINUTES - 8 * _PHASE_STEP_MINUTES,
+        proneness=_PRONENESS.take(slot(key, 4)),
+        pool=size64 * POOLS_PER_SIZE + ((nibble(more) * POOLS_PER_SIZE) >> 4),
+        tokens=TOKENS_BY_SIZE[size64] * _TOKEN_SPREAD.take(slot(more, 3)),
+        prefill=_PREFILL_SHARE.take(slot(more, 4)),
+        cold_windows=COLD_START_WINDOWS_BY_SIZE[size64],
     )

@@ -1,46 +1,125 @@
-"""Expected request volume: popularity times the weekly load cycle times the ramp-up after activation.
+"""Request rate: popularity × the archetype's weekly cycle × ramp-up × correlated noise and spikes.
 
-Noise-free and incident-free; metrics.py adds both. Window 0 starts on
-Thursday 1970-01-01 00:00 UTC, so minute-of-week 0 is a Thursday midnight.
+Window 0 starts on Thursday 1970-01-01 00:00 UTC, so minute-of-week 0 is a
+Thursday midnight. The noise is read from two periodic tables built once at
+import (deterministically): a minute-scale AR(1) series with occasional spikes,
+read at an offset of the deployment's own, and a slow drift read at an offset of
+its model's. A table read is a cheap gather instead of several hashes per pair,
+and makes the noise correlated from one minute to the next as real traffic is.
 """
 
 import numpy as np
 
-from .profile import Profile
+from ._random import NORMAL, UNIFORM, deployment_key, hash_counter, slot
 
 MINUTES_PER_DAY = 1440
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 RAMP_WINDOWS = MINUTES_PER_DAY  # traffic reaches its full level one day after activation
 _RAMP_FLOOR = 0.02  # smoke tests and early adopters: a little traffic from the first minute
 
+# Archetypes: two interactive ones (strong daily cycle, weekend dip), an API one and a batch one
+# (flatter, burstier). Daily shape exp(A·cos): peak / trough = e^(2A).
+_DAILY_LOG_AMPLITUDE = np.array([1.1, 0.7, 0.35, 0.1])  # peak/trough 9×, 4×, 2×, 1.2×
+_WEEKEND_FACTOR = np.array([0.5, 0.65, 0.8, 1.0])
+ARCHETYPE_SHARES = np.array([0.2, 0.35, 0.3, 0.15])
+ARCHETYPE_NOISE = np.array([0.8, 1.0, 1.3, 1.8])  # scales the minute noise and its spikes
 _PEAK_HOUR_UTC = 15.0  # mid-afternoon
-_DAILY_AMPLITUDE = 0.42  # one harmonic: peak / trough = 1.42 / 0.58 ≈ 2.4
-_WEEKEND_FACTOR = 0.7
 _WEEKEND_DAYS = (2, 3)  # days since Thursday: Saturday and Sunday
 _WEEKEND_BLEND_MINUTES = 180  # Friday night fades into the weekend, not a cliff at midnight
 
+NOISE_PERIOD = 1 << 14  # minutes (~11 days) before a noise table repeats; a power of two
+_MINUTE_NOISE_SD, _MINUTE_NOISE_LAG1 = 0.1, 0.85  # log-sd of the minute noise and its autocorrelation
+_DRIFT_SD, _DRIFT_LAG1 = 0.12, 0.985  # the model's slow drift: wanders over about an hour
+_SPIKES_PER_DAY = 0.5
+_STREAM_TABLES = 0x7AB1E
+
 
 def _weekly_load() -> np.ndarray:
-    """Load factor for each minute of the week (mean 1 on a weekday)."""
+    """Load factor for each archetype and minute of the week (mean 1 on a weekday), flattened."""
     minute = np.arange(MINUTES_PER_WEEK)
     hour = (minute % MINUTES_PER_DAY) / 60.0
-    daily = 1.0 + _DAILY_AMPLITUDE * np.cos(2 * np.pi * (hour - _PEAK_HOUR_UTC) / 24.0)
+    wave = np.cos(2 * np.pi * (hour - _PEAK_HOUR_UTC) / 24.0)
+    daily = np.exp(_DAILY_LOG_AMPLITUDE[:, None] * wave[None, :])
+    daily /= daily[:, :MINUTES_PER_DAY].mean(axis=1, keepdims=True)
     weekend = np.isin(minute // MINUTES_PER_DAY, _WEEKEND_DAYS).astype(np.float64)
     # Circular moving average smooths the weekday/weekend steps.
     kernel = np.ones(_WEEKEND_BLEND_MINUTES) / _WEEKEND_BLEND_MINUTES
     padded = np.concatenate((weekend[-_WEEKEND_BLEND_MINUTES:], weekend))
     weekend = np.convolve(padded, kernel, mode="valid")[-MINUTES_PER_WEEK:]
     weekend = np.roll(weekend, -_WEEKEND_BLEND_MINUTES // 2)
-    return daily * (1.0 - (1.0 - _WEEKEND_FACTOR) * weekend)
+    return (daily * (1.0 - (1.0 - _WEEKEND_FACTOR[:, None]) * weekend[None, :])).ravel()
 
 
-WEEKLY_LOAD = _weekly_load()
-WEEKLY_LOAD.flags.writeable = False
+def _white(stream: int, slot_index: int = 0) -> np.ndarray:
+    """NOISE_PERIOD standard-normal draws from the counter hash: the same in every process."""
+    bits = hash_counter(deployment_key(np.array([stream])), _STREAM_TABLES, np.arange(NOISE_PERIOD))
+    return NORMAL.take(slot(bits, slot_index))
 
 
-def load_factor(phase: np.ndarray, window: np.ndarray) -> np.ndarray:
-    """Weekly-cycle load for each deployment's clock phase at each window."""
-    return WEEKLY_LOAD[(window + phase) % MINUTES_PER_WEEK]
+def _ar1(stream: int, sd: float, lag1: float) -> np.ndarray:
+    """A periodic AR(1) series (filtered in the frequency domain, so it wraps without a seam)."""
+    spectrum = np.fft.rfft(_white(stream))
+    omega = 2 * np.pi * np.arange(spectrum.size) / NOISE_PERIOD
+    series = np.fft.irfft(spectrum / (1.0 - lag1 * np.exp(-1j * omega)), n=NOISE_PERIOD)
+    return series * (sd / series.std())
+
+
+def _spikes() -> np.ndarray:
+    """Log-multipliers of traffic spikes: a fast rise to 1.3–2.5×, held, then a decay; 3–20 min."""
+    bits = hash_counter(deployment_key(np.array([2])), _STREAM_TABLES, np.arange(NOISE_PERIOD))
+    starts = np.flatnonzero(UNIFORM.take(slot(bits, 0)) < _SPIKES_PER_DAY / MINUTES_PER_DAY)
+    out = np.zeros(NOISE_PERIOD)
+    for start, height_draw, length_draw in zip(
+        starts, UNIFORM.take(slot(bits[starts], 1)), UNIFORM.take(slot(bits[starts], 2)), strict=True
+    ):
+        length = 3 + int(17 * length_draw**2)
+        shape = np.minimum(1.0, np.linspace(1.6, 0.0, length, endpoint=False))
+        at = (start + np.arange(length)) % NOISE_PERIOD
+        out[at] += np.log(1.3 + 1.2 * height_draw) * shape
+    return out
+
+
+LAG_UP, LAG_DOWN = 3, 8  # windows: metrics scrape + new pod; the scale-down stabilisation window
+WEEK_PAD = 128  # minutes of the week repeated before and after each row: covers every clock phase
+WEEK_ROW = MINUTES_PER_WEEK + 2 * WEEK_PAD
+_WEEKLY = _weekly_load().reshape(-1, MINUTES_PER_WEEK)
+WEEKLY_LOAD = np.concatenate((_WEEKLY[:, -WEEK_PAD:], _WEEKLY, _WEEKLY[:, :WEEK_PAD]), axis=1).ravel()
+WEEKLY_LOAD = WEEKLY_LOAD.astype(np.float32)
+# float32: the tables stay in the cache while a fleet-wide pass gathers from them.
+MINUTE_NOISE = (_ar1(0, _MINUTE_NOISE_SD, _MINUTE_NOISE_LAG1) + _spikes()).astype(np.float32)
+# What the autoscaler saw relative to now, as a log: it scales up to the noise of LAG_UP windows
+# ago and down only to the larger of that and LAG_DOWN windows ago. One gather instead of three.
+SEEN_NOISE = (
+    np.maximum(np.roll(MINUTE_NOISE, LAG_UP), np.roll(MINUTE_NOISE, LAG_DOWN)) - MINUTE_NOISE
+).astype(np.float32)
+DRIFT = _ar1(1, _DRIFT_SD, _DRIFT_LAG1).astype(np.float32)
+for _table in (WEEKLY_LOAD, MINUTE_NOISE, SEEN_NOISE, DRIFT):
+    _table.flags.writeable = False
+
+
+def week_index(archetype: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """Where a deployment's week starts in WEEKLY_LOAD: its archetype's row, shifted by its phase."""
+    return archetype * WEEK_ROW + WEEK_PAD + phase
+
+
+def load_factor(week_start: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Weekly-cycle load in each window, for deployments whose weeks start at week_start."""
+    return WEEKLY_LOAD.take(window % MINUTES_PER_WEEK + week_start)
+
+
+def noise_logs(
+    noise_offset: np.ndarray, drift_offset: np.ndarray, amp: np.ndarray, window: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-multipliers of the rate now (minute noise with spikes, and the model's drift) and of
+    what the autoscaler saw relative to now (the weekly cycle and the drift move too slowly
+    for its few minutes of lag to matter)."""
+    mask = NOISE_PERIOD - 1
+    index = window + noise_offset
+    index &= mask
+    now = MINUTE_NOISE.take(index) * amp
+    now += DRIFT.take((window + drift_offset) & mask)
+    seen = SEEN_NOISE.take(index) * amp
+    return now, seen
 
 
 def ramp(age_windows: np.ndarray) -> np.ndarray:
@@ -50,8 +129,3 @@ def ramp(age_windows: np.ndarray) -> np.ndarray:
     # Cubic ease-out: fast growth at first, arriving smoothly at 1 after a day.
     share = _RAMP_FLOOR + (1.0 - _RAMP_FLOOR) * (1.0 - left * left * left)
     return np.where(age_windows >= 0, share, 0.0)
-
-
-def expected_volume(prof: Profile, window: np.ndarray, act_window: np.ndarray) -> np.ndarray:
-    """Noise-free, incident-free req/s of each deployment in each window."""
-    return prof.volume * load_factor(prof.phase, window) * ramp(window - act_window)

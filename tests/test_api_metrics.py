@@ -10,10 +10,17 @@ from tests.support import T0, Api, Clock, make_deployment, make_job, running_api
 from tests.test_api_mutations import PAUSE, RESUME, gid
 from tests.test_api_queries import page_through
 
-METRICS = "asOf windowSeconds nextUpdateAt requestVolume requestCount errorCount p50Latency p95Latency p99Latency errorRate successRate"
+METRICS = (
+    "asOf windowSeconds nextUpdateAt requestVolume requestCount errorCount p50Latency p95Latency p99Latency"
+    " errorRate successRate timeToFirstTokenP50 timeToFirstTokenP95 outputTokensPerSecond replicas utilization"
+)
+POINT = (
+    "timestamp requestVolume p50Latency p95Latency p99Latency errorRate timeToFirstTokenP50"
+    " outputTokensPerSecond replicas utilization"
+)
 DETAIL = f"""query($id: ID!, $asOf: DateTime, $range: MetricsRange) {{ deployment(id: $id) {{
   status health(asOf: $asOf) healthReasons(asOf: $asOf) metrics(asOf: $asOf) {{ {METRICS} }}
-  metricsHistory(range: $range, asOf: $asOf) {{ range stepSeconds points {{ timestamp requestVolume p50Latency p95Latency p99Latency errorRate }} }}
+  metricsHistory(range: $range, asOf: $asOf) {{ range stepSeconds points {{ {POINT} }} }}
 }} }}"""
 TABLE = f"""query($first: Int, $after: String, $last: Int, $before: String, $orderBy: [DeploymentOrder!],
   $filter: DeploymentFilter, $asOf: DateTime) {{
@@ -71,6 +78,9 @@ async def test_polling_within_a_window_is_stable_and_the_next_window_moves_on(ap
     assert 0.5 < later["p50Latency"] / first["p50Latency"] < 2
     for m in (first, later):
         assert m["p50Latency"] <= m["p95Latency"] <= m["p99Latency"]
+        assert m["timeToFirstTokenP50"] <= m["timeToFirstTokenP95"] <= m["p95Latency"]
+        assert m["timeToFirstTokenP50"] < m["p50Latency"]
+        assert m["outputTokensPerSecond"] > 0 and m["replicas"] >= 1 and 0 < m["utilization"] <= 100
         assert m["errorCount"] <= m["requestCount"]
         assert m["requestVolume"] == pytest.approx(m["requestCount"] / 60)
         assert m["successRate"] == pytest.approx(100 - m["errorRate"])
@@ -82,9 +92,10 @@ async def test_not_serving_means_no_traffic(api: Api, status: str) -> None:
     detail = (await api.query(DETAIL, {"id": gid("Deployment", ids[status][0])}))["deployment"]
     m = detail["metrics"]
     assert (m["requestVolume"], m["requestCount"], m["errorCount"]) == (0, 0, 0)
-    assert [m[k] for k in ("p50Latency", "p95Latency", "p99Latency", "errorRate", "successRate")] == [
-        None
-    ] * 5
+    assert (m["outputTokensPerSecond"], m["replicas"]) == (0, 0)
+    nulls = ("p50Latency", "p95Latency", "p99Latency", "errorRate", "successRate")
+    nulls += ("timeToFirstTokenP50", "timeToFirstTokenP95", "utilization")
+    assert [m[k] for k in nulls] == [None] * len(nulls)
     assert detail["health"] == "NO_TRAFFIC"
     assert detail["healthReasons"] == ["Not serving traffic"]
 
@@ -106,6 +117,12 @@ async def test_history_ranges(api: Api, span: str, step: int, points: int) -> No
     assert (series["range"], series["stepSeconds"], len(series["points"])) == (span, step, points)
     stamps = [p["timestamp"] for p in series["points"]]
     assert stamps == sorted(stamps)
+    served = [p for p in series["points"] if p["requestVolume"] > 0]
+    assert len(served) >= min(points, 72 * 3600 // step - 1)  # activated three days before
+    for p in served:
+        assert p["p50Latency"] <= p["p95Latency"] <= p["p99Latency"]
+        assert p["timeToFirstTokenP50"] <= p["p50Latency"]
+        assert p["replicas"] >= 1 and 0 < p["utilization"] <= 100
     assert series["points"][-1]["timestamp"] <= T0.isoformat()
 
 
@@ -124,6 +141,10 @@ async def test_default_history_is_24_hours_and_last_hour_ends_with_metrics(api: 
         "p95Latency": metrics["p95Latency"],
         "p99Latency": metrics["p99Latency"],
         "errorRate": metrics["errorRate"],
+        "timeToFirstTokenP50": metrics["timeToFirstTokenP50"],
+        "outputTokensPerSecond": metrics["outputTokensPerSecond"],
+        "replicas": metrics["replicas"],
+        "utilization": metrics["utilization"],
     }
 
 
@@ -156,6 +177,9 @@ async def test_history_shows_no_traffic_before_activation_and_while_paused(api: 
     assert all(v > 0 for v in volumes[:19]), volumes
     assert volumes[19:34] == [0] * 15
     assert all(p["p50Latency"] is None for p in points[19:34])
+    assert all(
+        (p["replicas"], p["utilization"], p["outputTokensPerSecond"]) == (0, None, 0) for p in points[19:34]
+    )
     assert all(v > 0 for v in volumes[34:]), str(volumes[30:])
     # and before activation there was nothing
     earlier = await api.query(

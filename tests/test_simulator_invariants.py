@@ -8,11 +8,12 @@ from hypothesis import strategies as st
 
 from simulator import (
     NO_TRAFFIC,
+    TIMEOUT_MS,
     WINDOW_SECONDS,
     Fleet,
+    assess_health,
     compute_metrics,
     compute_series,
-    health_codes,
     trailing_mean_volume,
 )
 
@@ -96,6 +97,17 @@ def test_metrics_are_consistent_for_any_fleet_and_window(case: tuple[Fleet, np.n
     assert np.all(m.p95[traffic] <= m.p99[traffic])
     assert np.all((m.error_rate[traffic] >= 0) & (m.error_rate[traffic] <= 100))
     assert np.all(np.isfinite(m.request_volume))
+    assert np.all(m.p99[traffic] <= TIMEOUT_MS)
+    # LLM figures: time to first token within the request's latency, zeros and nulls when not serving
+    for figure in (m.ttft_p50, m.ttft_p95):
+        assert np.all(np.isfinite(figure[traffic])) and np.all(np.isnan(figure[~traffic]))
+    assert np.all((m.ttft_p50[traffic] > 0) & (m.ttft_p50[traffic] <= m.ttft_p95[traffic]))
+    assert np.all((m.ttft_p50[traffic] <= m.p50[traffic]) & (m.ttft_p95[traffic] <= m.p95[traffic]))
+    assert np.all(m.tokens_per_second >= 0) and np.all(m.tokens_per_second[~m.serving] == 0)
+    assert np.all(m.replicas[m.serving] >= 1) and np.all(m.replicas[~m.serving] == 0)
+    assert np.array_equal(m.replicas, np.rint(m.replicas))
+    assert np.array_equal(np.isnan(m.utilization), ~m.serving)
+    assert np.all((m.utilization[m.serving] >= 0) & (m.utilization[m.serving] <= 100))
 
 
 @settings(max_examples=150, deadline=None)
@@ -129,15 +141,18 @@ def test_serving_switches_at_window_starts() -> None:
 def test_health_is_no_traffic_exactly_when_not_serving(case: tuple[Fleet, np.ndarray, np.ndarray]) -> None:
     # given
     fleet, index, window = case
-    m = compute_metrics(fleet, index, window)
+    w = int(window[0])
+    m = compute_metrics(fleet, index, w)
     # when
-    trailing = trailing_mean_volume(fleet, index, window)
-    codes = health_codes(m, trailing)
+    trailing = trailing_mean_volume(fleet, index, w)
+    health = assess_health(fleet, index, w)
     # then
     assert np.all(np.isfinite(trailing)) and np.all(trailing >= 0)
-    assert codes.dtype == np.int8
-    assert np.array_equal(codes == NO_TRAFFIC, ~m.serving)
-    assert set(np.unique(codes).tolist()) <= {0, 1, 2, 3}
+    assert health.code.dtype == np.int8
+    assert np.array_equal(health.code == NO_TRAFFIC, ~m.serving)
+    assert set(np.unique(health.code).tolist()) <= {0, 1, 2, 3}
+    assert np.array_equal(health.trailing, trailing)
+    assert np.all(health.levels.max(axis=0)[m.serving] == health.code[m.serving])
 
 
 @settings(max_examples=60, deadline=None)
@@ -162,3 +177,7 @@ def test_series_points_are_consistent(fleet: Fleet, end_window: int, step: int, 
     assert np.all((s.error_rate[traffic] >= 0) & (s.error_rate[traffic] <= 100))
     assert np.all(np.isfinite(s.request_volume) & (s.request_volume >= 0))
     assert np.all(s.error_count <= s.request_count)
+    assert np.all(s.p99[traffic] <= TIMEOUT_MS)
+    assert np.all(s.ttft_p50[traffic] <= s.p50[traffic])
+    assert np.all((s.replicas >= 0) & (s.replicas <= 64))
+    assert np.array_equal(np.isnan(s.utilization), ~s.serving)

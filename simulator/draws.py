@@ -1,0 +1,124 @@
+"""Counts drawn from hashed uniforms: Poisson (and binomial) by quantile tables, the normal CDF.
+
+A 12-bit slot indexes UNIFORM and NORMAL (simulator/_random.py); the same slot
+gives a Poisson draw by inverting its CDF: from a table for small means, by the
+normal approximation with continuity correction for large ones (where the two
+agree to well under one count).
+"""
+
+from statistics import NormalDist
+
+import numpy as np
+
+from ._random import LEVELS, NORMAL, NORMAL32, UNIFORM
+
+SMALL_MEAN = 24.0  # below it the table, above it the normal approximation
+_BUCKETS_PER_E = 32  # table rows per factor e of the mean: ~3 % apart
+_SMALLEST = 1e-3  # means below it draw from the row of 0 (a chance under 1 in 1,000 of a count)
+_ROWS = 1 + int(np.ceil(np.log(SMALL_MEAN / _SMALLEST) * _BUCKETS_PER_E)) + 1
+_U_BITS = 10  # the table keeps 1,024 quantiles per row: 4 slot values share one
+
+
+def _poisson_table() -> np.ndarray:
+    """Poisson quantiles: row r is the mean _SMALLEST·e^((r−1)/32) (row 0 the mean 0), uint8."""
+    means = np.concatenate(([0.0], _SMALLEST * np.exp(np.arange(_ROWS - 1) / _BUCKETS_PER_E)))
+    k = np.arange(80)
+    # log pmf by lgamma-free recursion: log p(k) = k log m − m − log k!
+    log_fact = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, k.size)))))
+    with np.errstate(divide="ignore", invalid="ignore"):  # row 0: log 0; fixed just below
+        log_pmf = k[None, :] * np.log(means)[:, None] - means[:, None] - log_fact[None, :]
+    log_pmf[0] = np.where(k == 0, 0.0, -np.inf)
+    cdf = np.cumsum(np.exp(log_pmf), axis=1)
+    u = (np.arange(1 << _U_BITS) + 0.5) / (1 << _U_BITS)
+    return np.stack([np.searchsorted(row, u) for row in cdf]).astype(np.uint8).ravel()
+
+
+_TABLE = _poisson_table()
+_ROW_OFFSET = 1.5 - _BUCKETS_PER_E * float(np.log(_SMALLEST))  # + 1 for the row of 0, + 0.5 to round
+_SHIFT = np.int64(12 - _U_BITS)
+
+
+def _table_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
+    """Poisson draws from the table (means at or above SMALL_MEAN give the top row's draws)."""
+    row = np.log(mean + 1e-30)  # a mean of 0 gives a very negative row, not log(0)
+    row *= _BUCKETS_PER_E
+    row += _ROW_OFFSET
+    # log 0 = −inf clips to the row of 0, and so do means up to ~1.5 % below _SMALLEST.
+    np.maximum(row, 0.0, out=row)  # np.clip costs several times these two
+    np.minimum(row, _ROWS - 1, out=row)
+    index = row.astype(np.int64)
+    index <<= _U_BITS
+    index += u_slot >> _SHIFT
+    return _TABLE.take(index).astype(np.int64)
+
+
+def _normal_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
+    """Normal approximation with continuity correction, for large means."""
+    count = np.sqrt(mean)
+    count *= NORMAL32.take(u_slot)
+    count += mean
+    count += 0.5
+    np.maximum(count, 0.0, out=count)
+    return count.astype(np.int64)
+
+
+def poisson(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
+    """Poisson draws (int64) with these means, from 12-bit slots (monotone in the slot)."""
+    small = mean < SMALL_MEAN
+    picked = np.flatnonzero(small)
+    if 4 * picked.size < mean.size:  # mostly large means (request counts): the table for a few
+        out = _normal_draw(mean, u_slot)
+        if picked.size:
+            out[picked] = _table_draw(mean[picked], u_slot[picked])
+        return out
+    # Mostly small means (error counts): the table for all, the normal approximation for a few.
+    out = _table_draw(mean, u_slot)
+    large = np.flatnonzero(~small)
+    if large.size:
+        out[large] = _normal_draw(mean[large], u_slot[large])
+    return out
+
+
+def binomial(trials: np.ndarray, p: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
+    """Binomial draws (int64 ≤ trials): Poisson for small p, normal with variance np(1−p) for large."""
+    mean = np.multiply(trials, p, dtype=p.dtype)
+    out = poisson(mean, u_slot)
+    wide = np.flatnonzero(p > 0.05)  # rare: incidents and overload
+    wide = wide[mean[wide] >= SMALL_MEAN]
+    if wide.size:
+        m, q = mean[wide], p[wide]
+        out[wide] = np.maximum(m + np.sqrt(m * (1.0 - q)) * NORMAL.take(u_slot[wide]) + 0.5, 0.0).astype(
+            np.int64
+        )
+    return np.minimum(out, trials)
+
+
+# The standard normal CDF on a uniform grid (numpy has no vectorised erf): 256 points per unit
+# over ±8, linearly interpolated, is within 5e-7 of Φ. A uniform grid needs no search.
+_CDF_STEPS = 256
+_CDF_Z = np.arange(-8 * _CDF_STEPS, 8 * _CDF_STEPS + 2) / _CDF_STEPS
+_CDF = np.array([NormalDist().cdf(float(z)) for z in _CDF_Z])
+_CDF_SLOPE = np.diff(_CDF, append=1.0)
+#: (points per unit, Φ at each grid point, slope to the next): for callers that interpolate Φ
+#: themselves (simulator/series.py folds its own scaling into the grid position).
+CDF_GRID = (_CDF_STEPS, _CDF, _CDF_SLOPE)
+_TABLES = {
+    np.dtype(np.float64): (_CDF, _CDF_SLOPE),
+    np.dtype(np.float32): (_CDF.astype(np.float32), _CDF_SLOPE.astype(np.float32)),
+}
+
+
+def normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Φ(z), to about 5e-7 (in z's float type: float32 stays float32)."""
+    cdf, slope = _TABLES.get(z.dtype, _TABLES[np.dtype(np.float64)])
+    x = np.maximum(z, -8.0) * _CDF_STEPS
+    np.minimum(x, 8.0 * _CDF_STEPS, out=x)
+    x += 8 * _CDF_STEPS
+    index = x.astype(np.int64)
+    x -= index
+    x *= slope.take(index)
+    x += cdf.take(index)
+    return x
+
+
+assert NORMAL.size == UNIFORM.size == LEVELS
