@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -30,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from db.engine import Database, DatabaseFull, DatabaseReadOnly
 from db.faults import refusal
 from tests.databases import ON_POSTGRES, query_rows
+from tests.process import server_process
 from tests.support import Api, Clock, make_deployment, make_job, running_api
 from tests.test_api_mutations import DEPLOY, PAUSE, gid
 from tests.test_api_training import CREATE, job_input
@@ -37,6 +39,7 @@ from web.health import READY_TIMEOUT
 
 READ_ONLY = {"default_transaction_read_only": "on"} if ON_POSTGRES else {"query_only": "ON"}
 STATUS = "query($id: ID!) { deployment(id: $id) { status events { kind } } }"
+DEPLOYABLE = "{ trainingJobs(first: 1, filter: {deployable: true}) { nodes { id } } }"
 DEPLOYING_COUNT = "{ deployments(filter: {status: [DEPLOYING]}) { totalCount nodes { status } } }"
 
 
@@ -240,3 +243,28 @@ async def test_readyz_answers_within_its_bound_when_a_connected_server_hangs(api
         finally:
             await app.state.db.dispose()
             app.state.db = healthy
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="a SQLite file opened read-only")
+def test_a_server_on_a_file_opened_read_only_serves_reads_and_refuses_writes(tmp_path: Path) -> None:
+    """No seam: a real `server.py` on a real read-only open (SQLite's `mode=ro`, which the
+    file's permissions force on every process but root's), with a rollout due."""
+    db = tmp_path / "ro.db"
+    with server_process(tmp_path, db, "--rollout-seconds", "0.5", log_name="writer.log") as server:
+        job = httpx.post(server.graphql_url, json={"query": DEPLOYABLE}).json()["data"]["trainingJobs"]
+        job_id = job["nodes"][0]["id"]
+        deployed = httpx.post(server.graphql_url, json={"query": DEPLOY, "variables": {"job": job_id}})
+        assert deployed.json()["data"]["deployJob"]["errors"] == []
+    read_only = f"sqlite+aiosqlite:///file:{db}?mode=ro&uri=true"
+    # before this fix it did not even start: its first `{ serverTime }` was HTTP 500, the rollout being due
+    with server_process(tmp_path, read_only, "--no-demo", log_name="reader.log") as server:
+        ready = httpx.get(f"{server.base_url}/readyz")
+        assert ready.status_code == 200 and ready.json()["reason"] == "read_only", ready.text
+        # the rollout is due (0.5 s have passed) and cannot be written: reads answer all the same
+        read = httpx.post(server.graphql_url, json={"query": "{ serverTime " + DEPLOYING_COUNT[1:]})
+        assert read.status_code == 200 and "errors" not in read.json(), read.text
+        assert read.json()["data"]["deployments"]["totalCount"] >= 1
+        write = httpx.post(server.graphql_url, json={"query": DEPLOY, "variables": {"job": job_id}})
+        assert write.status_code == 200
+        assert [e["extensions"]["code"] for e in write.json()["errors"]] == ["DATABASE_READ_ONLY"]
+        assert "Traceback" not in server.log_text()
