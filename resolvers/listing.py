@@ -251,7 +251,8 @@ def page(
         seq = rows[np.lexsort(tuple(reversed(columns.arrays(rows))))]
         keep, total = None, len(rows)
     else:
-        seq = snapshot_index.sorted_rows(snap, ordering, window, lambda: columns.arrays(None))
+        key = (ordering.cursor_order.signature, window if ordering.needs_window else None)
+        seq = snapshot_index.sorted_rows(snap, key, lambda: columns.arrays(None))
         keep = matching(snap, flt, window, None)
         total = int(keep.sum())
     view = _SortedView(seq, columns)

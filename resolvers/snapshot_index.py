@@ -7,16 +7,13 @@ least-recently-used within a budget; a new snapshot starts empty.
 """
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from resolvers.fleet import Snapshot
-
-if TYPE_CHECKING:
-    from resolvers.listing import Ordering
 
 T = TypeVar("T")
 _KEPT = 32  # sorted permutations and name matches per snapshot
@@ -79,11 +76,8 @@ def rows_of_job(snap: Snapshot, job_id: int) -> np.ndarray:
     return order[lo:hi]  # type: ignore[no-any-return]
 
 
-def sorted_rows(
-    snap: Snapshot, ordering: "Ordering", window: int | None, arrays: Callable[[], list[np.ndarray]]
-) -> np.ndarray:
-    """Every row's position in `ordering` (its comparable `arrays`, first key first)."""
-    key = (ordering.cursor_order.signature, window if ordering.needs_window else None)
+def sorted_rows(snap: Snapshot, key: Hashable, arrays: Callable[[], list[np.ndarray]]) -> np.ndarray:
+    """Every row's position in the ordering named `key` (its comparable `arrays`, first key first)."""
     dtype = np.int32 if snap.n < 2**31 else np.int64
 
     def build() -> np.ndarray:

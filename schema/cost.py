@@ -38,6 +38,7 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
 from resolvers.metrics import RANGES
 from resolvers.pagination import DEFAULT_PAGE_SIZE
@@ -257,12 +258,8 @@ def _fields(
 
 def _field_definition(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> GraphQLField | None:
     if name == "__schema":
-        from graphql.type.introspection import SchemaMetaFieldDef
-
         return SchemaMetaFieldDef
     if name == "__type":
-        from graphql.type.introspection import TypeMetaFieldDef
-
         return TypeMetaFieldDef
     return parent.fields.get(name)
 
