@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Star
         max_response_bytes=settings.max_response_bytes,
         db_sessions_per_request=settings.db_sessions_per_request,
         budget=settings.budget,
+        response_cache_entries=settings.response_cache_entries if settings.response_cache else 0,
+        response_cache_bytes=settings.response_cache_bytes,
     )
     graphql = GraphQLApp(behaviour, clock)
 

@@ -45,6 +45,9 @@ class Settings:
     rate_limit_capacity: int = Budget.capacity
     rate_limit_refill: float = Budget.refill_per_second
     introspection: bool = True
+    response_cache: bool = True
+    response_cache_entries: int = 1000
+    response_cache_bytes: int = 64 * 1024 * 1024
     log_level: str = "info"
 
     @property
@@ -233,6 +236,25 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "cost units each client's budget regains per second",
     ),
     ("introspection", "DEPLOYDECK_INTROSPECTION", _boolean, "allow schema introspection (GraphiQL needs it)"),
+    (
+        "response_cache",
+        "DEPLOYDECK_RESPONSE_CACHE",
+        _boolean,
+        "answer a repeated query from memory while nothing was written, nothing came due and the metrics "
+        "window is the same",
+    ),
+    (
+        "response_cache_entries",
+        "DEPLOYDECK_RESPONSE_CACHE_ENTRIES",
+        _positive_int,
+        "query results the response cache keeps per process (least recently used dropped first)",
+    ),
+    (
+        "response_cache_bytes",
+        "DEPLOYDECK_RESPONSE_CACHE_BYTES",
+        _positive_int,
+        "bytes of results the response cache keeps per process",
+    ),
     ("log_level", "DEPLOYDECK_LOG_LEVEL", str, "debug, info, warning or error"),
 ]
 

@@ -187,6 +187,14 @@ class Database:
         """
         try:
             async with self._transaction(wait) as session:
+                # First, so every writer takes the counter row's lock in the same order (no deadlock):
+                # any write, of any table, tells every process's response cache (web/response_cache.py).
+                await session.execute(
+                    update(FleetState)
+                    .where(FleetState.id == 1)
+                    .values(data_revision=FleetState.data_revision + 1)
+                    .execution_options(synchronize_session=False)
+                )
                 yield session
         except (DBAPIError, PoolTimeout, OSError) as exc:
             translated = self._translate(exc)

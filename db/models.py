@@ -122,12 +122,17 @@ class Deployment(Base):
 
 
 class FleetState(Base):
-    """One row: a counter every write to deployments bumps, so caches in any process can tell."""
+    """One row of counters, so caches in any process can tell what changed.
+
+    `revision`: every write to deployments bumps it (the fleet snapshot reloads those rows).
+    `data_revision`: every write transaction bumps it, whatever it writes (the response cache).
+    """
 
     __tablename__ = "fleet_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
+    data_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DeploymentEvent(Base):

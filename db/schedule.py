@@ -1,15 +1,24 @@
 """When the next time-driven change (a rollout finishing, a training job starting or ending) is due."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Deployment, TrainingJob
+from db.models import Deployment, FleetState, TrainingJob
 
 
-async def earliest_due(session: AsyncSession) -> datetime | None:
-    """The earliest scheduled change still to be written, in one round trip; None when none is."""
+@dataclass(frozen=True)
+class Observed:
+    """The database's data revision and its earliest due change, read in one statement (so they agree)."""
+
+    data_revision: int
+    due_at: datetime | None  # None: nothing is scheduled
+
+
+async def observe(session: AsyncSession) -> Observed:
+    """The data revision and the earliest scheduled change still to be written, in one round trip."""
     rollout = select(func.min(Deployment.rollout_due_at)).where(
         Deployment.status == "DEPLOYING", Deployment.deleted_at.is_(None)
     )
@@ -19,10 +28,16 @@ async def earliest_due(session: AsyncSession) -> datetime | None:
     end = select(func.min(TrainingJob.scheduled_end_at)).where(
         TrainingJob.status == "RUNNING", TrainingJob.deleted_at.is_(None)
     )
+    data = select(FleetState.data_revision).where(FleetState.id == 1)
     row = (
         await session.execute(
-            select(rollout.scalar_subquery(), start.scalar_subquery(), end.scalar_subquery())
+            select(
+                data.scalar_subquery(),
+                rollout.scalar_subquery(),
+                start.scalar_subquery(),
+                end.scalar_subquery(),
+            )
         )
     ).one()
-    found = [value for value in row if value is not None]
-    return min(found) if found else None
+    found = [value for value in row[1:] if value is not None]
+    return Observed(int(row[0] or 0), min(found) if found else None)

@@ -26,6 +26,9 @@ class Context:
     loaders: Loaders = field(init=False)
     figures: FiguresLoader = field(init=False)
     _snapshot: asyncio.Task[Snapshot] | None = field(init=False, default=None)
+    # A field read `now` finer than the metrics window (serverTime, a running job's progress): the
+    # result is for this instant only, so the response cache must not keep it.
+    instant_used: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
@@ -38,6 +41,11 @@ class Context:
         if self._snapshot is None:
             self._snapshot = asyncio.ensure_future(self.fleet_cache.current(self.db))
         return await self._snapshot
+
+    def exact_now(self) -> datetime:
+        """`now`, for a value that moves with the instant rather than the window."""
+        self.instant_used = True
+        return self.now
 
     def wrote(self) -> None:
         """A mutation committed: later fields of this response see its effect."""

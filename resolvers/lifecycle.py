@@ -37,33 +37,45 @@ class Settler:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
-        self._attempt: asyncio.Future[None] | None = None
+        self._attempt: asyncio.Future[schedule.Observed] | None = None
+        self._started = 0  # attempts started so far: the number of the latest one
         self._background: asyncio.Task[None] | None = None
 
-    async def settle(self, db: Database, now: datetime) -> None:
+    async def settle(self, db: Database, now: datetime, *, fresh: bool = False) -> schedule.Observed | None:
         """Write what is due by `now` if that needs no waiting for a lock; never raises for the write.
 
+        Returns what the attempt's query saw (the data revision, the earliest due change); None while
+        a background write is pending (the committed state is behind the schedule). `fresh`: the query
+        must have started after this call, so a write acknowledged before the request is in what it saw
+        (the response cache serves by it; joining an attempt already in flight could miss that write).
         Raises DatabaseUnavailable when the database cannot even be read (the request would fail anyway).
         """
         if self._background is not None and not self._background.done():
-            return  # already being written beside the reads; they see the committed state meanwhile
-        if self._attempt is None or self._attempt.done():
-            self._attempt = asyncio.ensure_future(self._try(db, now))
-        # Concurrent requests join the one attempt (one check, at most one write); it never waits
-        # for a lock, so neither do they. Shielded: a cancelled request does not cancel the others'.
-        await asyncio.shield(self._attempt)
+            return None  # already being written beside the reads; they see the committed state meanwhile
+        wanted = self._started + 1 if fresh else 0  # the first attempt to start after this call
+        while True:
+            if self._attempt is None or self._attempt.done():
+                self._started += 1
+                self._attempt = asyncio.ensure_future(self._try(db, now))
+            number, attempt = self._started, self._attempt
+            # Concurrent requests join the one attempt (one check, at most one write); it never waits
+            # for a lock, so neither do they. Shielded: a cancelled request does not cancel the others'.
+            observed = await asyncio.shield(attempt)
+            if number >= wanted:
+                return observed
 
-    async def _try(self, db: Database, now: datetime) -> None:
+    async def _try(self, db: Database, now: datetime) -> schedule.Observed:
         async with db.read() as session:
-            due_at = await schedule.earliest_due(session)
-        if due_at is None or due_at > now:
-            return  # the common case: one small query per request
+            observed = await schedule.observe(session)
+        if observed.due_at is None or observed.due_at > now:
+            return observed  # the common case: one small query per request
         try:
             await write_due(db, now, wait=False)
         except DatabaseBusy:
             self._background = asyncio.create_task(self._write_later(db))
         except Exception as exc:  # whatever it is, the read goes on
             _log_failure(exc)
+        return observed  # due by now: what it saw is behind the write (the cache stores nothing by it)
 
     async def _write_later(self, db: Database) -> None:
         try:

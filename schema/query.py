@@ -142,4 +142,4 @@ class Query:
 
     @strawberry.field(permission_classes=GUARDED, description="The server's clock for this request (UTC).")
     def server_time(self, info: strawberry.Info) -> datetime:
-        return info.context.now  # type: ignore[no-any-return]
+        return info.context.exact_now()  # type: ignore[no-any-return]

@@ -112,7 +112,7 @@ class TrainingJob(Node):
 
     @strawberry.field(description="Fraction done, 0 to 1.")
     def progress(self, info: strawberry.Info) -> float:
-        return training.progress(self._row, info.context.now)
+        return training.progress(self._row, self._now(info))
 
     @strawberry.field(
         description="Training loss from the start to the job's progress, evenly spaced; empty while QUEUED. "
@@ -132,8 +132,13 @@ class TrainingJob(Node):
             )
         return [
             LossPoint(progress=p.progress, epoch=p.epoch, loss=p.loss)
-            for p in training.loss_history(self._row, info.context.now, count)
+            for p in training.loss_history(self._row, self._now(info), count)
         ]
+
+    def _now(self, info: strawberry.Info) -> datetime:
+        """The instant; a running job's progress moves with it (so the response cache keeps neither)."""
+        now: datetime = info.context.exact_now() if self._row.status == "RUNNING" else info.context.now
+        return now
 
     @classmethod
     def from_row(cls, row: TrainingJobRow) -> "TrainingJob":

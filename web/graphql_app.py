@@ -38,6 +38,7 @@ from web.auth import identify
 from web.middleware import etag_of
 from web.persisted import PersistedQueries
 from web.ratelimit import AUTH_FAILURE_COST, Budget, Charge, RateLimiter, RequestBudget
+from web.response_cache import Entry, Lookup, ResponseCache, is_query, key_of
 from web.sessions import RequestDatabase
 
 Clock = Callable[[], datetime]
@@ -66,6 +67,8 @@ class Behaviour:
     max_response_bytes: int = 8 * 1024 * 1024
     db_sessions_per_request: int = 4
     budget: Budget = field(default_factory=Budget)
+    response_cache_entries: int = 1000  # 0: no response cache
+    response_cache_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass
@@ -163,6 +166,11 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         self.persisted = PersistedQueries(behaviour.max_persisted_queries)
         self.settler = lifecycle.Settler(clock)  # due rollouts and training steps, one write at a time
         self.limiter = RateLimiter(behaviour.budget, clock) if behaviour.budget.enabled else None
+        self.response_cache = (
+            ResponseCache(behaviour.response_cache_entries, behaviour.response_cache_bytes)
+            if behaviour.response_cache_entries > 0
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope=scope, receive=receive)
@@ -230,7 +238,10 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         request.state.budget = budget
         now = self.clock()
         try:
-            await self.settler.settle(self.db, now)
+            # Also what the response cache serves by: the data revision and the next due change.
+            request.state.observed = await self.settler.settle(
+                self.db, now, fresh=self.response_cache is not None
+            )
         except DatabaseUnavailable:
             raise HTTPException(503, "The database is unreachable; try again shortly") from None
         request.state.sub_response = response
@@ -295,6 +306,11 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             request.state.operation = name if name in defined else "unknown"
         if isinstance(persisted, ExecutionResult):
             return persisted  # refused: nothing runs
+        lookup = self._cache_lookup(request, request_data, context)
+        if lookup is not None and (cached := self._cached(request, context, lookup)) is not None:
+            if persisted is not None:
+                self.persisted.register(persisted, request_data.query)  # it ran before, so it validates
+            return cached
         try:
             async with deadline.bounded(request.state.deadline) as timer:
                 result = await super().execute_single(
@@ -316,7 +332,57 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             raise
         if persisted is not None and not _is_request_error(result):
             self.persisted.register(persisted, request_data.query)  # it parsed and passed validation
+        if lookup is not None:
+            self._remember(lookup, result, context)
         return result
+
+    def _cache_lookup(self, request: Request, request_data: Any, context: WebContext) -> Lookup | None:
+        """Where a query's result lives in the response cache; None when it may not be cached."""
+        observed = getattr(request.state, "observed", None)
+        query, name = request_data.query, request_data.operation_name
+        if self.response_cache is None or observed is None or not isinstance(query, str):
+            return None
+        if not is_query(query, name):
+            return None  # mutations always run
+        try:
+            key = key_of(query, name, request_data.variables, (context.may_read, context.may_write))
+        except TypeError:  # variables orjson cannot encode canonically
+            return None
+        return Lookup(key, observed, context.now)
+
+    def _cached(self, request: Request, context: WebContext, lookup: Lookup) -> ExecutionResult | None:
+        """A hit, charged to the client's budget as executing would be; None: execute."""
+        assert self.response_cache is not None
+        entry = self.response_cache.get(lookup)
+        result = self._charged(request, context, entry) if entry is not None else None
+        self.response_cache.record(hit=result is not None)
+        return result
+
+    def _charged(self, request: Request, context: WebContext, entry: Entry) -> ExecutionResult | None:
+        cost = entry.cost or 0
+        spent = getattr(request.state, "cost_spent", 0)
+        if spent + cost > self.behaviour.limits.max_cost:
+            return None  # the batch's share is spent: executing reports COST_LIMIT_EXCEEDED
+        extensions = dict(entry.extensions)
+        if context.budget is not None:
+            charge = context.budget.charge(cost)
+            if not charge.allowed:
+                return None  # executing reports RATE_LIMITED, with its Retry-After
+            extensions["rateLimit"] = charge.extension()
+        request.state.cost_spent = spent + cost
+        return ExecutionResult(data=orjson.loads(entry.data), errors=None, extensions=extensions or None)
+
+    def _remember(self, lookup: Lookup, result: ExecutionResult, context: WebContext) -> None:
+        """Keep a successful result that is the same for every request of its window and revision."""
+        assert self.response_cache is not None
+        if result.errors or result.data is None or context.instant_used:
+            return
+        data = self.encode_json(result.data)
+        if len(data) > self.behaviour.max_response_bytes:
+            return  # it becomes RESPONSE_TOO_LARGE every time
+        extensions = {k: v for k, v in (result.extensions or {}).items() if k != "rateLimit"}
+        cost = extensions.get("cost", {}).get("requested")
+        self.response_cache.put(lookup, data, extensions, cost)
 
     def _timed_out(self, context: WebContext) -> ExecutionResult:
         error = deadline.timeout_error(self.behaviour.request_timeout, context.db.commits)  # type: ignore[attr-defined]
