@@ -178,23 +178,25 @@ class Database:
             raise
 
     @asynccontextmanager
-    async def write(self, *, wait: bool = True) -> AsyncIterator[AsyncSession]:
+    async def write(self, *, wait: bool = True, bump: bool = True) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block exits, rolled back on any exception.
 
         Raises DatabaseBusy when the lock stayed taken past the busy timeout (with `wait=False`:
         when another writer holds it at all), DatabaseReadOnly or DatabaseFull when the storage
-        refuses writes, DatabaseUnavailable when the database cannot be reached.
+        refuses writes, DatabaseUnavailable when the database cannot be reached. Bumps the data
+        revision first (`bump=False` only for a transaction that changes nothing a client reads).
         """
         try:
             async with self._transaction(wait) as session:
-                # First, so every writer takes the counter row's lock in the same order (no deadlock):
-                # any write, of any table, tells every process's response cache (web/response_cache.py).
-                await session.execute(
-                    update(FleetState)
-                    .where(FleetState.id == 1)
-                    .values(data_revision=FleetState.data_revision + 1)
-                    .execution_options(synchronize_session=False)
-                )
+                if bump:
+                    # First, so every writer takes the counter row's lock in the same order (no deadlock):
+                    # any write, of any table, tells every process's response cache (web/response_cache.py).
+                    await session.execute(
+                        update(FleetState)
+                        .where(FleetState.id == 1)
+                        .values(data_revision=FleetState.data_revision + 1)
+                        .execution_options(synchronize_session=False)
+                    )
                 yield session
         except (DBAPIError, PoolTimeout, OSError) as exc:
             translated = self._translate(exc)
@@ -284,9 +286,9 @@ class Database:
             await engine.dispose()
 
     @asynccontextmanager
-    async def startup_write(self) -> AsyncIterator[AsyncSession]:
+    async def startup_write(self, *, bump: bool = True) -> AsyncIterator[AsyncSession]:
         """A write transaction that replicas starting together take one at a time, for check-then-insert."""
-        async with self.write() as session:
+        async with self.write(bump=bump) as session:
             await session.run_sync(lambda s: migrations.hold_startup_lock(s.connection()))
             yield session
 
@@ -304,7 +306,8 @@ class Database:
         finally:
             if engine is not self._write_engine:
                 await engine.dispose()
-        async with self.startup_write() as session:
+        # No bump: writes nothing unless the counter row is missing (and may run on a read-only file).
+        async with self.startup_write(bump=False) as session:
             if await session.scalar(select(FleetState.id)) is None:
                 session.add(FleetState(id=1, revision=0))
 

@@ -67,8 +67,7 @@ assert.deepEqual(JSON.parse(table.hit.params.get('variables')), { orderBy: [{ fi
 const urlLength = table.hit.url.length;
 assert.ok(urlLength < encodeURIComponent(table.query).length, `${urlLength} characters`);
 
-// 2. A poll of an unchanged result revalidates with the ETag: 304, no body. (The table itself
-// carries serverTime, so its body changes on every request; the catalog does not.)
+// 2. A poll of an unchanged result revalidates with the ETag: 304, no body.
 const catalog = await firstThenByHash(example('base-models.graphql'), undefined);
 assert.ok(catalog.second.baseModels.length > 0);
 const poll = await fetch(catalog.hit.url, { headers: { 'If-None-Match': catalog.hit.etag } });
