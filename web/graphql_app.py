@@ -5,7 +5,8 @@ On top of strawberry: one clock reading per request, orjson, the
 the GraphQL-over-HTTP spec asks), 405 with `Allow` for mutations over GET, and every HTTP
 error as a GraphQL-shaped JSON body. Bounds while a request runs: a deadline (web/deadline.py),
 a response-size cap, database sessions per request (web/sessions.py) and the client's cost
-budget (web/ratelimit.py; HTTP 429 with Retry-After when it stopped everything).
+budget (web/ratelimit.py; HTTP 429 with Retry-After when it stopped everything). A repeated query
+is answered from the response cache (web/response_cache.py) while nothing it shows can have changed.
 """
 
 import asyncio
@@ -38,7 +39,7 @@ from web.auth import identify
 from web.middleware import etag_of
 from web.persisted import PersistedQueries
 from web.ratelimit import AUTH_FAILURE_COST, Budget, Charge, RateLimiter, RequestBudget
-from web.response_cache import Entry, Lookup, ResponseCache, is_query, key_of
+from web.response_cache import Lookup, ResponseCache, key_of
 from web.sessions import RequestDatabase
 
 Clock = Callable[[], datetime]
@@ -342,47 +343,28 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         query, name = request_data.query, request_data.operation_name
         if self.response_cache is None or observed is None or not isinstance(query, str):
             return None
-        if not is_query(query, name):
-            return None  # mutations always run
         try:
             key = key_of(query, name, request_data.variables, (context.may_read, context.may_write))
         except TypeError:  # variables orjson cannot encode canonically
             return None
+        if not self.response_cache.reads(key, query, name):
+            return None  # mutations always run
         return Lookup(key, observed, context.now)
 
     def _cached(self, request: Request, context: WebContext, lookup: Lookup) -> ExecutionResult | None:
         """A hit, charged to the client's budget as executing would be; None: execute."""
         assert self.response_cache is not None
-        entry = self.response_cache.get(lookup)
-        result = self._charged(request, context, entry) if entry is not None else None
-        self.response_cache.record(hit=result is not None)
+        spent = getattr(request.state, "cost_spent", 0)  # a batch's operations share max_cost
+        served = self.response_cache.serve(lookup, context.budget, spent, self.behaviour.limits.max_cost)
+        if served is None:
+            return None
+        result, cost = served
+        request.state.cost_spent = spent + cost
         return result
 
-    def _charged(self, request: Request, context: WebContext, entry: Entry) -> ExecutionResult | None:
-        cost = entry.cost or 0
-        spent = getattr(request.state, "cost_spent", 0)
-        if spent + cost > self.behaviour.limits.max_cost:
-            return None  # the batch's share is spent: executing reports COST_LIMIT_EXCEEDED
-        extensions = dict(entry.extensions)
-        if context.budget is not None:
-            charge = context.budget.charge(cost)
-            if not charge.allowed:
-                return None  # executing reports RATE_LIMITED, with its Retry-After
-            extensions["rateLimit"] = charge.extension()
-        request.state.cost_spent = spent + cost
-        return ExecutionResult(data=orjson.loads(entry.data), errors=None, extensions=extensions or None)
-
     def _remember(self, lookup: Lookup, result: ExecutionResult, context: WebContext) -> None:
-        """Keep a successful result that is the same for every request of its window and revision."""
         assert self.response_cache is not None
-        if result.errors or result.data is None or context.instant_used:
-            return
-        data = self.encode_json(result.data)
-        if len(data) > self.behaviour.max_response_bytes:
-            return  # it becomes RESPONSE_TOO_LARGE every time
-        extensions = {k: v for k, v in (result.extensions or {}).items() if k != "rateLimit"}
-        cost = extensions.get("cost", {}).get("requested")
-        self.response_cache.put(lookup, data, extensions, cost)
+        self.response_cache.remember(lookup, result, context.instant_used, self.behaviour.max_response_bytes)
 
     def _timed_out(self, context: WebContext) -> ExecutionResult:
         error = deadline.timeout_error(self.behaviour.request_timeout, context.db.commits)  # type: ignore[attr-defined]

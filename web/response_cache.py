@@ -22,15 +22,16 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from strawberry.types import ExecutionResult
 
 from db.schedule import Observed
 from resolvers.metrics import window_of
 from simulator.windows import WINDOW_SECONDS
+from web.ratelimit import RequestBudget
 
 _OVERHEAD = 256  # bytes an entry costs beyond its body: key, bookkeeping
 
@@ -64,9 +65,10 @@ class Lookup:
         return self.observed.due_at is None or self.observed.due_at > self.now
 
 
-@lru_cache(maxsize=512)
 def is_query(document: str, operation_name: str | None) -> bool:
     """Does the document's selected operation read (never a mutation or subscription)?"""
+    if "mutation" not in document and "subscription" not in document:
+        return True  # the common case, without parsing (a document that does not parse never has an entry)
     try:
         operation = get_operation_ast(parse(document, no_location=True), operation_name)
     except GraphQLError:
@@ -98,9 +100,19 @@ class ResponseCache:
         self.bytes = 0
         self._entries: OrderedDict[bytes, Entry] = OrderedDict()
         self._newest: tuple[int, int] = (-1, -1)  # (revision, window) of the newest observation
+        self._kinds: OrderedDict[bytes, bool] = OrderedDict()  # key -> is_query, bounded like the entries
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def reads(self, key: bytes, document: str, operation_name: str | None) -> bool:
+        """is_query, remembered per key: a mutation's document is parsed once, not per request."""
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = self._kinds[key] = is_query(document, operation_name)
+            if len(self._kinds) > 4 * self.max_entries:
+                self._kinds.popitem(last=False)
+        return kind
 
     def get(self, lookup: Lookup) -> Entry | None:
         """The entry still valid for this request, or None."""
@@ -117,12 +129,27 @@ class ResponseCache:
             return entry
         return None
 
-    def record(self, *, hit: bool) -> None:
-        """Count a lookup: a hit was served from memory, a miss executed."""
-        if hit:
+    def serve(
+        self, lookup: Lookup, budget: RequestBudget | None, spent: int, max_cost: int
+    ) -> tuple[ExecutionResult, int] | None:
+        """The cached result and its cost, charged to the budget; None: execute (a miss, or a refusal
+        that executing reports as it always does: COST_LIMIT_EXCEEDED for a batch, RATE_LIMITED)."""
+        entry = self.get(lookup)
+        if entry is not None and (result := _charged(entry, budget, spent, max_cost)) is not None:
             self.hits += 1
-        else:
-            self.misses += 1
+            return result, entry.cost or 0
+        self.misses += 1
+        return None
+
+    def remember(self, lookup: Lookup, result: ExecutionResult, instant_used: bool, max_bytes: int) -> None:
+        """Keep a successful result that is the same for every request of its window and revision."""
+        if result.errors or result.data is None or instant_used:
+            return
+        data = orjson.dumps(result.data)
+        if len(data) > max_bytes:
+            return  # it becomes RESPONSE_TOO_LARGE every time
+        extensions = {k: v for k, v in (result.extensions or {}).items() if k != "rateLimit"}
+        self.put(lookup, data, extensions, extensions.get("cost", {}).get("requested"))
 
     def put(self, lookup: Lookup, data: bytes, extensions: dict[str, Any], cost: int | None) -> None:
         if not lookup.storable or (lookup.observed.data_revision, window_of(lookup.now)) != self._newest:
@@ -161,3 +188,16 @@ class ResponseCache:
         old = self._entries.pop(key, None)
         if old is not None:
             self.bytes -= old.size
+
+
+def _charged(entry: Entry, budget: RequestBudget | None, spent: int, max_cost: int) -> ExecutionResult | None:
+    cost = entry.cost or 0
+    if spent + cost > max_cost:
+        return None
+    extensions = dict(entry.extensions)
+    if budget is not None:
+        charge = budget.charge(cost)
+        if not charge.allowed:
+            return None
+        extensions["rateLimit"] = charge.extension()  # per request: never stored
+    return ExecutionResult(data=orjson.loads(entry.data), errors=None, extensions=extensions or None)
