@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from db.models import TrainingJob
 from server import create_app
 from settings import Settings, parse_settings
 from tests.databases import database_for
@@ -294,3 +295,39 @@ def test_a_write_on_one_replica_ends_the_other_replicas_entries(tmp_path: Path, 
         # a pause through B: A's next answer is executed, and current
         assert post(b, PAUSE, {"id": dep["id"]})["pauseDeployment"]["errors"] == []
         assert post(a, poll, {"id": dep["id"]})["deployment"] == {"status": "PAUSED", "deployedBy": "behind"}
+
+
+async def test_a_request_never_serves_by_a_revision_read_before_it_arrived(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Concurrent requests share the Settler's query; one that arrives while a query is in flight
+    (which may have read the revision before a write acknowledged meanwhile) waits for the next."""
+    from resolvers import lifecycle
+
+    real = lifecycle.schedule.observe
+    gate, reading = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def slow_first(session: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        seen = await real(session)
+        if calls == 1:
+            reading.set()
+            await gate.wait()  # read, then held back: the in-flight query of the race
+        return seen
+
+    async with cached_api(tmp_path) as api:
+        row, job = await a_job(api, dataset="first")
+        await api.query(DATASET, {"id": job})  # kept at this revision
+        monkeypatch.setattr(lifecycle.schedule, "observe", slow_first)
+        other = asyncio.create_task(api.query("{ __typename }"))
+        await reading.wait()
+        async with api.db.write() as s:  # a write, committed while that query is in flight
+            (await s.get(TrainingJob, row)).dataset = "second"  # type: ignore[union-attr]
+        poll = asyncio.create_task(api.query(DATASET, {"id": job}))
+        await asyncio.sleep(0.05)
+        gate.set()
+        assert (await poll)["trainingJob"]["dataset"] == "second"
+        await other
+        assert calls == 2
