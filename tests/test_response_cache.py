@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 from sqlalchemy.engine import make_url
 
 from db.models import TrainingJob
@@ -198,6 +199,20 @@ async def test_entries_are_bounded_least_recently_used_first(tmp_path: Path) -> 
         assert cache(api).hits == 1
         await api.query(queries[0])  # the one dropped
         assert (cache(api).hits, cache(api).misses, cache(api).evictions) == (1, 4, 2)
+
+
+async def test_entries_are_bounded_by_bytes_too(tmp_path: Path) -> None:
+    async with cached_api(tmp_path, response_cache_bytes=600) as api:  # two small entries (~290 each)
+        small = ["{ trainingJobs { totalCount } }", "{ deployments { totalCount } }"]
+        for query in small:
+            await api.query(query)
+        assert len(cache(api)) == 2 and cache(api).bytes <= 600
+        catalog = "{ baseModels { name parameterCount modelSize } }"  # more than the bound on its own
+        assert len(orjson.dumps(await api.query(catalog))) > 600 - 256
+        assert (len(cache(api)), cache(api).evictions) == (2, 0)  # never kept, nothing dropped for it
+        await api.query("{ trainingJobs(first: 1) { totalCount } }")
+        assert (len(cache(api)), cache(api).evictions) == (2, 1)
+        assert cache(api).bytes <= 600
 
 
 async def test_a_hit_still_charges_the_budget_and_reports_it_fresh(tmp_path: Path) -> None:
