@@ -11,7 +11,7 @@ while counters and gauges written to the shared directory are read by whichever 
 """
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -28,6 +28,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from web.auth import identify
+
+if TYPE_CHECKING:  # the app is handed in; importing it here would only be for the annotation
+    from web.graphql_app import GraphQLApp
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 MAX_OPERATIONS = 100  # distinct operation labels per process; later names count as "other"
@@ -78,8 +81,8 @@ def multiprocess_mode() -> bool:
 class Metrics:
     """One app's view: bounded operation labels, and the last-seen values of the tallies it mirrors."""
 
-    def __init__(self, graphql: Any) -> None:
-        self.graphql = graphql  # web.graphql_app.GraphQLApp; Any keeps this module free of its imports
+    def __init__(self, graphql: "GraphQLApp") -> None:
+        self.graphql = graphql
         self._operations: set[str] = set()
         self._seen: dict[str, int] = {}
 
