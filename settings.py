@@ -49,6 +49,8 @@ class Settings:
     response_cache_entries: int = 1000
     response_cache_bytes: int = 64 * 1024 * 1024
     log_level: str = "info"
+    log_format: str = "text"
+    workers: int = 1  # server processes on the one socket and database; `auto` parses to os.cpu_count()
 
     @property
     def limits(self) -> Limits:
@@ -116,6 +118,15 @@ def _non_negative_int(raw: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {raw}")
     return value
+
+
+def _workers(raw: str) -> int:
+    if raw.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    try:
+        return _positive_int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number >= 1 or auto, got {raw!r}") from None
 
 
 def _boolean(raw: str) -> bool:
@@ -256,7 +267,22 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "bytes of results the response cache keeps per process",
     ),
     ("log_level", "DEPLOYDECK_LOG_LEVEL", str, "debug, info, warning or error"),
+    (
+        "log_format",
+        "DEPLOYDECK_LOG_FORMAT",
+        str,
+        "text, or json: one JSON object per line for every log record (uvicorn's too)",
+    ),
+    (
+        "workers",
+        "DEPLOYDECK_WORKERS",
+        _workers,
+        "server processes sharing the port and the database, each with its own snapshot and caches; "
+        "auto: one per core",
+    ),
 ]
+
+_CHOICES = {"log_level": ["debug", "info", "warning", "error"], "log_format": ["text", "json"]}
 
 
 def parse_settings(
@@ -281,10 +307,8 @@ def parse_settings(
                 default=_parse_env_bool(parser, variable, default),
                 help=help_text,
             )
-        elif name == "log_level":
-            parser.add_argument(
-                flag, choices=["debug", "info", "warning", "error"], default=default, help=help_text
-            )
+        elif name in _CHOICES:
+            parser.add_argument(flag, choices=_CHOICES[name], default=default, help=help_text)
         else:
             parser.add_argument(flag, type=kind, default=default, help=help_text)
     parser.add_argument(

@@ -311,6 +311,16 @@ class Database:
             if await session.scalar(select(FleetState.id)) is None:
                 session.add(FleetState(id=1, revision=0))
 
+    def pool_use(self) -> tuple[int, int]:
+        """(connections checked out, connections the pools keep open) over this process's engines."""
+        checked_out = size = 0
+        for engine in self._engines:
+            pool = engine.pool
+            # QueuePool (PostgreSQL, SQLite files) has both; others (a NullPool) count as none.
+            checked_out += getattr(pool, "checkedout", lambda: 0)()
+            size += getattr(pool, "size", lambda: 0)()
+        return checked_out, size
+
     async def dispose(self) -> None:
         for engine in self._engines:
             await engine.dispose()

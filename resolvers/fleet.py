@@ -213,6 +213,7 @@ class FleetCache:
     def __init__(self) -> None:
         self._snapshot = _empty_snapshot()
         self._lock = asyncio.Lock()
+        self.reloads = 0  # snapshot refreshes (the first load included), for /metrics
 
     @property
     def size(self) -> int:
@@ -232,4 +233,5 @@ class FleetCache:
                     revision = await fleet_db.revision(session)
                     rows = await fleet_db.changed_since(session, held.revision)
                 self._snapshot = _merge(held, rows, revision)
+                self.reloads += 1
             return self._snapshot

@@ -40,6 +40,7 @@ class Settler:
         self._attempt: asyncio.Future[schedule.Observed] | None = None
         self._started = 0  # attempts started so far: the number of the latest one
         self._background: asyncio.Task[None] | None = None
+        self.settled = 0  # transitions this process wrote and committed (for /metrics)
 
     async def settle(self, db: Database, now: datetime, *, fresh: bool = False) -> schedule.Observed | None:
         """Write what is due by `now` if that needs no waiting for a lock; never raises for the write.
@@ -70,7 +71,7 @@ class Settler:
         if observed.due_at is None or observed.due_at > now:
             return observed  # the common case: one small query per request
         try:
-            await write_due(db, now, wait=False)
+            self.settled += await write_due(db, now, wait=False)
         except DatabaseBusy:
             self._background = asyncio.create_task(self._write_later(db))
         except Exception as exc:  # whatever it is, the read goes on
@@ -79,7 +80,7 @@ class Settler:
 
     async def _write_later(self, db: Database) -> None:
         try:
-            await write_due(db, self.clock(), wait=True)
+            self.settled += await write_due(db, self.clock(), wait=True)
         except Exception as exc:  # a background task has no caller to tell
             _log_failure(exc)
 
@@ -100,16 +101,17 @@ def _log_failure(exc: Exception) -> None:
         log.error("settling due transitions failed", exc_info=exc)
 
 
-async def write_due(db: Database, now: datetime, *, wait: bool) -> None:
-    """Finish every simulated rollout and training step due by `now`, in one transaction."""
+async def write_due(db: Database, now: datetime, *, wait: bool) -> int:
+    """Finish every simulated rollout and training step due by `now`, in one transaction; returns how many."""
+    written = 0
     async with db.write(wait=wait) as session:
         # Read under the write lock: what another process settled meanwhile is not due any more.
         due = await deployments.due_rollouts(session=session, now=now)
-        await settle_jobs(session, now)
+        written += await settle_jobs(session, now)
         fails = rollout_fails(np.array([row_id for row_id, _ in due], dtype=np.int64))
         for (row_id, due_at), failed in zip(due, fails.tolist(), strict=True):
             if failed:
-                await deployments.transition(
+                written += await deployments.transition(
                     session=session,
                     deployment_id=row_id,
                     from_status="DEPLOYING",
@@ -120,7 +122,7 @@ async def write_due(db: Database, now: datetime, *, wait: bool) -> None:
                     reason=rollout_failure_reason(row_id),
                 )
             else:
-                await deployments.transition(
+                written += await deployments.transition(
                     session=session,
                     deployment_id=row_id,
                     from_status="DEPLOYING",
@@ -130,3 +132,4 @@ async def write_due(db: Database, now: datetime, *, wait: bool) -> None:
                     at=due_at,
                     message="Rollout finished",
                 )
+    return written  # counted once the transaction committed

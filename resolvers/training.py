@@ -81,10 +81,11 @@ def loss_history(job: TrainingJob, now: datetime, points: int) -> list[LossPoint
     return curve
 
 
-async def settle_jobs(session: AsyncSession, now: datetime) -> None:
-    """Start the queued jobs whose time has come, then finish the running ones whose time has come."""
+async def settle_jobs(session: AsyncSession, now: datetime) -> int:
+    """Start the queued jobs whose time has come, then finish the running ones; returns the transitions."""
+    written = 0
     for job_id, start in await training_jobs.due_starts(session=session, now=now):
-        await training_jobs.transition(
+        written += await training_jobs.transition(
             session=session,
             job_id=job_id,
             from_statuses=("QUEUED",),
@@ -105,9 +106,10 @@ async def settle_jobs(session: AsyncSession, now: datetime) -> None:
                 "completed_at": job.scheduled_end_at,
                 "final_loss": final_loss(job),
             }
-        await training_jobs.transition(
+        written += await training_jobs.transition(
             session=session, job_id=job.id, from_statuses=("RUNNING",), values=values
         )
+    return written
 
 
 # Bounds of createTrainingJob's input: (low, high) inclusive.

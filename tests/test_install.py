@@ -73,7 +73,8 @@ def test_the_installed_command_migrates_and_serves_from_outside_the_checkout(
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [venv / "deploydeck", "serve", "--port", str(port), "--db", db, "--no-migrate"],
+            # two workers: each imports `server:worker_app` from the venv, prometheus_client included
+            [venv / "deploydeck", "serve", "--port", str(port), "--db", db, "--no-migrate", "--workers", "2"],
             cwd=tmp_path,
             env=environment(),
             stdout=out,
@@ -98,6 +99,7 @@ def test_the_installed_command_migrates_and_serves_from_outside_the_checkout(
         script = next(line for line in page.text.splitlines() if "graphiql.min.js" in line)
         path = script.split('src="')[1].split('"')[0]
         assert httpx.get(f"{base}{path}").status_code == 200
+        assert "deploydeck_http_requests_total" in httpx.get(f"{base}/metrics", timeout=10).text
     finally:
         proc.terminate()
         proc.wait(timeout=10)

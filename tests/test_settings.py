@@ -31,6 +31,15 @@ def test_environment_then_flags() -> None:
     )
 
 
+def test_workers_and_log_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert parse_settings(["--workers", "auto"], env={}).workers == 6
+    assert parse_settings([], env={"DEPLOYDECK_WORKERS": "AUTO"}).workers == 6
+    assert parse_settings(["--workers", "3"], env={"DEPLOYDECK_WORKERS": "auto"}).workers == 3
+    assert parse_settings([], env={"DEPLOYDECK_LOG_FORMAT": "json"}).log_format == "json"
+    assert (Settings().workers, Settings().log_format) == (1, "text")
+
+
 @pytest.mark.parametrize(
     ("argv", "env"),
     [
@@ -38,6 +47,9 @@ def test_environment_then_flags() -> None:
         (["--port", "eighty"], {}),
         ([], {"DEPLOYDECK_DEMO": "maybe"}),
         (["--log-level", "loud"], {}),
+        (["--log-format", "xml"], {}),
+        (["--workers", "0"], {}),
+        ([], {"DEPLOYDECK_WORKERS": "many"}),
     ],
 )
 def test_bad_values_exit_with_a_message(

@@ -25,10 +25,21 @@ SLOW_READ = """{ deployments(first: 100) { totalCount nodes { id status
 JOB = "{ trainingJobs(first: 1, filter: {deployable: true}) { nodes { id } } }"
 
 
-def test_sigterm_lets_in_flight_requests_finish_and_exits_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_lets_in_flight_requests_finish_and_exits_0(tmp_path: Path, workers: str) -> None:
     # Budgets off and a long deadline: 25 expensive reads at once from one client are a client the budget
     # stops, and queue longer than the default deadline; this test is about draining them on SIGTERM.
-    flags = ("--rollout-seconds", "0", "--rate-limit-capacity", "0", "--request-timeout", "60")
+    # With --workers 2 the signal goes to the parent, which drains both workers.
+    flags = (
+        "--rollout-seconds",
+        "0",
+        "--rate-limit-capacity",
+        "0",
+        "--request-timeout",
+        "60",
+        "--workers",
+        workers,
+    )
     with server_process(tmp_path, database_for_sync(tmp_path), *flags) as server:
         job = httpx.post(server.graphql_url, json={"query": JOB}).json()["data"]["trainingJobs"]["nodes"][0][
             "id"

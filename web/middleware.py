@@ -11,6 +11,9 @@ import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.logs import ACCESS_FIELDS
+from web.metrics import Metrics
+
 access_log = logging.getLogger("deploydeck.access")
 error_log = logging.getLogger("deploydeck.errors")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -24,8 +27,9 @@ class RequestIdMiddleware:
     operation name in the scope's state for the log line.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,15 +52,30 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            operation = state.get("operation")
+            cache_hit = state.get("cache_hit")  # set by the response cache when it is on
+            fields = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "operation": operation,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 1),
+                "cache_hit": cache_hit if isinstance(cache_hit, bool) else None,
+            }
             access_log.info(
                 "request_id=%s method=%s path=%s operation=%s status=%d duration_ms=%.1f",
                 request_id,
                 scope["method"],
                 scope["path"],
-                state.get("operation", "-"),
+                operation or "-",
                 status,
-                (time.perf_counter() - started) * 1000,
+                seconds * 1000,
+                extra={ACCESS_FIELDS: fields},  # the JSON log format's fields (web/logs.py)
             )
+            if self.metrics is not None:
+                self.metrics.request_done(scope["path"], operation, status, seconds)
 
 
 def etag_of(body: bytes) -> str:
