@@ -308,7 +308,10 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         if isinstance(persisted, ExecutionResult):
             return persisted  # refused: nothing runs
         lookup = self._cache_lookup(request, request_data, context)
+        if lookup is not None:
+            request.state.cache_hit = False  # the access log's and /metrics' view; a hit sets True
         if lookup is not None and (cached := self._cached(request, context, lookup)) is not None:
+            request.state.cache_hit = True
             if persisted is not None:
                 self.persisted.register(persisted, request_data.query)  # it ran before, so it validates
             return cached
