@@ -52,7 +52,9 @@ local threads = {{}}
 function setup(thread) table.insert(threads, thread) end
 function init(args) ok = 0; unchanged = 0; other = 0 end
 function response(status, headers, body)
-  if status == 200 then ok = ok + 1 elseif status == 304 then unchanged = unchanged + 1 else other = other + 1 end
+  if status == 200 then ok = ok + 1
+  elseif status == 304 then unchanged = unchanged + 1
+  else other = other + 1 end
 end
 function done(summary, latency, requests)
   for _, t in ipairs(threads) do
@@ -298,7 +300,7 @@ def run(url: str, args: argparse.Namespace, tmp: Path) -> None:
 
 
 def _print(name: str, r: dict) -> None:
-    ok, unchanged, other = r["statuses"]
+    _ok, unchanged, other = r["statuses"]
     notes = f"  ({unchanged} × 304)" if unchanged else ""
     notes += f"  {other} other statuses!" if other else ""
     notes += f"  socket errors: {r['errors']}" if r["errors"] else ""
