@@ -1,6 +1,6 @@
 """Deploydeck over real HTTP against a raw Starlette floor serving the same JSON page, in one run.
 
-    python bench/bench_http.py [--deployments 100000] [--db URL] [--duration S] [--rounds N]
+    python bench/bench_http.py [--deployments 100000] [--db URL] [--duration S] [--rounds N] [--against DIR]
 
 Seeds a database with bench_api.py's fleet (a temporary SQLite file, or an empty `--db`; one
 this bench seeded before with the same N is reused), then starts real server processes pinned
@@ -10,7 +10,8 @@ log; with `--no-response-cache` for the cold cases when server.py has that flag,
 process with the cache on for the polls). wrk drives them from core 1 (`wrk -c32 -t1`), case
 after case, round after round (A B A B), and the table gives requests/s, p50/p99/max latency,
 the server's CPU ms per request (utime + stime from /proc/<pid>/stat) and the ratio to the
-floor's requests/s in the same round; then each server's RSS after warm-up.
+floor's requests/s in the same round; then each server's RSS after warm-up. `--against DIR` also
+runs DIR/server.py (another checkout, e.g. before a change) for the cold cases, alternating with ours.
 """
 
 import argparse
@@ -151,7 +152,10 @@ def _script(case: Case, etag: str | None, path: Path) -> Path:
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if found is None:  # no request finished in the run: wrk prints no latencies
+        return float("nan")
+    value, unit = found.groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
@@ -183,8 +187,8 @@ def _wrk(server: Server, case: Case, duration: float, script: Path) -> dict:
 
 def _check(servers: dict[str, Server]) -> None:
     """Every case answers a full page without errors, and the floor's page is Deploydeck's."""
-    for name in ("cold", "cached"):  # the first request settles the seed's due rollouts (a few s)
-        for _ in range(20):
+    for name in ("cold", "cached", "before"):  # the first request settles the seed's due rollouts (a few s)
+        for _ in range(20 if name in servers else 0):
             if "errors" not in _request(servers[name].url, CASES[1])[1]:
                 break
     for case in CASES:
@@ -227,7 +231,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=float, default=3, help="seconds of wrk per case before round 1")
+    parser.add_argument("--against", type=Path, help="a checkout whose server.py runs the cold cases too")
     args = parser.parse_args()
+    if args.against:
+        global CASES
+        before = [Case(f"before: {c.name[:26]}", "before", c.method, c.variables) for c in CASES[1:3]]
+        CASES = [CASES[0], CASES[1], before[0], CASES[2], before[1], *CASES[3:]]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         url = args.db or str(tmp / "bench.db")
@@ -260,10 +269,19 @@ def run(url: str, args: argparse.Namespace, tmp: Path) -> None:
         ).stdout
     )
     servers = {"floor": _start("floor", uvicorn, env, tmp / "floor.log")}
-    servers["cold"] = _start(
-        "cold", server + (["--no-response-cache"] if has_flag else []), env, tmp / "c.log"
-    )
+    cold = server + (["--no-response-cache"] if has_flag else [])
+    servers["cold"] = _start("cold", cold, env, tmp / "cold.log")
     servers["cached"] = _start("cached", server, env, tmp / "cached.log") if has_flag else servers["cold"]
+    if args.against:  # its own modules: the script's directory comes first on sys.path
+        against = [a.replace("server.py", str(args.against.resolve() / "server.py")) for a in cold]
+        if (
+            "--no-response-cache"
+            not in subprocess.run(
+                [sys.executable, against[1], "--help"], capture_output=True, text=True
+            ).stdout
+        ):
+            against = [a for a in against if a != "--no-response-cache"]
+        servers["before"] = _start("before", against, env, tmp / "before.log")
     engine = "PostgreSQL" if "postgres" in url else "SQLite"
     print(f"{engine}, {args.deployments:,} deployments; server.py --no-response-cache: {has_flag}")
     try:
