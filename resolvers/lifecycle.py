@@ -37,33 +37,40 @@ class Settler:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
-        self._attempt: asyncio.Future[None] | None = None
+        self._attempt: asyncio.Future[int | None] | None = None
         self._background: asyncio.Task[None] | None = None
 
-    async def settle(self, db: Database, now: datetime) -> None:
+    async def settle(self, db: Database, now: datetime) -> int | None:
         """Write what is due by `now` if that needs no waiting for a lock; never raises for the write.
 
+        Returns the fleet revision read in the same query as the schedule when this request made the
+        check and nothing was due (its snapshot needs no query of its own); else None. A request that
+        joins another's check gets None: that read may predate the request.
         Raises DatabaseUnavailable when the database cannot even be read (the request would fail anyway).
         """
         if self._background is not None and not self._background.done():
-            return  # already being written beside the reads; they see the committed state meanwhile
-        if self._attempt is None or self._attempt.done():
+            return None  # already being written beside the reads; they see the committed state meanwhile
+        own = self._attempt is None or self._attempt.done()
+        if own:
             self._attempt = asyncio.ensure_future(self._try(db, now))
         # Concurrent requests join the one attempt (one check, at most one write); it never waits
         # for a lock, so neither do they. Shielded: a cancelled request does not cancel the others'.
-        await asyncio.shield(self._attempt)
+        assert self._attempt is not None
+        revision = await asyncio.shield(self._attempt)
+        return revision if own else None
 
-    async def _try(self, db: Database, now: datetime) -> None:
+    async def _try(self, db: Database, now: datetime) -> int | None:
         async with db.read() as session:
-            due_at = await schedule.earliest_due(session)
+            due_at, revision = await schedule.due_and_revision(session)
         if due_at is None or due_at > now:
-            return  # the common case: one small query per request
+            return revision  # the common case: one small query per request
         try:
             await write_due(db, now, wait=False)
         except DatabaseBusy:
             self._background = asyncio.create_task(self._write_later(db))
         except Exception as exc:  # whatever it is, the read goes on
             _log_failure(exc)
+        return None
 
     async def _write_later(self, db: Database) -> None:
         try:

@@ -230,7 +230,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         request.state.budget = budget
         now = self.clock()
         try:
-            await self.settler.settle(self.db, now)
+            revision = await self.settler.settle(self.db, now)
         except DatabaseUnavailable:
             raise HTTPException(503, "The database is unreachable; try again shortly") from None
         request.state.sub_response = response
@@ -251,6 +251,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             may_read=not (tokens and self.behaviour.require_token_for_reads) or who.actor is not None,
             request=request,
             response=response,
+            known_revision=revision,
         )
 
     def decode_json(self, data: str | bytes) -> object:
