@@ -224,11 +224,43 @@ class PageFigures:
         if self._records is None:
             keys = [(i, self.window) for i in self._ids]
             figures = _figures_of(self._snap, keys, with_health=False)
+            found = next((f for f in figures if f is not None), None)
+            # One window: one Metrics for every row found; its columns converted once, not per value.
+            built = _records_of(found.m, self.window) if found is not None else []
             self._records = {
-                i: _record(f.m, f.j) if f else _silent(self.window)
-                for i, f in zip(self._ids, figures, strict=True)
+                i: built[f.j] if f else _silent(self.window) for i, f in zip(self._ids, figures, strict=True)
             }
         return self._records.get(deployment_id)
+
+
+def _records_of(m: Metrics, window: int) -> list[MetricsRecord]:
+    """_record of every row of a one-window Metrics (the same values), column by column."""
+
+    def nums(values: np.ndarray) -> list[float | None]:
+        return [v if math.isfinite(v) else None for v in values.tolist()]
+
+    n = len(m.request_count)
+    as_of, next_update_at = [window_start(window)] * n, [window_start(window + 1)] * n
+    rates = nums(m.error_rate)
+    columns = (
+        as_of,
+        [WINDOW_SECONDS] * n,
+        next_update_at,
+        m.request_volume.tolist(),
+        m.request_count.tolist(),
+        m.error_count.tolist(),
+        nums(m.p50),
+        nums(m.p95),
+        nums(m.p99),
+        rates,
+        [None if rate is None else 100.0 - rate for rate in rates],
+        nums(m.ttft_p50),
+        nums(m.ttft_p95),
+        m.tokens_per_second.tolist(),
+        m.replicas.tolist(),
+        nums(m.utilization),
+    )
+    return [MetricsRecord(*values) for values in zip(*columns, strict=True)]
 
 
 class FiguresLoader:
