@@ -15,6 +15,7 @@ class Observed:
 
     data_revision: int
     due_at: datetime | None  # None: nothing is scheduled
+    fleet_revision: int  # the deployments' revision: the fleet snapshot needs no query of its own
 
 
 async def observe(session: AsyncSession) -> Observed:
@@ -29,15 +30,17 @@ async def observe(session: AsyncSession) -> Observed:
         TrainingJob.status == "RUNNING", TrainingJob.deleted_at.is_(None)
     )
     data = select(FleetState.data_revision).where(FleetState.id == 1)
+    fleet = select(FleetState.revision).where(FleetState.id == 1)
     row = (
         await session.execute(
             select(
                 data.scalar_subquery(),
+                fleet.scalar_subquery(),
                 rollout.scalar_subquery(),
                 start.scalar_subquery(),
                 end.scalar_subquery(),
             )
         )
     ).one()
-    found = [value for value in row[1:] if value is not None]
-    return Observed(int(row[0] or 0), min(found) if found else None)
+    found = [value for value in row[2:] if value is not None]
+    return Observed(int(row[0] or 0), min(found) if found else None, int(row[1] or 0))

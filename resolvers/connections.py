@@ -20,6 +20,7 @@ class Connection(Generic[Row]):
     has_previous: bool
     count: Callable[[], Awaitable[int]]  # totalCount runs only when asked for
     as_of: datetime | None = None  # the instant the nodes' figures are for
+    figures: Any = None  # a PageFigures for the rows at as_of, when the listing made one
 
 
 def from_page(

@@ -23,6 +23,9 @@ class Context:
     may_write: bool = True
     request: Any = None
     response: Any = None
+    # The fleet revision this request read at its start (with the settler's check), if it did: its
+    # snapshot is then checked against it instead of with a query of its own.
+    known_revision: int | None = None
     loaders: Loaders = field(init=False)
     figures: FiguresLoader = field(init=False)
     _snapshot: asyncio.Task[Snapshot] | None = field(init=False, default=None)
@@ -39,7 +42,7 @@ class Context:
         # One task shared by every resolver: sibling fields resolve concurrently, and each checking
         # the fleet revision itself cost one query per row (100 for a table with a chart per row).
         if self._snapshot is None:
-            self._snapshot = asyncio.ensure_future(self.fleet_cache.current(self.db))
+            self._snapshot = asyncio.ensure_future(self.fleet_cache.current(self.db, self.known_revision))
         return await self._snapshot
 
     def exact_now(self) -> datetime:
@@ -50,5 +53,6 @@ class Context:
     def wrote(self) -> None:
         """A mutation committed: later fields of this response see its effect."""
         self._snapshot = None
+        self.known_revision = None  # the write moved it
         self.loaders = Loaders(self.db)
         self.figures = FiguresLoader(self.snapshot)

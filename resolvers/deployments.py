@@ -10,6 +10,7 @@ from resolvers.context import Context
 from resolvers.metrics import (
     HealthRecord,
     MetricsRecord,
+    PageFigures,
     SeriesRecord,
     StatsRecord,
     resolve_as_of,
@@ -94,9 +95,11 @@ async def _listing(
     async def count() -> int:
         return total
 
-    return Connection(
-        [row for row, _ in kept], cursors_out, found.has_next, found.has_previous, count, instant
-    )
+    page_rows = [row for row, _ in kept]
+    # A top-level page's figures in one pass for its rows. Nested pages (a job's deployments) keep the
+    # loader: siblings' rows share its one pass, where a pass per page would cost more.
+    figures = PageFigures(snap, [row.id for row in page_rows], window_of(instant)) if job_id is None else None
+    return Connection(page_rows, cursors_out, found.has_next, found.has_previous, count, instant, figures)
 
 
 async def get_deployment(ctx: Context, global_id: str) -> Deployment | None:
@@ -112,6 +115,15 @@ def _instant(ctx: Context, pinned: datetime | None, as_of: datetime | None) -> d
     if as_of is not None:
         return resolve_as_of(ctx.now, as_of)
     return pinned or ctx.now
+
+
+def page_metrics(
+    page: PageFigures | None, deployment_id: int, as_of: datetime | None
+) -> MetricsRecord | None:
+    """A node's figures from its page's one pass, when it asks for the page's instant; else None."""
+    if page is None or as_of is not None:
+        return None
+    return page.metrics(deployment_id)
 
 
 async def metrics(

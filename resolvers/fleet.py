@@ -220,9 +220,11 @@ class FleetCache:
         """Deployments in the latest snapshot: what a fleet-wide pass costs (no database read)."""
         return self._snapshot.n
 
-    async def current(self, db: Database) -> Snapshot:
-        async with db.read() as session:
-            revision = await fleet_db.revision(session)
+    async def current(self, db: Database, revision: int | None = None) -> Snapshot:
+        """The snapshot at the database's revision: `revision` when the caller just read it, else read now."""
+        if revision is None:
+            async with db.read() as session:
+                revision = await fleet_db.revision(session)
         if revision == self._snapshot.revision:
             return self._snapshot
         async with self._lock:

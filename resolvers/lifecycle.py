@@ -18,6 +18,7 @@ full) leaves them for a later request.
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -32,6 +33,16 @@ SYSTEM_ACTOR = "system"
 log = logging.getLogger("deploydeck.lifecycle")
 
 
+@dataclass(frozen=True)
+class Check:
+    """What a request's settling saw."""
+
+    observed: schedule.Observed | None  # None while a background write is pending
+    # Its query started after the request and found nothing due: no write can be missing from it, so
+    # its fleet revision is the request's (the snapshot is checked against it, with no query of its own).
+    current: bool
+
+
 class Settler:
     """Settles due transitions for one process: at most one attempt, or one background write, at a time."""
 
@@ -42,18 +53,19 @@ class Settler:
         self._background: asyncio.Task[None] | None = None
         self.settled = 0  # transitions this process wrote and committed (for /metrics)
 
-    async def settle(self, db: Database, now: datetime, *, fresh: bool = False) -> schedule.Observed | None:
+    async def settle(self, db: Database, now: datetime, *, fresh: bool = False) -> "Check":
         """Write what is due by `now` if that needs no waiting for a lock; never raises for the write.
 
-        Returns what the attempt's query saw (the data revision, the earliest due change); None while
+        Returns what the attempt's query saw (the revisions, the earliest due change), or nothing while
         a background write is pending (the committed state is behind the schedule). `fresh`: the query
         must have started after this call, so a write acknowledged before the request is in what it saw
         (the response cache serves by it; joining an attempt already in flight could miss that write).
         Raises DatabaseUnavailable when the database cannot even be read (the request would fail anyway).
         """
         if self._background is not None and not self._background.done():
-            return None  # already being written beside the reads; they see the committed state meanwhile
-        wanted = self._started + 1 if fresh else 0  # the first attempt to start after this call
+            return Check(None, current=False)  # being written beside the reads; they see the committed state
+        before = self._started
+        wanted = before + 1 if fresh else 0  # the first attempt to start after this call
         while True:
             if self._attempt is None or self._attempt.done():
                 self._started += 1
@@ -63,7 +75,8 @@ class Settler:
             # for a lock, so neither do they. Shielded: a cancelled request does not cancel the others'.
             observed = await asyncio.shield(attempt)
             if number >= wanted:
-                return observed
+                due = observed.due_at is not None and observed.due_at <= now
+                return Check(observed, current=number > before and not due)
 
     async def _try(self, db: Database, now: datetime) -> schedule.Observed:
         async with db.read() as session:

@@ -178,6 +178,91 @@ def _health_of(snap: Snapshot, pos: np.ndarray, window: int, m: Metrics) -> Heal
     )
 
 
+def _figures_of(snap: Snapshot, keys: Sequence[Key], with_health: bool) -> list[_Figures | None]:
+    """Figures of (deployment id, window) keys: one numpy pass per window; None for ids not in the fleet."""
+    by_window: dict[int, list[int]] = defaultdict(list)
+    for k, (_, window) in enumerate(keys):
+        by_window[window].append(k)
+    out: list[_Figures | None] = [None] * len(keys)
+    for window, members in by_window.items():
+        pos = snap.positions(np.array([keys[k][0] for k in members], dtype=np.int64))
+        found = pos >= 0
+        if not found.any():
+            continue
+        pos = pos[found]
+        # Prefer the fleet-wide pass a sorted page already made: the very figures it sorted by.
+        fleet_wide = snap.cached_metrics(window)
+        if fleet_wide is not None:
+            m = Metrics(*(getattr(fleet_wide, f.name)[pos] for f in fields(Metrics)))
+        else:
+            m = compute_metrics(snap.fleet, pos, np.int64(window))
+        health = _health_of(snap, pos, window, m) if with_health else None
+        traits = snap.fleet.traits
+        usual = (traits.usual_p50[pos], traits.usual_p95[pos])
+        for j, k in enumerate(np.array(members)[found].tolist()):
+            out[k] = _Figures(m, j, health, usual)
+    return out
+
+
+class PageFigures:
+    """The metrics of one listing's page at its instant, for every row at once when the first node asks.
+
+    The same figures the loader gives, without a DataLoader load and an async resolver per node: the
+    page's nodes resolve `metrics` synchronously (a 50-row page was 50 tasks, futures and a gather).
+    """
+
+    __slots__ = ("_ids", "_records", "_snap", "window")
+
+    def __init__(self, snap: Snapshot, ids: list[int], window: int) -> None:
+        self._snap = snap
+        self._ids = ids
+        self.window = window
+        self._records: dict[int, MetricsRecord] | None = None
+
+    def metrics(self, deployment_id: int) -> MetricsRecord | None:
+        """The row's figures; None for an id not on the page."""
+        if self._records is None:
+            keys = [(i, self.window) for i in self._ids]
+            figures = _figures_of(self._snap, keys, with_health=False)
+            found = next((f for f in figures if f is not None), None)
+            # One window: one Metrics for every row found; its columns converted once, not per value.
+            built = _records_of(found.m, self.window) if found is not None else []
+            self._records = {
+                i: built[f.j] if f else _silent(self.window) for i, f in zip(self._ids, figures, strict=True)
+            }
+        return self._records.get(deployment_id)
+
+
+def _records_of(m: Metrics, window: int) -> list[MetricsRecord]:
+    """_record of every row of a one-window Metrics (the same values), column by column."""
+
+    def nums(values: np.ndarray) -> list[float | None]:
+        return [v if math.isfinite(v) else None for v in values.tolist()]
+
+    n = len(m.request_count)
+    as_of, next_update_at = [window_start(window)] * n, [window_start(window + 1)] * n
+    rates = nums(m.error_rate)
+    columns = (
+        as_of,
+        [WINDOW_SECONDS] * n,
+        next_update_at,
+        m.request_volume.tolist(),
+        m.request_count.tolist(),
+        m.error_count.tolist(),
+        nums(m.p50),
+        nums(m.p95),
+        nums(m.p99),
+        rates,
+        [None if rate is None else 100.0 - rate for rate in rates],
+        nums(m.ttft_p50),
+        nums(m.ttft_p95),
+        m.tokens_per_second.tolist(),
+        m.replicas.tolist(),
+        nums(m.utilization),
+    )
+    return [MetricsRecord(*values) for values in zip(*columns, strict=True)]
+
+
 class FiguresLoader:
     """Batches every metrics and health field of a response into one numpy pass per window."""
 
@@ -187,29 +272,7 @@ class FiguresLoader:
         self.health = DataLoader(self._health)
 
     async def _figures(self, keys: Sequence[Key], with_health: bool) -> list[_Figures | None]:
-        snap = await self._snapshot()
-        by_window: dict[int, list[int]] = defaultdict(list)
-        for k, (_, window) in enumerate(keys):
-            by_window[window].append(k)
-        out: list[_Figures | None] = [None] * len(keys)
-        for window, members in by_window.items():
-            pos = snap.positions(np.array([keys[k][0] for k in members], dtype=np.int64))
-            found = pos >= 0
-            if not found.any():
-                continue
-            pos = pos[found]
-            # Prefer the fleet-wide pass a sorted page already made: the very figures it sorted by.
-            fleet_wide = snap.cached_metrics(window)
-            if fleet_wide is not None:
-                m = Metrics(*(getattr(fleet_wide, f.name)[pos] for f in fields(Metrics)))
-            else:
-                m = compute_metrics(snap.fleet, pos, np.int64(window))
-            health = _health_of(snap, pos, window, m) if with_health else None
-            traits = snap.fleet.traits
-            usual = (traits.usual_p50[pos], traits.usual_p95[pos])
-            for j, k in enumerate(np.array(members)[found].tolist()):
-                out[k] = _Figures(m, j, health, usual)
-        return out
+        return _figures_of(await self._snapshot(), keys, with_health)
 
     async def _metrics(self, keys: Sequence[Key]) -> list[MetricsRecord]:
         figures = await self._figures(keys, with_health=False)

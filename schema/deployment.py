@@ -13,6 +13,7 @@ from resolvers import ids
 from resolvers import training_jobs as job_resolvers
 from resolvers.connections import Connection
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
+from resolvers.metrics import PageFigures
 from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, PageInfo, direction_desc
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
@@ -76,9 +77,17 @@ class Deployment(Node):
     model_size: ModelSize = strawberry.field(description="Size class of the model.")
     _training_job_id: strawberry.Private[int]
     _as_of: strawberry.Private[datetime | None]  # the instant its connection was sorted at
+    _page: strawberry.Private[PageFigures | None] = None  # its listing's figures, when it made them
 
     @strawberry.field(description="Figures for the window holding asOf (default: the request's clock).")
-    async def metrics(self, info: strawberry.Info, as_of: AsOf = None) -> InferenceMetrics:
+    def metrics(self, info: strawberry.Info, as_of: AsOf = None) -> InferenceMetrics:
+        # Synchronous from the page's one pass (no task per node); else an awaitable through the loader.
+        record = resolvers.page_metrics(self._page, self.database_id, as_of)
+        if record is not None:
+            return InferenceMetrics.of(record)
+        return self._loaded_metrics(info, as_of)  # type: ignore[return-value]
+
+    async def _loaded_metrics(self, info: strawberry.Info, as_of: datetime | None) -> InferenceMetrics:
         return InferenceMetrics.of(
             await resolvers.metrics(info.context, self.database_id, self._as_of, as_of)
         )
@@ -119,7 +128,9 @@ class Deployment(Node):
         return [DeploymentEvent.from_row(row) for row in rows]
 
     @classmethod
-    def from_row(cls, row: DeploymentRow, as_of: datetime | None = None) -> "Deployment":
+    def from_row(
+        cls, row: DeploymentRow, as_of: datetime | None = None, page: PageFigures | None = None
+    ) -> "Deployment":
         return cls(
             id=strawberry.ID(ids.encode(resolvers.TYPE_NAME, row.id)),
             database_id=row.id,
@@ -134,6 +145,7 @@ class Deployment(Node):
             model_size=ModelSize(row.model_size),
             _training_job_id=row.training_job_id,
             _as_of=as_of,
+            _page=page,
         )
 
 
@@ -203,7 +215,7 @@ class DeploymentConnection:
 
     @classmethod
     def of(cls, conn: Connection[DeploymentRow]) -> "DeploymentConnection":
-        nodes = [Deployment.from_row(row, conn.as_of) for row in conn.rows]
+        nodes = [Deployment.from_row(row, conn.as_of, conn.figures) for row in conn.rows]
         edges = [DeploymentEdge(cursor=c, node=n) for c, n in zip(conn.cursors, nodes, strict=True)]
         return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(conn), _conn=conn)
 

@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 import resolvers.training_jobs as job_resolvers
 from db import deployments as deployments_db
-from db import fleet as fleet_db
 from db.engine import Database
+from resolvers.fleet import FleetCache
 from settings import parse_settings
 from tests.databases import ON_POSTGRES
 from tests.support import Api, make_deployment, make_job, running_api
@@ -52,7 +52,8 @@ async def test_a_slow_query_ends_at_the_deadline_with_timeout(
         await asyncio.sleep(30)  # a hung database, say; the test would take 30 s without the deadline
 
     async with running_api(tmp_path, request_timeout=0.3) as api:
-        monkeypatch.setattr(fleet_db, "revision", hung)  # every listing reads it first
+        # Every listing takes the fleet snapshot first (its revision was read with the settler's check).
+        monkeypatch.setattr(FleetCache, "current", hung)
         error = timed_out(await api.post("{ deployments { nodes { id } } }"))
         assert error["extensions"]["timeout"] == 0.3 and error["extensions"]["committed"] == 0
         monkeypatch.undo()
@@ -240,17 +241,17 @@ async def test_expensive_operations_take_turns(
     """Two 100-row pages with a history per row (cost ~25,000) run one after the other; two 5-row
     pages (cost ~1,300) side by side. Serialising the expensive ones is what keeps cheap requests
     from queueing behind several of them at once."""
-    real = fleet_db.revision  # every listing reads it, inside the operation
+    real = FleetCache.current  # every listing takes the snapshot, inside the operation
     running = 0
     most = 0
 
-    async def observed(*args: Any, **kwargs: Any) -> Any:
+    async def observed(self: FleetCache, *args: Any, **kwargs: Any) -> Any:
         nonlocal running, most
         running += 1
         most = max(most, running)
         try:
             await asyncio.sleep(0.2)
-            return await real(*args, **kwargs)
+            return await real(self, *args, **kwargs)
         finally:
             running -= 1
 
@@ -258,7 +259,7 @@ async def test_expensive_operations_take_turns(
         f"{{ deployments(first: {rows}) {{ nodes {{ id metricsHistory {{ points {{ timestamp }} }} }} }} }}"
     )
     async with running_api(tmp_path) as api:
-        monkeypatch.setattr(fleet_db, "revision", observed)
+        monkeypatch.setattr(FleetCache, "current", observed)
         first, second = await asyncio.gather(api.post(query), api.post(query))
         assert "errors" not in first and "errors" not in second
         assert (first["extensions"]["cost"]["requested"] >= 10_000) == (rows == 100)

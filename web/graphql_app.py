@@ -240,11 +240,10 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         now = self.clock()
         try:
             # Also what the response cache serves by: the data revision and the next due change.
-            request.state.observed = await self.settler.settle(
-                self.db, now, fresh=self.response_cache is not None
-            )
+            check = await self.settler.settle(self.db, now, fresh=self.response_cache is not None)
         except DatabaseUnavailable:
             raise HTTPException(503, "The database is unreachable; try again shortly") from None
+        request.state.observed = check.observed
         request.state.sub_response = response
         response.is_get = request.method == "GET"  # type: ignore[union-attr]
         return WebContext(
@@ -263,6 +262,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             may_read=not (tokens and self.behaviour.require_token_for_reads) or who.actor is not None,
             request=request,
             response=response,
+            known_revision=check.observed.fleet_revision if check.current and check.observed else None,
         )
 
     def decode_json(self, data: str | bytes) -> object:
