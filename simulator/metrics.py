@@ -73,16 +73,10 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
     if total and (position.min() < 0 or position.max() >= fleet.n):
         raise IndexError(f"fleet positions must lie in [0, {fleet.n})")
     one_window = np.ndim(window) == 0
-    if total <= _CHUNK:
-        simulated = _simulate(fleet, position, win, one_window)
-        columns = tuple(c.astype(dtype, copy=False) for c, dtype in zip(simulated, _DTYPES, strict=True))
-    else:
-        columns = _allocate(total)
-        for begin in range(0, total, _CHUNK):
-            part = slice(begin, begin + _CHUNK)
-            simulated = _simulate(fleet, position[part], win[part], one_window)
-            for column, values in zip(columns, simulated, strict=True):
-                column[part] = values
+    columns = _allocate(total)
+    for begin in range(0, total, _CHUNK):
+        part = slice(begin, begin + _CHUNK)
+        _simulate(fleet, position[part], win[part], one_window, tuple(c[part] for c in columns))
     # A copy: the result never shares memory with the caller's array.
     window_column = np.array(window_b)
     return Metrics(window_column, *(column.reshape(shape) for column in columns))
@@ -130,10 +124,14 @@ def consecutive(position: np.ndarray) -> bool:
 
 
 def _simulate(
-    fleet: Fleet, position: np.ndarray, win: np.ndarray, one_window: bool
-) -> tuple[np.ndarray, ...]:
-    """Columns of Metrics after `window`, in field order, for 1-D position and window arrays
-    (`one_window`: every pair's window is the same)."""
+    fleet: Fleet, position: np.ndarray, win: np.ndarray, one_window: bool, out: tuple[np.ndarray, ...]
+) -> None:
+    """Fill `out`, the columns of Metrics after `window` in field order, for 1-D position and
+    window arrays (`one_window`: every pair's window is the same).
+
+    The last step of each figure writes straight into its output column (`out=`): no
+    temporary per column and no copy pass afterwards.
+    """
     # In-place arithmetic on purpose: fewer temporaries means fewer numpy calls and
     # less allocator churn, which is most of the cost at these array sizes.
     t = fleet.traits
@@ -190,7 +188,8 @@ def _simulate(
     idle = np.flatnonzero(~serving)
     expected[idle] = 0.0
     noise = hash_counter(key, _STREAM_NOISE, win)
-    count = poisson(expected, slot(noise, 0))
+    count = out[0]
+    count[...] = poisson(expected, slot(noise, 0))
 
     q = queueing(rho)
     p50_true = np.multiply(q, QUEUE_P50)
@@ -201,14 +200,15 @@ def _simulate(
     inv_sqrt = np.sqrt(np.maximum(count, 1), dtype=np.float32)
     np.divide(1.0, inv_sqrt, out=inv_sqrt)
     log50 = np.log(p50_true)
-    p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots)
+    p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots, out[3:6])
     # Beyond capacity the excess is shed; of the rest, the slowest hit the timeout.
     overloaded = np.flatnonzero(rho > 1.0)
     if overloaded.size:
         error_fraction[overloaded] += 1.0 - 1.0 / rho[overloaded]
     slow, share = timed_out(log50, shape)
     error_fraction[slow] += share
-    errors = binomial(count, np.minimum(error_fraction, 1.0), slot(noise, 1))
+    errors = out[2]
+    errors[...] = binomial(count, np.minimum(error_fraction, 1.0), slot(noise, 1))
 
     no_requests = np.flatnonzero(count == 0)
     p50[no_requests] = np.nan
@@ -224,22 +224,15 @@ def _simulate(
     spread = np.minimum(inv_sqrt, 0.5 / _TOKEN_SPREAD)
     spread *= _TOKEN_NOISE.take(z_slots[0])
     spread += 1.0
-    tokens *= spread
-    utilisation = np.minimum(rho, 1.0)
+    np.multiply(tokens, spread, out=out[10])
+    np.divide(count, WINDOW_SECONDS, out=out[1])
+    np.multiply(errors, 100.0, out=out[6])
+    with np.errstate(invalid="ignore"):  # NaN where there were no requests (errors are 0 there too)
+        np.divide(out[6], count, out=out[6])
+    out[7][...] = serving
+    np.multiply(p50, ttft_share, out=out[8])
+    np.multiply(p95, ttft_share, out=out[9])
+    np.multiply(n_replicas, serving, out=out[11])
+    utilisation = np.minimum(rho, 1.0, out=out[12])
     utilisation *= 100.0
     utilisation[idle] = np.nan
-    return (
-        count,
-        count / WINDOW_SECONDS,
-        errors,
-        p50,
-        p95,
-        p99,
-        error_rate_percent(errors, count),
-        serving,
-        p50 * ttft_share,
-        p95 * ttft_share,
-        tokens,
-        np.where(serving, n_replicas, 0.0),
-        utilisation,
-    )
