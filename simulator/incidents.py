@@ -51,6 +51,85 @@ _CACHED_BLOCKS = 4  # blocks of own incidents a fleet keeps: the current one and
 _NO_INCIDENTS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
+_TABLE_BLOCKS = 1 << 12  # calls spanning fewer blocks (~4 years) read pool incidents from tables
+
+
+@dataclass(frozen=True)
+class WindowTerms:
+    """Incident terms that depend on the window alone, per block from first_block on.
+
+    Computed once per compute_metrics call (not per chunk of pairs): a pool incident hits
+    every member of one pool alike, so it is a function of the block and the window.
+    """
+
+    first_block: int
+    pool: np.ndarray | None  # int64 per block: the pool struck (-1: none); None: no pool incident
+    start: np.ndarray | None  # int64 per block: window its incident starts in
+    duration: np.ndarray | None  # int64 per block
+    amplitude: np.ndarray | None  # float64 per block
+    kind: np.ndarray | None  # int64 per block
+    own: tuple[np.ndarray, ...] | None = None  # (at, kind, level) of a fleet-wide one-window call
+
+
+def window_terms(low: int, high: int, fleet_wide: Fleet | None = None) -> WindowTerms | None:
+    """The pool incidents of the blocks of windows low .. high (None: too many blocks).
+
+    `fleet_wide`: the call is that whole fleet (positions in order) at the one window low,
+    so its own incidents there are found once too, from the fleet's cache of the block.
+    """
+    first, last = low >> BLOCK_BITS, high >> BLOCK_BITS
+    if last - first >= _TABLE_BLOCKS:
+        return None
+    own = None if fleet_wide is None else _own_at(fleet_wide, low)
+    bits = hash_counter(_FLEET_KEY, _STREAM_POOL, np.arange(first, last + 1))
+    pool = _struck_pool(bits)
+    if not np.any(pool >= 0):  # most blocks: no pool incident anywhere
+        return WindowTerms(first, None, None, None, None, None, own)
+    duration = _DURATION.take(slot(bits, 3))
+    start = ((np.arange(first, last + 1)) << BLOCK_BITS) + _offset(slot(bits, 2), duration)
+    amplitude = 0.3 + 0.7 * nibble(bits) / 15
+    return WindowTerms(first, pool, start, duration, amplitude, _kind(slot(bits, 4), drops=False), own)
+
+
+def _own_at(fleet: Fleet, window: int) -> tuple[np.ndarray, ...]:
+    """(at, kind, level) of the fleet's own incidents at one window (at: ascending positions)."""
+    at, start, duration, amplitude, kind = _fleet_block(fleet, window >> BLOCK_BITS)
+    level = _envelope(window - start, duration) * amplitude
+    keep = np.flatnonzero(level > 0)
+    return at[keep], kind[keep], level[keep]
+
+
+def _pool_of_table(
+    pool: np.ndarray,
+    window: np.ndarray,
+    block: np.ndarray,
+    terms: WindowTerms,
+    rows: tuple[Fleet, int] | None,
+    one_window: bool,
+) -> tuple[np.ndarray, ...]:
+    """(where, kind, level) of pool incidents, from the call's per-block terms."""
+    if terms.pool is None:
+        return _NO_INCIDENTS
+    if one_window:  # one level for the whole pool
+        b = int(block[0]) - terms.first_block
+        struck = int(terms.pool[b])
+        level = float(_envelope(window[:1] - terms.start[b], terms.duration[b])[0] * terms.amplitude[b])
+        if struck < 0 or not level > 0:
+            return _NO_INCIDENTS
+        if rows is not None:  # consecutive fleet positions: the pool's members among them
+            members = _pool_members(rows[0], struck)
+            at = members[_in_rows(members, rows, window.size)] - rows[1]
+        else:
+            at = np.flatnonzero(pool == struck)
+        return at, np.full(at.size, int(terms.kind[b]), dtype=np.int64), np.full(at.size, level)
+    offset = block - terms.first_block
+    at = np.flatnonzero(pool == terms.pool.take(offset))
+    b = offset.take(at)
+    level = _envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
+    keep = level > 0
+    return at[keep], terms.kind.take(b[keep]), level[keep]
+
+
 def _envelope(offset: np.ndarray, duration: np.ndarray) -> np.ndarray:
     """Ramp up over the first quarter, full strength, recover over the last third (0 outside)."""
     onset = np.maximum(2.0, 0.25 * duration)
@@ -107,6 +186,37 @@ def _own(
     return at[keep], kind[keep], level[keep]
 
 
+def _own_runs(
+    key: np.ndarray,
+    proneness: np.ndarray,
+    week_start: np.ndarray,
+    window: np.ndarray,
+    block: np.ndarray,
+    runs: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """_own for pairs in runs of one deployment: each run of one (deployment, block) hashed once.
+
+    Own incidents are a function of the deployment and the block, so a run's pairs share
+    its draws; only the pairs of the few runs with an incident are looked at one by one.
+    """
+    block_change = np.flatnonzero(block[1:] != block[:-1]) + 1
+    starts = np.union1d(runs, block_change) if block_change.size else runs
+    lengths = np.diff(starts, append=block.size)
+    hit, start, duration, amplitude, kind = _own_starts(
+        key.take(starts), proneness.take(starts), week_start.take(starts), block.take(starts), False
+    )
+    if hit.size == 0:
+        return _NO_INCIDENTS
+    # The pairs of the runs hit: each run's range of pairs, concatenated.
+    counts = lengths.take(hit)
+    first = np.repeat(starts.take(hit) - (np.cumsum(counts) - counts), counts)
+    at = first + np.arange(first.size)
+    level = _envelope(window.take(at) - np.repeat(start, counts), np.repeat(duration, counts))
+    level *= np.repeat(amplitude, counts)
+    keep = level > 0
+    return at[keep], np.repeat(kind, counts)[keep], level[keep]
+
+
 def _fleet_block(fleet: Fleet, block: int) -> tuple[np.ndarray, ...]:
     """_own_starts of every deployment of the fleet in one block, cached on the (immutable) fleet.
 
@@ -149,6 +259,12 @@ def _own_in_order(rows: tuple[Fleet, int], window: np.ndarray, block: int) -> tu
     level = _envelope(window[at] - start[part], duration[part]) * amplitude[part]
     keep = level > 0
     return at[keep], kind[part][keep], level[keep]
+
+
+def _slice_own(own: tuple[np.ndarray, ...], rows: tuple[Fleet, int], size: int) -> tuple[np.ndarray, ...]:
+    """The part of a fleet-wide (at, kind, level) in the rows first .. first + size − 1."""
+    part = _in_rows(own[0], rows, size)
+    return own[0][part] - rows[1], own[1][part], own[2][part]
 
 
 def _struck_pool(bits: np.ndarray) -> np.ndarray:
@@ -213,6 +329,9 @@ def incidents(
     young: np.ndarray | None = None,
     one_deployment: bool = False,
     rows: tuple[Fleet, int] | None = None,
+    terms: WindowTerms | None = None,
+    one_window: bool = False,
+    runs: np.ndarray | None = None,
 ) -> Incidents:
     """Incidents of the pairs (traits gathered per pair, age = windows since activation).
 
@@ -220,17 +339,30 @@ def incidents(
     rollout's incident), when the caller has them already; `one_deployment` says that
     every pair is the same deployment's (a chart), so blocks can be hashed once each;
     `rows` = (fleet, first) that the pairs are fleet positions first, first + 1, … at one
-    window (a fleet-wide pass), so the fleet's cache of the block can answer.
+    window (a fleet-wide pass), so the fleet's cache of the block can answer; `terms` the
+    call's window_terms (of windows including these; computed here when not given),
+    `one_window` that every pair's window is the same, `runs` where runs of pairs of one
+    deployment begin (ascending from 0), when the pairs come in such runs.
     """
     if window.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Incidents(empty, empty, np.zeros(0))
     block = window >> BLOCK_BITS
+    if terms is None:
+        terms = window_terms(int(window.min()), int(window.max()))
+    if rows is None and runs is not None and not one_deployment:
+        own = _own_runs(key, proneness, week_start, window, block, runs)
+    elif rows is None:
+        own = _own(key, proneness, week_start, window, block, one_deployment)
+    elif terms is not None and terms.own is not None:
+        own = _slice_own(terms.own, rows, window.size)
+    else:
+        own = _own_in_order(rows, window, int(block[0]))
     parts = [
-        _own(key, proneness, week_start, window, block, one_deployment)
-        if rows is None
-        else _own_in_order(rows, window, int(block[0])),
-        _pool(pool, window, block, rows),
+        own,
+        _pool(pool, window, block, rows)
+        if terms is None
+        else _pool_of_table(pool, window, block, terms, rows, one_window),
         _rollout(key, age, young),
     ]
     where = np.concatenate([p[0] for p in parts])

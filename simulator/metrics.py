@@ -13,7 +13,7 @@ import numpy as np
 from ._random import NORMAL32, hash_counter, slot
 from .draws import binomial, poisson
 from .fleet import Fleet, serving_and_start
-from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, incidents
+from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, WindowTerms, incidents, window_terms
 from .load import COLD_LATENCY, percentiles, queueing, replicas, timed_out
 from .profile import QUEUE_P50, QUEUE_SHAPE
 from .traffic import RAMP_WINDOWS, load_factor, noise_logs, ramp
@@ -74,9 +74,13 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
         raise IndexError(f"fleet positions must lie in [0, {fleet.n})")
     one_window = np.ndim(window) == 0
     columns = _allocate(total)
+    terms = None
+    if total:  # window-only incident terms: once per call, not per chunk
+        fleet_wide = fleet if one_window and total == fleet.n and consecutive(position) else None
+        terms = window_terms(int(win.min()), int(win.max()), fleet_wide)
     for begin in range(0, total, _CHUNK):
         part = slice(begin, begin + _CHUNK)
-        _simulate(fleet, position[part], win[part], one_window, tuple(c[part] for c in columns))
+        _simulate(fleet, position[part], win[part], one_window, tuple(c[part] for c in columns), terms)
     # A copy: the result never shares memory with the caller's array.
     window_column = np.array(window_b)
     return Metrics(window_column, *(column.reshape(shape) for column in columns))
@@ -106,11 +110,20 @@ def gatherer(position: np.ndarray, one_deployment: bool = False) -> Callable[[np
         # about a third of the cost of a gather.
         change = np.flatnonzero(position[1:] != position[:-1])
         if change.size * _RUN_LENGTH < position.size:
-            starts = np.concatenate(([0], change + 1))
-            lengths = np.diff(starts, append=position.size)
-            heads = position.take(starts)
-            return lambda values: np.repeat(values.take(heads), lengths)
+            return RunGather(position, np.concatenate(([0], change + 1)))
     return lambda values: values.take(position)
+
+
+class RunGather:
+    """Per-pair values of pairs that come in runs of one position: each run's value repeated."""
+
+    def __init__(self, position: np.ndarray, starts: np.ndarray) -> None:
+        self.starts = starts  # where each run begins (ascending, from 0)
+        self.lengths = np.diff(starts, append=position.size)
+        self.heads = position.take(starts)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return np.repeat(values.take(self.heads), self.lengths)
 
 
 def consecutive(position: np.ndarray) -> bool:
@@ -124,7 +137,12 @@ def consecutive(position: np.ndarray) -> bool:
 
 
 def _simulate(
-    fleet: Fleet, position: np.ndarray, win: np.ndarray, one_window: bool, out: tuple[np.ndarray, ...]
+    fleet: Fleet,
+    position: np.ndarray,
+    win: np.ndarray,
+    one_window: bool,
+    out: tuple[np.ndarray, ...],
+    terms: WindowTerms | None,
 ) -> None:
     """Fill `out`, the columns of Metrics after `window` in field order, for 1-D position and
     window arrays (`one_window`: every pair's window is the same).
@@ -173,7 +191,18 @@ def _simulate(
 
     rows = (fleet, int(position[0])) if in_order and one_window else None
     inc = incidents(
-        key, gather(t.proneness), gather(t.pool), week_start, age, win, young, one_deployment, rows
+        key,
+        gather(t.proneness),
+        gather(t.pool),
+        week_start,
+        age,
+        win,
+        young,
+        one_deployment,
+        rows,
+        terms,
+        one_window,
+        gather.starts if isinstance(gather, RunGather) else None,
     )
     if inc.where.size:
         at, kind, level = inc.where, inc.kind, inc.level
