@@ -2,7 +2,7 @@
 
 Per pair: the request rate (traffic.py), replicas and utilisation (load.py),
 incidents (incidents.py), then the window's requests drawn from that: a Poisson
-count, binomial errors, percentiles measured from that many requests.
+count of served and one of failed requests, percentiles measured from that many requests.
 """
 
 from collections.abc import Callable
@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._random import NORMAL32, hash_counter, slot
-from .draws import binomial, poisson
+from .draws import poisson
 from .fleet import Fleet, serving_and_start
 from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, WindowTerms, incidents, window_terms
 from .load import COLD_LATENCY, percentiles, queueing, replicas, timed_out
 from .profile import QUEUE_P50, QUEUE_SHAPE
-from .traffic import RAMP_WINDOWS, load_factor, noise_logs, ramp
+from .traffic import RAMP_WINDOWS, ramp, rate_factors
 from .windows import WINDOW_SECONDS
 
 _COLD_ERRORS = 0.05  # share of requests failing in the first minute of a cold start
@@ -159,17 +159,14 @@ def _simulate(
     serving, start = serving_and_start(fleet, position, win, gather)
     age = win - gather(fleet.act_window)
     week_start = gather(t.week_start)
-    noise_offset, drift_offset = gather(t.noise_offset), gather(t.drift_offset)
-    amp, volume = gather(t.noise_amp), gather(t.volume)
     # The autoscaler sized replicas for the rate it saw: up after LAG_UP, down after LAG_DOWN.
-    now, seen = noise_logs(noise_offset, drift_offset, amp, win)
-    rate = load_factor(week_start, win)
-    rate *= volume
+    rate, seen = rate_factors(
+        week_start, gather(t.noise_at), gather(t.drift_offset), int(win[0]) if one_window else win
+    )
+    rate *= gather(t.volume)
     young = np.flatnonzero(age < RAMP_WINDOWS)
     if young.size:
         rate[young] *= ramp(age[young])
-    rate *= np.exp(now, out=now)
-    seen = np.exp(seen, out=seen)
     seen *= rate
     per_replica = gather(t.capacity)
     n_replicas = replicas(seen, per_replica, gather(t.target), gather(t.min_replicas))
@@ -217,27 +214,31 @@ def _simulate(
     idle = np.flatnonzero(~serving)
     expected[idle] = 0.0
     noise = hash_counter(key, _STREAM_NOISE, win)
-    count = out[0]
-    count[...] = poisson(expected, slot(noise, 0))
-
     q = queueing(rho)
     p50_true = np.multiply(q, QUEUE_P50)
     p50_true += 1.0
     p50_true *= base
     shape += QUEUE_SHAPE * np.sqrt(q)
-    z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
-    inv_sqrt = np.sqrt(np.maximum(count, 1), dtype=np.float32)
-    np.divide(1.0, inv_sqrt, out=inv_sqrt)
     log50 = np.log(p50_true)
-    p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots, out[3:6])
     # Beyond capacity the excess is shed; of the rest, the slowest hit the timeout.
     overloaded = np.flatnonzero(rho > 1.0)
     if overloaded.size:
         error_fraction[overloaded] += 1.0 - 1.0 / rho[overloaded]
     slow, share = timed_out(log50, shape)
     error_fraction[slow] += share
-    errors = out[2]
-    errors[...] = binomial(count, np.minimum(error_fraction, 1.0), slot(noise, 1))
+    np.minimum(error_fraction, 1.0, out=error_fraction)
+    # Failed and served requests as two independent Poisson counts: the same as a binomial
+    # share of one Poisson count (Poisson splitting), with one multiplication instead.
+    failing = np.multiply(expected, error_fraction, out=error_fraction)
+    expected -= failing
+    errors = poisson(failing, slot(noise, 1), out[2])
+    served = poisson(expected, slot(noise, 0))
+    count = np.add(served, errors, out=out[0])
+
+    z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
+    inv_sqrt = np.sqrt(np.maximum(count, 1), dtype=np.float32)
+    np.divide(1.0, inv_sqrt, out=inv_sqrt)
+    p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots, out[3:6])
 
     no_requests = np.flatnonzero(count == 0)
     p50[no_requests] = np.nan
@@ -246,7 +247,6 @@ def _simulate(
     # Time to first token: the prefill share of the service time plus all of the queueing.
     queue_share = QUEUE_P50 * q
     ttft_share = (gather(t.prefill) + queue_share) / (1.0 + queue_share)
-    served = count - errors
     tokens = np.multiply(served, gather(t.tokens), dtype=np.float32)
     tokens *= 1.0 / WINDOW_SECONDS
     # A window's mean output length varies with its requests (the P50 draw: longer answers, slower).
