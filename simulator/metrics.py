@@ -70,17 +70,25 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
     shape = index_b.shape
     position, win = index_b.ravel(), window_b.ravel()
     total = position.size
-    if total and (position.min() < 0 or position.max() >= fleet.n):
+    lowest, highest = (int(position.min()), int(position.max())) if total else (0, 0)
+    if lowest < 0 or highest >= fleet.n:
         raise IndexError(f"fleet positions must lie in [0, {fleet.n})")
     one_window = np.ndim(window) == 0
+    # How the pairs' positions are laid out, once per call (every chunk shares it).
+    one_deployment = total > 0 and lowest == highest
+    in_order = not one_deployment and highest - lowest == total - 1 and consecutive(position)
     columns = _allocate(total)
     terms = None
     if total:  # window-only incident terms: once per call, not per chunk
-        fleet_wide = fleet if one_window and total == fleet.n and consecutive(position) else None
+        fleet_wide = fleet if one_window and total == fleet.n and in_order else None
         terms = window_terms(int(win.min()), int(win.max()), fleet_wide)
     for begin in range(0, total, _CHUNK):
         part = slice(begin, begin + _CHUNK)
-        _simulate(fleet, position[part], win[part], one_window, tuple(c[part] for c in columns), terms)
+        chunk = position[part]
+        gather = gatherer(chunk, one_deployment, in_order)
+        _simulate(
+            fleet, chunk, win[part], (one_window, in_order), gather, tuple(c[part] for c in columns), terms
+        )
     # A copy: the result never shares memory with the caller's array.
     window_column = np.array(window_b)
     return Metrics(window_column, *(column.reshape(shape) for column in columns))
@@ -93,17 +101,20 @@ def error_rate_percent(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
         return np.divide(rate, requests, out=rate)
 
 
-def gatherer(position: np.ndarray, one_deployment: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def gatherer(
+    position: np.ndarray, one_deployment: bool = False, in_order: bool = False
+) -> Callable[[np.ndarray], np.ndarray]:
     """Per-pair values of a per-deployment array: a view where the positions allow one.
 
     A fleet-wide pass asks for positions 0, 1, 2, … (a slice: a view), a chart for one
     position many times (a read-only broadcast of its value: no memory at all); either
     is cheaper than a gather. Both are views: values modified in place must be copied.
+    `one_deployment` / `in_order` say that the positions are known to be one / consecutive.
     """
     first = int(position[0]) if position.size else 0
     if one_deployment:
-        return lambda values: np.broadcast_to(values[first], position.shape)
-    if consecutive(position):
+        return _Broadcast(first, position.shape)
+    if in_order or consecutive(position):
         return lambda values: values[first : first + position.size]
     if position.size >= _RUN_LENGTH:
         # Runs of one position (a block of deployments x windows): repeat each run's value,
@@ -112,6 +123,16 @@ def gatherer(position: np.ndarray, one_deployment: bool = False) -> Callable[[np
         if change.size * _RUN_LENGTH < position.size:
             return RunGather(position, np.concatenate(([0], change + 1)))
     return lambda values: values.take(position)
+
+
+class _Broadcast:
+    """Per-pair values of pairs that are all one deployment's: its value, broadcast (read only)."""
+
+    def __init__(self, first: int, shape: tuple[int, ...]) -> None:
+        self.first, self.shape = first, shape
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(values[self.first], self.shape)
 
 
 class RunGather:
@@ -140,12 +161,14 @@ def _simulate(
     fleet: Fleet,
     position: np.ndarray,
     win: np.ndarray,
-    one_window: bool,
+    layout: tuple[bool, bool],
+    gather: Callable[[np.ndarray], np.ndarray],
     out: tuple[np.ndarray, ...],
     terms: WindowTerms | None,
 ) -> None:
     """Fill `out`, the columns of Metrics after `window` in field order, for 1-D position and
-    window arrays (`one_window`: every pair's window is the same).
+    window arrays; `layout` says whether every pair's window is the same and whether the
+    positions are consecutive, `gather` gives per-pair values (gatherer()).
 
     The last step of each figure writes straight into its output column (`out=`): no
     temporary per column and no copy pass afterwards.
@@ -153,9 +176,8 @@ def _simulate(
     # In-place arithmetic on purpose: fewer temporaries means fewer numpy calls and
     # less allocator churn, which is most of the cost at these array sizes.
     t = fleet.traits
-    one_deployment = position.size > 0 and not np.any(position != position[0])
-    in_order = not one_deployment and consecutive(position)
-    gather = gatherer(position, one_deployment)
+    one_window, in_order = layout
+    one_deployment = isinstance(gather, _Broadcast)
     serving, start = serving_and_start(fleet, position, win, gather)
     age = win - gather(fleet.act_window)
     week_start = gather(t.week_start)
@@ -213,7 +235,7 @@ def _simulate(
     expected = rate * np.float32(WINDOW_SECONDS)
     idle = np.flatnonzero(~serving)
     expected[idle] = 0.0
-    noise = hash_counter(key, _STREAM_NOISE, win)
+    noise = hash_counter(key, _STREAM_NOISE, int(win[0]) if one_window else win)
     q = queueing(rho)
     p50_true = np.multiply(q, QUEUE_P50)
     p50_true += 1.0
