@@ -194,9 +194,11 @@ def _simulate(
     n_replicas = replicas(seen, per_replica, gather(t.target), gather(t.min_replicas))
     capacity = per_replica * n_replicas
     key = gather(t.key)
-    base = gather(t.base_p50).copy()  # becomes P50 before sampling
-    shape = gather(t.shape).copy()
-    error_fraction = gather(t.error_rate).copy()
+    # Modified in place below: copies unless the gather gives fresh arrays (runs repeated).
+    views = not isinstance(gather, RunGather)
+    base = gather(t.base_p50).copy() if views else gather(t.base_p50)  # becomes P50 before sampling
+    shape = gather(t.shape).copy() if views else gather(t.shape)
+    error_fraction = gather(t.error_rate).copy() if views else gather(t.error_rate)
 
     # Cold start: replicas become ready one by one over the first minutes after (re)start.
     since = win - start
