@@ -49,14 +49,22 @@ _TABLE = _poisson_table()
 _SHIFT = np.int64(12 - _U_BITS)
 
 
+# Means are clamped in float32 (fast) rather than rows in int32 (numpy's integer minimum and
+# maximum are several times slower): below the first bucket a mean falls in the one before,
+# the row of 0; at the top it stays in the last bucket.
+_LOW = np.array((_FIRST_BUCKET - 1) << _ROW_SHIFT, dtype=np.int32).view(np.float32)
+_HIGH = np.array((_LAST_BUCKET << _ROW_SHIFT) | ((1 << _ROW_SHIFT) - 1), dtype=np.int32).view(np.float32)
+
+
 def _table_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
     """Poisson draws from the table (uint8; means at or above SMALL_MEAN give the top row's)."""
-    row = np.asarray(mean, dtype=np.float32).view(np.int32) >> _ROW_SHIFT
-    row -= _FIRST_BUCKET - 1  # bucket of _SMALLEST → row 1; smaller means (and 0) → row ≤ 0
-    np.maximum(row, 0, out=row)  # np.clip costs several times these two
-    np.minimum(row, _ROWS - 1, out=row)
+    clamped = np.maximum(mean, _LOW, dtype=np.float32)
+    np.minimum(clamped, _HIGH, out=clamped)
+    row = clamped.view(np.int32) >> _ROW_SHIFT
+    row -= _FIRST_BUCKET - 1  # the bucket of _SMALLEST → row 1, the one below → row 0
+    row <<= _U_BITS
     index = u_slot >> _SHIFT
-    index += row << _U_BITS
+    index += row
     return _TABLE.take(index)
 
 
@@ -76,9 +84,9 @@ def poisson(mean: np.ndarray, u_slot: np.ndarray, out: np.ndarray | None = None)
     `out` may be an int64 array to write them to.
     """
     small = mean < SMALL_MEAN
-    picked = np.flatnonzero(small)
-    if 4 * picked.size < mean.size:  # mostly large means (request counts): the table for a few
+    if 4 * int(np.count_nonzero(small)) < mean.size:  # mostly large means (request counts)
         draws = _normal_draw(mean, u_slot)
+        picked = np.flatnonzero(small)
         if picked.size:
             draws[picked] = _table_draw(mean[picked], u_slot[picked])
         if out is None:
@@ -89,7 +97,7 @@ def poisson(mean: np.ndarray, u_slot: np.ndarray, out: np.ndarray | None = None)
     if out is None:
         out = np.empty(mean.shape, dtype=np.int64)
     out[...] = _table_draw(mean, u_slot)
-    large = np.flatnonzero(~small)
+    large = np.flatnonzero(mean >= SMALL_MEAN)
     if large.size:
         out[large] = _normal_draw(mean[large], u_slot[large])
     return out

@@ -319,6 +319,34 @@ def _rollout(key: np.ndarray, age: np.ndarray, candidates: np.ndarray | None) ->
     return young[keep], _kind(slot(bits[keep], 3), drops=False), level[keep]
 
 
+def rollout_traits(key: np.ndarray) -> dict[str, np.ndarray]:
+    """Per deployment: its rollout incident (windows after activation it starts, its duration,
+    amplitude and kind), drawn once; a duration of 0 where its rollout goes well."""
+    bits = hash_counter(key, _STREAM_ROLLOUT, np.zeros(key.shape, dtype=np.int64))
+    goes_wrong = slot(bits, 0) < _ROLLOUT_THRESHOLD
+    return {
+        "rollout_start": (slot(bits, 1) * _ROLLOUT_WINDOWS) >> SLOT_BITS,
+        "rollout_duration": np.where(goes_wrong, _DURATION.take(slot(bits, 2)), 0),
+        "rollout_amplitude": UNIFORM.take(slot(bits, 4)),
+        "rollout_kind": _kind(slot(bits, 3), drops=False),
+    }
+
+
+def rollout_incidents(traits: object, position: np.ndarray, age: np.ndarray, young: np.ndarray) -> tuple:
+    """(where, kind, level) of rollout incidents of the pairs `young` (every pair activated less
+    than a day before), from the deployments' rollout traits (Traits.rollout_*)."""
+    pos = position.take(young)
+    offset = age.take(young) - traits.rollout_start.take(pos)
+    duration = traits.rollout_duration.take(pos)
+    inside = np.flatnonzero((offset >= 0) & (offset < duration))
+    if inside.size == 0:
+        return _NO_INCIDENTS
+    pos = pos.take(inside)
+    level = _envelope(offset.take(inside), duration.take(inside)) * traits.rollout_amplitude.take(pos)
+    keep = level > 0
+    return young.take(inside)[keep], traits.rollout_kind.take(pos)[keep], level[keep]
+
+
 def incidents(
     key: np.ndarray,
     proneness: np.ndarray,
@@ -332,6 +360,7 @@ def incidents(
     terms: WindowTerms | None = None,
     one_window: bool = False,
     runs: np.ndarray | None = None,
+    rollout: tuple[np.ndarray, ...] | None = None,
 ) -> Incidents:
     """Incidents of the pairs (traits gathered per pair, age = windows since activation).
 
@@ -342,7 +371,8 @@ def incidents(
     window (a fleet-wide pass), so the fleet's cache of the block can answer; `terms` the
     call's window_terms (of windows including these; computed here when not given),
     `one_window` that every pair's window is the same, `runs` where runs of pairs of one
-    deployment begin (ascending from 0), when the pairs come in such runs.
+    deployment begin (ascending from 0), when the pairs come in such runs; `rollout` the
+    pairs' rollout incidents, when the caller has them from the traits (rollout_incidents).
     """
     if window.size == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -363,7 +393,7 @@ def incidents(
         _pool(pool, window, block, rows)
         if terms is None
         else _pool_of_table(pool, window, block, terms, rows, one_window),
-        _rollout(key, age, young),
+        _rollout(key, age, young) if rollout is None else rollout,
     ]
     where = np.concatenate([p[0] for p in parts])
     kind = np.concatenate([p[1] for p in parts])

@@ -13,7 +13,7 @@ import numpy as np
 from ._random import NORMAL32, hash_counter, slot
 from .draws import poisson
 from .fleet import Fleet, serving_and_start
-from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, WindowTerms, incidents, window_terms
+from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, WindowTerms, incidents, rollout_incidents, window_terms
 from .load import COLD_LATENCY, percentiles, queueing, replicas, timed_out
 from .profile import QUEUE_P50, QUEUE_SHAPE
 from .traffic import RAMP_WINDOWS, ramp, rate_factors
@@ -224,6 +224,7 @@ def _simulate(
         terms,
         one_window,
         gather.starts if isinstance(gather, RunGather) else None,
+        rollout_incidents(t, position, age, young),
     )
     if inc.where.size:
         at, kind, level = inc.where, inc.kind, inc.level
@@ -260,8 +261,10 @@ def _simulate(
     count = np.add(served, errors, out=out[0])
 
     z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
-    inv_sqrt = np.sqrt(np.maximum(count, 1), dtype=np.float32)
-    np.divide(1.0, inv_sqrt, out=inv_sqrt)
+    # 1/√n; n = 0 gives inf, which both uses cap (percentiles' and the token spread's).
+    inv_sqrt = np.sqrt(count, dtype=np.float32)
+    with np.errstate(divide="ignore"):
+        np.divide(1.0, inv_sqrt, out=inv_sqrt)
     p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots, out[3:6])
 
     no_requests = np.flatnonzero(count == 0)

@@ -76,6 +76,11 @@ class Traits:
     tokens: np.ndarray  # mean output tokens per request
     prefill: np.ndarray  # share of a request's time spent before its first token, at light load
     cold_windows: np.ndarray  # int64 minutes of cold start after activation or resume
+    # The rollout's incident (simulator/incidents.py), drawn once per deployment:
+    rollout_start: np.ndarray  # int64 windows after activation it starts
+    rollout_duration: np.ndarray  # int64 windows it lasts; 0: the rollout goes well
+    rollout_amplitude: np.ndarray  # its severity
+    rollout_kind: np.ndarray  # int64 ERRORS or SLOWDOWN
 
 
 def _float32(**fields: np.ndarray) -> Traits:
@@ -86,6 +91,8 @@ def _float32(**fields: np.ndarray) -> Traits:
 
 def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
     """Traits of deployments with these ids, sizes and model keys (1-D arrays)."""
+    from .incidents import rollout_traits  # incidents imports the fleet, which imports this module
+
     key = deployment_key(ids)
     zero = np.zeros(key.shape, dtype=np.int64)
     more = hash_counter(key, _STREAM_TRAITS, zero)
@@ -119,4 +126,5 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
         tokens=TOKENS_BY_SIZE[size64] * _TOKEN_SPREAD.take(slot(more, 3)),
         prefill=_PREFILL_SHARE.take(slot(more, 4)),
         cold_windows=COLD_START_WINDOWS_BY_SIZE[size64],
+        **rollout_traits(key),
     )
