@@ -48,6 +48,7 @@ class Incidents:
 
 
 _CACHED_BLOCKS = 4  # blocks of own incidents a fleet keeps: the current one and a few before
+_FIRST_RUN = np.zeros(1, dtype=np.int64)  # one deployment's pairs: one run from the first
 _NO_INCIDENTS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
@@ -200,6 +201,8 @@ def _own_runs(
     its draws; only the pairs of the few runs with an incident are looked at one by one.
     """
     block_change = np.flatnonzero(block[1:] != block[:-1]) + 1
+    if block_change.size * 8 > block.size:  # windows out of order: short runs, pair by pair
+        return _own(key, proneness, week_start, window, block, False)
     starts = np.union1d(runs, block_change) if block_change.size else runs
     lengths = np.diff(starts, append=block.size)
     hit, start, duration, amplitude, kind = _own_starts(
@@ -380,8 +383,8 @@ def incidents(
     block = window >> BLOCK_BITS
     if terms is None:
         terms = window_terms(int(window.min()), int(window.max()))
-    if rows is None and runs is not None and not one_deployment:
-        own = _own_runs(key, proneness, week_start, window, block, runs)
+    if rows is None and (runs is not None or one_deployment):
+        own = _own_runs(key, proneness, week_start, window, block, _FIRST_RUN if runs is None else runs)
     elif rows is None:
         own = _own(key, proneness, week_start, window, block, one_deployment)
     elif terms is not None and terms.own is not None:
