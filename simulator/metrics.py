@@ -292,7 +292,8 @@ def _simulate(
     out[7][...] = serving
     np.multiply(p50, ttft_share, out=out[8])
     np.multiply(p95, ttft_share, out=out[9])
-    np.multiply(n_replicas, serving, out=out[11])
+    out[11][...] = n_replicas
+    out[11][idle] = 0.0
     utilisation = np.minimum(rho, 1.0, out=out[12])
     utilisation *= 100.0
     utilisation[idle] = np.nan

@@ -126,19 +126,24 @@ def week_index(archetype: np.ndarray, phase: np.ndarray) -> np.ndarray:
 
 
 def minute_of_week(window: np.ndarray | int) -> np.ndarray | int:
-    """window mod MINUTES_PER_WEEK: numpy's int64 % divides per element (~30x a subtraction),
-    so windows spanning under two weeks are shifted by one multiple of the week instead."""
+    """window mod MINUTES_PER_WEEK, as an index into a row of WEEKLY_LOAD.
+
+    numpy's int64 % divides per element (~30x a subtraction): windows are shifted by the
+    week before the first of them, then by whole weeks counted in float64. Where rounding
+    counts an exact multiple of the week one short the result is MINUTES_PER_WEEK, not 0:
+    the same load, since each row repeats its week's start after its end (WEEK_PAD).
+    """
     if isinstance(window, int | np.integer):
         return int(window) % MINUTES_PER_WEEK
     if window.size == 0:
         return window
     low, high = int(window.min()), int(window.max())
     base = low - low % MINUTES_PER_WEEK
-    if high - base >= 2 * MINUTES_PER_WEEK:
-        return window % MINUTES_PER_WEEK
     minute = window - base
     if high - base >= MINUTES_PER_WEEK:
-        np.subtract(minute, MINUTES_PER_WEEK, out=minute, where=minute >= MINUTES_PER_WEEK)
+        weeks = (minute * (1.0 / MINUTES_PER_WEEK)).astype(np.int64)
+        weeks *= MINUTES_PER_WEEK
+        minute -= weeks
     return minute
 
 
