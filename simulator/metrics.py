@@ -182,13 +182,12 @@ def _simulate(
     t = fleet.traits
     one_window, in_order = layout
     one_deployment = isinstance(gather, _Broadcast)
-    serving, start = serving_and_start(fleet, position, win, gather)
-    age = win - gather(fleet.act_window)
+    w = int(win[0]) if one_window else win  # one window: arithmetic with one number
+    serving, start = serving_and_start(fleet, position, w, gather)
+    age = w - gather(fleet.act_window)
     week_start = gather(t.week_start)
     # The autoscaler sized replicas for the rate it saw: up after LAG_UP, down after LAG_DOWN.
-    rate, seen = rate_factors(
-        week_start, gather(t.noise_at), gather(t.drift_offset), int(win[0]) if one_window else win
-    )
+    rate, seen = rate_factors(week_start, gather(t.noise_at), gather(t.drift_offset), w)
     rate *= gather(t.volume)
     young = np.flatnonzero(age < RAMP_WINDOWS)
     if young.size:
@@ -205,7 +204,7 @@ def _simulate(
     error_fraction = gather(t.error_rate).copy() if views else gather(t.error_rate)
 
     # Cold start: replicas become ready one by one over the first minutes after (re)start.
-    since = win - start
+    since = w - start
     cold_windows = gather(t.cold_windows)
     cold = np.flatnonzero(serving & (since < cold_windows))
     if cold.size:
@@ -242,7 +241,7 @@ def _simulate(
     expected = rate * np.float32(WINDOW_SECONDS)
     idle = np.flatnonzero(~serving)
     expected[idle] = 0.0
-    noise = hash_counter(key, _STREAM_NOISE, int(win[0]) if one_window else win)
+    noise = hash_counter(key, _STREAM_NOISE, w)
     q = queueing(rho)
     p50_true = np.multiply(q, QUEUE_P50)
     p50_true += 1.0
