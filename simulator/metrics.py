@@ -72,7 +72,7 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
     position, win = index_b.ravel(), window_b.ravel()
     total = position.size
     lowest, highest = (int(position.min()), int(position.max())) if total else (0, 0)
-    if lowest < 0 or highest >= fleet.n:
+    if total and (lowest < 0 or highest >= fleet.n):
         raise IndexError(f"fleet positions must lie in [0, {fleet.n})")
     one_window = np.ndim(window) == 0
     # How the pairs' positions are laid out, once per call (every chunk shares it).
