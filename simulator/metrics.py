@@ -13,9 +13,11 @@ import numpy as np
 
 from ._random import NORMAL32, hash_counter, slot
 from .draws import poisson
+from .episodes import ERRORS, SLOWDOWN, TRAFFIC_DROP, rollout_incidents
 from .fleet import Fleet, serving_and_start
-from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, WindowTerms, incidents, rollout_incidents, window_terms
+from .incidents import incidents, own_at
 from .load import COLD_LATENCY, percentiles, queueing, replicas, timed_out
+from .pools import WindowTerms, window_terms
 from .profile import QUEUE_P50, QUEUE_SHAPE
 from .traffic import RAMP_WINDOWS, ramp, rate_factors
 from .windows import WINDOW_SECONDS
@@ -81,8 +83,9 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
     columns = _allocate(total)
     terms = None
     if total:  # window-only incident terms: once per call, not per chunk
-        fleet_wide = fleet if one_window and total == fleet.n and in_order else None
-        terms = window_terms(int(win.min()), int(win.max()), fleet_wide)
+        fleet_wide = one_window and total == fleet.n and in_order
+        low, high = int(win.min()), int(win.max())
+        terms = window_terms(low, high, own_at(fleet, low) if fleet_wide else None)
     # Chunks of equal size (no small last chunk: each pays the same fixed costs).
     chunks = -(-total // _CHUNK)
     bounds = [total * k // chunks for k in range(chunks + 1)] if total else [0]

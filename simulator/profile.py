@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._random import LEVELS, NORMAL, SLOT_BITS, UNIFORM, deployment_key, hash_counter, nibble, slot
+from .episodes import rollout_traits
 from .traffic import ARCHETYPE_NOISE, ARCHETYPE_SHARES, NOISE_PERIOD, noise_index, week_index
 
 # Usual figures by model size (NANO, SMALL, LARGE) from the research the product is based on.
@@ -91,7 +92,6 @@ def _float32(**fields: np.ndarray) -> Traits:
 
 def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
     """Traits of deployments with these ids, sizes and model keys (1-D arrays)."""
-    from .incidents import rollout_traits  # incidents imports the fleet, which imports this module
 
     key = deployment_key(ids)
     zero = np.zeros(key.shape, dtype=np.int64)
