@@ -55,10 +55,16 @@ def deployment_key(ids: np.ndarray) -> np.ndarray:
     return _finalise(_times(ids, _GOLDEN))
 
 
-def hash_counter(key: np.ndarray, stream: int, counter: np.ndarray) -> np.ndarray:
-    """64 random bits (as int64) for each (key, stream, counter), e.g. counter = window index."""
-    x = _times(counter, _COUNTER_MUL)
-    x += key.view(np.uint64)
+def hash_counter(key: np.ndarray, stream: int, counter: np.ndarray | int) -> np.ndarray:
+    """64 random bits (as int64) for each (key, stream, counter), e.g. counter = window index.
+
+    `counter` may be one int for every key (one window): its product is then one number.
+    """
+    if isinstance(counter, int):
+        x = key.view(np.uint64) + np.uint64((counter * int(_COUNTER_MUL)) & 0xFFFF_FFFF_FFFF_FFFF)
+    else:
+        x = _times(counter, _COUNTER_MUL)
+        x += key.view(np.uint64)
     x ^= np.uint64(stream)
     return _finalise(x)
 

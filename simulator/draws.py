@@ -1,4 +1,4 @@
-"""Counts drawn from hashed uniforms: Poisson (and binomial) by quantile tables, the normal CDF.
+"""Counts drawn from hashed uniforms: Poisson by quantile tables, the normal CDF.
 
 A 12-bit slot indexes UNIFORM and NORMAL (simulator/_random.py); the same slot
 gives a Poisson draw by inverting its CDF: from a table for small means, by the
@@ -13,15 +13,27 @@ import numpy as np
 from ._random import LEVELS, NORMAL, NORMAL32, UNIFORM
 
 SMALL_MEAN = 24.0  # below it the table, above it the normal approximation
-_BUCKETS_PER_E = 32  # table rows per factor e of the mean: ~3 % apart
+# Table rows are read off a float32 mean's bits: exponent and top mantissa bits, i.e. its
+# log2 in steps of 1/32 (~2.2 % apart), with no log taken per draw.
+_ROW_SHIFT = 18  # 23 mantissa bits − 5 kept
 _SMALLEST = 1e-3  # means below it draw from the row of 0 (a chance under 1 in 1,000 of a count)
-_ROWS = 1 + int(np.ceil(np.log(SMALL_MEAN / _SMALLEST) * _BUCKETS_PER_E)) + 1
+_FIRST_BUCKET = int(np.array(_SMALLEST, dtype=np.float32).view(np.int32)) >> _ROW_SHIFT
+_LAST_BUCKET = int(np.array(SMALL_MEAN, dtype=np.float32).view(np.int32)) >> _ROW_SHIFT
+_ROWS = 1 + (_LAST_BUCKET - _FIRST_BUCKET + 1)  # the row of 0, then one row per bucket
 _U_BITS = 10  # the table keeps 1,024 quantiles per row: 4 slot values share one
 
 
+def _bucket_means() -> np.ndarray:
+    """The mean each table row stands for: 0, then each bucket's geometric midpoint."""
+    buckets = np.arange(_FIRST_BUCKET, _LAST_BUCKET + 1, dtype=np.int32)
+    low = (buckets << _ROW_SHIFT).view(np.float32).astype(np.float64)
+    high = ((buckets + 1) << _ROW_SHIFT).view(np.float32).astype(np.float64)
+    return np.concatenate(([0.0], np.sqrt(low * high)))
+
+
 def _poisson_table() -> np.ndarray:
-    """Poisson quantiles: row r is the mean _SMALLEST·e^((r−1)/32) (row 0 the mean 0), uint8."""
-    means = np.concatenate(([0.0], _SMALLEST * np.exp(np.arange(_ROWS - 1) / _BUCKETS_PER_E)))
+    """Poisson quantiles: row r of mean _bucket_means()[r], 1,024 midpoint quantiles each, uint8."""
+    means = _bucket_means()
     k = np.arange(80)
     # log pmf by lgamma-free recursion: log p(k) = k log m − m − log k!
     log_fact = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, k.size)))))
@@ -34,22 +46,26 @@ def _poisson_table() -> np.ndarray:
 
 
 _TABLE = _poisson_table()
-_ROW_OFFSET = 1.5 - _BUCKETS_PER_E * float(np.log(_SMALLEST))  # + 1 for the row of 0, + 0.5 to round
 _SHIFT = np.int64(12 - _U_BITS)
 
 
+# Means are clamped in float32 (fast) rather than rows in int32 (numpy's integer minimum and
+# maximum are several times slower): below the first bucket a mean falls in the one before,
+# the row of 0; at the top it stays in the last bucket.
+_LOW = np.array((_FIRST_BUCKET - 1) << _ROW_SHIFT, dtype=np.int32).view(np.float32)
+_HIGH = np.array((_LAST_BUCKET << _ROW_SHIFT) | ((1 << _ROW_SHIFT) - 1), dtype=np.int32).view(np.float32)
+
+
 def _table_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
-    """Poisson draws from the table (means at or above SMALL_MEAN give the top row's draws)."""
-    row = np.log(mean + 1e-30)  # a mean of 0 gives a very negative row, not log(0)
-    row *= _BUCKETS_PER_E
-    row += _ROW_OFFSET
-    # log 0 = −inf clips to the row of 0, and so do means up to ~1.5 % below _SMALLEST.
-    np.maximum(row, 0.0, out=row)  # np.clip costs several times these two
-    np.minimum(row, _ROWS - 1, out=row)
-    index = row.astype(np.int64)
-    index <<= _U_BITS
-    index += u_slot >> _SHIFT
-    return _TABLE.take(index).astype(np.int64)
+    """Poisson draws from the table (uint8; means at or above SMALL_MEAN give the top row's)."""
+    clamped = np.maximum(mean, _LOW, dtype=np.float32)
+    np.minimum(clamped, _HIGH, out=clamped)
+    row = clamped.view(np.int32) >> _ROW_SHIFT
+    row -= _FIRST_BUCKET - 1  # the bucket of _SMALLEST → row 1, the one below → row 0
+    row <<= _U_BITS
+    index = u_slot >> _SHIFT
+    index += row
+    return _TABLE.take(index)
 
 
 def _normal_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
@@ -62,35 +78,29 @@ def _normal_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
     return count.astype(np.int64)
 
 
-def poisson(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
-    """Poisson draws (int64) with these means, from 12-bit slots (monotone in the slot)."""
+def poisson(mean: np.ndarray, u_slot: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Poisson draws (int64) with these float32 means ≥ 0, from 12-bit slots (monotone in the slot).
+
+    `out` may be an int64 array to write them to.
+    """
     small = mean < SMALL_MEAN
-    picked = np.flatnonzero(small)
-    if 4 * picked.size < mean.size:  # mostly large means (request counts): the table for a few
-        out = _normal_draw(mean, u_slot)
+    if 4 * int(np.count_nonzero(small)) < mean.size:  # mostly large means (request counts)
+        draws = _normal_draw(mean, u_slot)
+        picked = np.flatnonzero(small)
         if picked.size:
-            out[picked] = _table_draw(mean[picked], u_slot[picked])
+            draws[picked] = _table_draw(mean[picked], u_slot[picked])
+        if out is None:
+            return draws
+        out[...] = draws
         return out
     # Mostly small means (error counts): the table for all, the normal approximation for a few.
-    out = _table_draw(mean, u_slot)
-    large = np.flatnonzero(~small)
+    if out is None:
+        out = np.empty(mean.shape, dtype=np.int64)
+    out[...] = _table_draw(mean, u_slot)
+    large = np.flatnonzero(mean >= SMALL_MEAN)
     if large.size:
         out[large] = _normal_draw(mean[large], u_slot[large])
     return out
-
-
-def binomial(trials: np.ndarray, p: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
-    """Binomial draws (int64 ≤ trials): Poisson for small p, normal with variance np(1−p) for large."""
-    mean = np.multiply(trials, p, dtype=p.dtype)
-    out = poisson(mean, u_slot)
-    wide = np.flatnonzero(p > 0.05)  # rare: incidents and overload
-    wide = wide[mean[wide] >= SMALL_MEAN]
-    if wide.size:
-        m, q = mean[wide], p[wide]
-        out[wide] = np.maximum(m + np.sqrt(m * (1.0 - q)) * NORMAL.take(u_slot[wide]) + 0.5, 0.0).astype(
-            np.int64
-        )
-    return np.minimum(out, trials)
 
 
 # The standard normal CDF on a uniform grid (numpy has no vectorised erf): 256 points per unit

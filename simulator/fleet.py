@@ -151,14 +151,15 @@ def serving_mask(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> np.n
 def serving_and_start(
     fleet: Fleet,
     position: np.ndarray,
-    window: np.ndarray,
+    window: np.ndarray | int,
     gather: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Whether each pair serves, and the window its current stretch of serving began.
 
     The start is the activation window, or the resume window of the last pause before;
     it is meaningful only where the pair serves (replicas start cold there). `gather`
-    may give per-pair values of a per-deployment array (a view where it can: read only).
+    may give per-pair values of a per-deployment array (a view where it can: read only);
+    `window` may be one int, every pair's window.
     """
     start = fleet.act_window.take(position) if gather is None else gather(fleet.act_window)
     serving = window >= start
@@ -166,7 +167,8 @@ def serving_and_start(
     candidates = np.flatnonzero(serving & paused_ever)
     if candidates.size == 0:
         return serving, start
-    pos, win = position[candidates], window[candidates]
+    pos = position[candidates]
+    win = window if isinstance(window, int) else window[candidates]
     first = fleet.off_ptr[pos]
     lo, hi = first.copy(), fleet.off_ptr[pos + 1]
     last = len(fleet.off_start) - 1

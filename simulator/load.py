@@ -49,36 +49,38 @@ def percentiles(
     p99_bonus: np.ndarray,
     inv_sqrt: np.ndarray,
     bits_z: tuple[np.ndarray, ...],
+    out: tuple[np.ndarray, ...],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """P50, P95 and P99 measured from n requests of a log-normal(log50, shape); inv_sqrt = 1/√n.
 
     Sampling noise shrinks with √n (as for 14 requests below that: a P99's noise stays
-    within one shape); the results are ordered and capped at the timeout.
+    within one shape); the results are ordered, capped at the timeout and written to `out`
+    (three arrays, float64 output columns), which are returned.
     """
     inv_sqrt = np.minimum(inv_sqrt, _FEWEST)
-    out = []
+    logs = []
     for z, errors in ((0.0, _NOISE50), (Z95, _NOISE95), (Z99, _NOISE99)):
-        spread = errors.take(bits_z[len(out)])
+        spread = errors.take(bits_z[len(logs)])
         spread *= inv_sqrt
         if z:
             spread += z
         spread *= shape
         spread += log50
-        out.append(spread)
-    lo, mid, hi = out
+        logs.append(spread)
+    lo, mid, hi = logs
     hi += p99_bonus
     np.maximum(mid, lo, out=mid)
     np.maximum(hi, mid, out=hi)
     # Capping commutes with the ordering, and the ordered P99 is the largest: when it stays
     # clear of the timeout (nearly always) neither cap changes anything and both are skipped.
     capped = hi.size > 0 and not float(hi.max()) < _LOG_TIMEOUT - 1e-3
-    for v in (lo, mid, hi):
+    for v, column in zip((lo, mid, hi), out, strict=True):
         if capped:
             np.minimum(v, _LOG_TIMEOUT, out=v)
-        np.exp(v, out=v)
+        np.exp(v, out=column)
         if capped:  # exp(log(timeout)) may round a hair above the timeout: cap again
-            np.minimum(v, TIMEOUT_MS, out=v)
-    return lo, mid, hi
+            np.minimum(column, TIMEOUT_MS, out=column)
+    return out[0], out[1], out[2]
 
 
 def timed_out(log50: np.ndarray, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

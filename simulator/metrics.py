@@ -2,28 +2,31 @@
 
 Per pair: the request rate (traffic.py), replicas and utilisation (load.py),
 incidents (incidents.py), then the window's requests drawn from that: a Poisson
-count, binomial errors, percentiles measured from that many requests.
+count of served and one of failed requests, percentiles measured from that many requests.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from ._random import NORMAL32, hash_counter, slot
-from .draws import binomial, poisson
+from .draws import poisson
+from .episodes import ERRORS, SLOWDOWN, TRAFFIC_DROP, rollout_incidents
 from .fleet import Fleet, serving_and_start
-from .incidents import ERRORS, SLOWDOWN, TRAFFIC_DROP, incidents
+from .incidents import incidents, own_at
 from .load import COLD_LATENCY, percentiles, queueing, replicas, timed_out
+from .pools import WindowTerms, window_terms
 from .profile import QUEUE_P50, QUEUE_SHAPE
-from .traffic import RAMP_WINDOWS, load_factor, noise_logs, ramp
+from .traffic import RAMP_WINDOWS, ramp, rate_factors
 from .windows import WINDOW_SECONDS
 
 _COLD_ERRORS = 0.05  # share of requests failing in the first minute of a cold start
 _TOKEN_SPREAD = 0.8  # sd / mean of output lengths: a window's mean varies by this / √n
 _TOKEN_NOISE = _TOKEN_SPREAD * NORMAL32 / 3.5  # float32, per slot value: as computed per pair before
 _RUN_LENGTH = 32  # pairs per run of one position, on average, from which runs are repeated
-_CHUNK = 16384  # pairs per pass: temporaries stay in the L2 cache
+_CHUNK = 65536  # most pairs per pass (chunks of equal size; measured below)
 _STREAM_NOISE = 0x9015E
 
 
@@ -70,19 +73,29 @@ def compute_metrics(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> Metr
     shape = index_b.shape
     position, win = index_b.ravel(), window_b.ravel()
     total = position.size
-    if total and (position.min() < 0 or position.max() >= fleet.n):
+    lowest, highest = (int(position.min()), int(position.max())) if total else (0, 0)
+    if total and (lowest < 0 or highest >= fleet.n):
         raise IndexError(f"fleet positions must lie in [0, {fleet.n})")
     one_window = np.ndim(window) == 0
-    if total <= _CHUNK:
-        simulated = _simulate(fleet, position, win, one_window)
-        columns = tuple(c.astype(dtype, copy=False) for c, dtype in zip(simulated, _DTYPES, strict=True))
-    else:
-        columns = _allocate(total)
-        for begin in range(0, total, _CHUNK):
-            part = slice(begin, begin + _CHUNK)
-            simulated = _simulate(fleet, position[part], win[part], one_window)
-            for column, values in zip(columns, simulated, strict=True):
-                column[part] = values
+    # How the pairs' positions are laid out, once per call (every chunk shares it).
+    one_deployment = total > 0 and lowest == highest
+    in_order = not one_deployment and highest - lowest == total - 1 and consecutive(position)
+    columns = _allocate(total)
+    terms = None
+    if total:  # window-only incident terms: once per call, not per chunk
+        fleet_wide = one_window and total == fleet.n and in_order
+        low, high = int(win.min()), int(win.max())
+        terms = window_terms(low, high, own_at(fleet, low) if fleet_wide else None)
+    # Chunks of equal size (no small last chunk: each pays the same fixed costs).
+    chunks = -(-total // _CHUNK)
+    bounds = [total * k // chunks for k in range(chunks + 1)] if total else [0]
+    for begin, end in pairwise(bounds):
+        part = slice(begin, end)
+        chunk = position[part]
+        gather = gatherer(chunk, one_deployment, in_order)
+        _simulate(
+            fleet, chunk, win[part], (one_window, in_order), gather, tuple(c[part] for c in columns), terms
+        )
     # A copy: the result never shares memory with the caller's array.
     window_column = np.array(window_b)
     return Metrics(window_column, *(column.reshape(shape) for column in columns))
@@ -95,28 +108,50 @@ def error_rate_percent(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
         return np.divide(rate, requests, out=rate)
 
 
-def gatherer(position: np.ndarray, one_deployment: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def gatherer(
+    position: np.ndarray, one_deployment: bool = False, in_order: bool = False
+) -> Callable[[np.ndarray], np.ndarray]:
     """Per-pair values of a per-deployment array: a view where the positions allow one.
 
     A fleet-wide pass asks for positions 0, 1, 2, … (a slice: a view), a chart for one
     position many times (a read-only broadcast of its value: no memory at all); either
     is cheaper than a gather. Both are views: values modified in place must be copied.
+    `one_deployment` / `in_order` say that the positions are known to be one / consecutive.
     """
     first = int(position[0]) if position.size else 0
     if one_deployment:
-        return lambda values: np.broadcast_to(values[first], position.shape)
-    if consecutive(position):
+        return _Broadcast(first, position.shape)
+    if in_order or consecutive(position):
         return lambda values: values[first : first + position.size]
     if position.size >= _RUN_LENGTH:
         # Runs of one position (a block of deployments x windows): repeat each run's value,
         # about a third of the cost of a gather.
         change = np.flatnonzero(position[1:] != position[:-1])
         if change.size * _RUN_LENGTH < position.size:
-            starts = np.concatenate(([0], change + 1))
-            lengths = np.diff(starts, append=position.size)
-            heads = position.take(starts)
-            return lambda values: np.repeat(values.take(heads), lengths)
+            return RunGather(position, np.concatenate(([0], change + 1)))
     return lambda values: values.take(position)
+
+
+class _Broadcast:
+    """Per-pair values of pairs that are all one deployment's: its value, broadcast (read only)."""
+
+    def __init__(self, first: int, shape: tuple[int, ...]) -> None:
+        self.first, self.shape = first, shape
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(values[self.first], self.shape)
+
+
+class RunGather:
+    """Per-pair values of pairs that come in runs of one position: each run's value repeated."""
+
+    def __init__(self, position: np.ndarray, starts: np.ndarray) -> None:
+        self.starts = starts  # where each run begins (ascending, from 0)
+        self.lengths = np.diff(starts, append=position.size)
+        self.heads = position.take(starts)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return np.repeat(values.take(self.heads), self.lengths)
 
 
 def consecutive(position: np.ndarray) -> bool:
@@ -130,41 +165,49 @@ def consecutive(position: np.ndarray) -> bool:
 
 
 def _simulate(
-    fleet: Fleet, position: np.ndarray, win: np.ndarray, one_window: bool
-) -> tuple[np.ndarray, ...]:
-    """Columns of Metrics after `window`, in field order, for 1-D position and window arrays
-    (`one_window`: every pair's window is the same)."""
+    fleet: Fleet,
+    position: np.ndarray,
+    win: np.ndarray,
+    layout: tuple[bool, bool],
+    gather: Callable[[np.ndarray], np.ndarray],
+    out: tuple[np.ndarray, ...],
+    terms: WindowTerms | None,
+) -> None:
+    """Fill `out`, the columns of Metrics after `window` in field order, for 1-D position and
+    window arrays; `layout` says whether every pair's window is the same and whether the
+    positions are consecutive, `gather` gives per-pair values (gatherer()).
+
+    The last step of each figure writes straight into its output column (`out=`): no
+    temporary per column and no copy pass afterwards.
+    """
     # In-place arithmetic on purpose: fewer temporaries means fewer numpy calls and
     # less allocator churn, which is most of the cost at these array sizes.
     t = fleet.traits
-    one_deployment = position.size > 0 and not np.any(position != position[0])
-    in_order = not one_deployment and consecutive(position)
-    gather = gatherer(position, one_deployment)
-    serving, start = serving_and_start(fleet, position, win, gather)
-    age = win - gather(fleet.act_window)
+    one_window, in_order = layout
+    one_deployment = isinstance(gather, _Broadcast)
+    w = int(win[0]) if one_window else win  # one window: arithmetic with one number
+    serving, start = serving_and_start(fleet, position, w, gather)
+    age = w - gather(fleet.act_window)
     week_start = gather(t.week_start)
-    noise_offset, drift_offset = gather(t.noise_offset), gather(t.drift_offset)
-    amp, volume = gather(t.noise_amp), gather(t.volume)
     # The autoscaler sized replicas for the rate it saw: up after LAG_UP, down after LAG_DOWN.
-    now, seen = noise_logs(noise_offset, drift_offset, amp, win)
-    rate = load_factor(week_start, win)
-    rate *= volume
+    rate, seen = rate_factors(week_start, gather(t.noise_at), gather(t.drift_offset), w)
+    rate *= gather(t.volume)
     young = np.flatnonzero(age < RAMP_WINDOWS)
     if young.size:
         rate[young] *= ramp(age[young])
-    rate *= np.exp(now, out=now)
-    seen = np.exp(seen, out=seen)
     seen *= rate
     per_replica = gather(t.capacity)
     n_replicas = replicas(seen, per_replica, gather(t.target), gather(t.min_replicas))
     capacity = per_replica * n_replicas
     key = gather(t.key)
-    base = gather(t.base_p50).copy()  # becomes P50 before sampling
-    shape = gather(t.shape).copy()
-    error_fraction = gather(t.error_rate).copy()
+    # Modified in place below: copies unless the gather gives fresh arrays (runs repeated).
+    views = not isinstance(gather, RunGather)
+    base = gather(t.base_p50).copy() if views else gather(t.base_p50)  # becomes P50 before sampling
+    shape = gather(t.shape).copy() if views else gather(t.shape)
+    error_fraction = gather(t.error_rate).copy() if views else gather(t.error_rate)
 
     # Cold start: replicas become ready one by one over the first minutes after (re)start.
-    since = win - start
+    since = w - start
     cold_windows = gather(t.cold_windows)
     cold = np.flatnonzero(serving & (since < cold_windows))
     if cold.size:
@@ -175,7 +218,19 @@ def _simulate(
 
     rows = (fleet, int(position[0])) if in_order and one_window else None
     inc = incidents(
-        key, gather(t.proneness), gather(t.pool), week_start, age, win, young, one_deployment, rows
+        key,
+        gather(t.proneness),
+        gather(t.pool),
+        week_start,
+        age,
+        win,
+        young,
+        one_deployment,
+        rows,
+        terms,
+        one_window,
+        gather.starts if isinstance(gather, RunGather) else None,
+        rollout_incidents(t, position, age, young),
     )
     if inc.where.size:
         at, kind, level = inc.where, inc.kind, inc.level
@@ -189,26 +244,34 @@ def _simulate(
     expected = rate * np.float32(WINDOW_SECONDS)
     idle = np.flatnonzero(~serving)
     expected[idle] = 0.0
-    noise = hash_counter(key, _STREAM_NOISE, win)
-    count = poisson(expected, slot(noise, 0))
-
+    noise = hash_counter(key, _STREAM_NOISE, w)
     q = queueing(rho)
     p50_true = np.multiply(q, QUEUE_P50)
     p50_true += 1.0
     p50_true *= base
     shape += QUEUE_SHAPE * np.sqrt(q)
-    z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
-    inv_sqrt = np.sqrt(np.maximum(count, 1), dtype=np.float32)
-    np.divide(1.0, inv_sqrt, out=inv_sqrt)
     log50 = np.log(p50_true)
-    p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots)
     # Beyond capacity the excess is shed; of the rest, the slowest hit the timeout.
     overloaded = np.flatnonzero(rho > 1.0)
     if overloaded.size:
         error_fraction[overloaded] += 1.0 - 1.0 / rho[overloaded]
     slow, share = timed_out(log50, shape)
     error_fraction[slow] += share
-    errors = binomial(count, np.minimum(error_fraction, 1.0), slot(noise, 1))
+    np.minimum(error_fraction, 1.0, out=error_fraction)
+    # Failed and served requests as two independent Poisson counts: the same as a binomial
+    # share of one Poisson count (Poisson splitting), with one multiplication instead.
+    failing = np.multiply(expected, error_fraction, out=error_fraction)
+    expected -= failing
+    errors = poisson(failing, slot(noise, 1), out[2])
+    served = poisson(expected, slot(noise, 0))
+    count = np.add(served, errors, out=out[0])
+
+    z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
+    # 1/√n; n = 0 gives inf, which both uses cap (percentiles' and the token spread's).
+    inv_sqrt = np.sqrt(count, dtype=np.float32)
+    with np.errstate(divide="ignore"):
+        np.divide(1.0, inv_sqrt, out=inv_sqrt)
+    p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots, out[3:6])
 
     no_requests = np.flatnonzero(count == 0)
     p50[no_requests] = np.nan
@@ -217,29 +280,22 @@ def _simulate(
     # Time to first token: the prefill share of the service time plus all of the queueing.
     queue_share = QUEUE_P50 * q
     ttft_share = (gather(t.prefill) + queue_share) / (1.0 + queue_share)
-    served = count - errors
     tokens = np.multiply(served, gather(t.tokens), dtype=np.float32)
     tokens *= 1.0 / WINDOW_SECONDS
     # A window's mean output length varies with its requests (the P50 draw: longer answers, slower).
     spread = np.minimum(inv_sqrt, 0.5 / _TOKEN_SPREAD)
     spread *= _TOKEN_NOISE.take(z_slots[0])
     spread += 1.0
-    tokens *= spread
-    utilisation = np.minimum(rho, 1.0)
+    np.multiply(tokens, spread, out=out[10])
+    np.divide(count, WINDOW_SECONDS, out=out[1])
+    np.multiply(errors, 100.0, out=out[6])
+    with np.errstate(invalid="ignore"):  # NaN where there were no requests (errors are 0 there too)
+        np.divide(out[6], count, out=out[6])
+    out[7][...] = serving
+    np.multiply(p50, ttft_share, out=out[8])
+    np.multiply(p95, ttft_share, out=out[9])
+    out[11][...] = n_replicas
+    out[11][idle] = 0.0
+    utilisation = np.minimum(rho, 1.0, out=out[12])
     utilisation *= 100.0
     utilisation[idle] = np.nan
-    return (
-        count,
-        count / WINDOW_SECONDS,
-        errors,
-        p50,
-        p95,
-        p99,
-        error_rate_percent(errors, count),
-        serving,
-        p50 * ttft_share,
-        p95 * ttft_share,
-        tokens,
-        np.where(serving, n_replicas, 0.0),
-        utilisation,
-    )

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._random import LEVELS, NORMAL, SLOT_BITS, UNIFORM, deployment_key, hash_counter, nibble, slot
-from .traffic import ARCHETYPE_NOISE, ARCHETYPE_SHARES, NOISE_PERIOD, week_index
+from .episodes import rollout_traits
+from .traffic import ARCHETYPE_NOISE, ARCHETYPE_SHARES, NOISE_PERIOD, noise_index, week_index
 
 # Usual figures by model size (NANO, SMALL, LARGE) from the research the product is based on.
 P50_MS_BY_SIZE = np.array([50.0, 120.0, 300.0])  # median P50 at normal load
@@ -65,7 +66,7 @@ class Traits:
     archetype: np.ndarray  # int64 row of traffic.WEEKLY_LOAD: interactive, API, batch …
     week_start: np.ndarray  # int64 index of its week in WEEKLY_LOAD, shifted by its clock phase
     noise_amp: np.ndarray  # scale of the minute-to-minute noise (bursty archetypes more)
-    noise_offset: np.ndarray  # int64 where the deployment reads the minute-noise table
+    noise_at: np.ndarray  # int64 where the deployment reads traffic.NOW_FACTOR and SEEN_FACTOR
     drift_offset: np.ndarray  # int64 where its model reads the slow-drift table
     capacity: np.ndarray  # req/s per replica at utilisation 1
     target: np.ndarray  # utilisation the autoscaler aims at
@@ -76,6 +77,11 @@ class Traits:
     tokens: np.ndarray  # mean output tokens per request
     prefill: np.ndarray  # share of a request's time spent before its first token, at light load
     cold_windows: np.ndarray  # int64 minutes of cold start after activation or resume
+    # The rollout's incident (simulator/incidents.py), drawn once per deployment:
+    rollout_start: np.ndarray  # int64 windows after activation it starts
+    rollout_duration: np.ndarray  # int64 windows it lasts; 0: the rollout goes well
+    rollout_amplitude: np.ndarray  # its severity
+    rollout_kind: np.ndarray  # int64 ERRORS or SLOWDOWN
 
 
 def _float32(**fields: np.ndarray) -> Traits:
@@ -86,6 +92,7 @@ def _float32(**fields: np.ndarray) -> Traits:
 
 def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
     """Traits of deployments with these ids, sizes and model keys (1-D arrays)."""
+
     key = deployment_key(ids)
     zero = np.zeros(key.shape, dtype=np.int64)
     more = hash_counter(key, _STREAM_TRAITS, zero)
@@ -108,7 +115,7 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
         archetype=archetype,
         week_start=week_index(archetype, nibble(model_bits) * _PHASE_STEP_MINUTES - 8 * _PHASE_STEP_MINUTES),
         noise_amp=ARCHETYPE_NOISE[archetype],
-        noise_offset=offsets & period_mask,
+        noise_at=noise_index(archetype, offsets & period_mask),
         drift_offset=(model_bits >> 20) & period_mask,  # bits no slot uses
         capacity=CAPACITY_BY_SIZE[size64] * _CAPACITY_SPREAD.take(slot(more, 0)),
         target=_TARGET_UTILISATION.take(slot(more, 1)),
@@ -119,4 +126,5 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
         tokens=TOKENS_BY_SIZE[size64] * _TOKEN_SPREAD.take(slot(more, 3)),
         prefill=_PREFILL_SHARE.take(slot(more, 4)),
         cold_windows=COLD_START_WINDOWS_BY_SIZE[size64],
+        **rollout_traits(key),
     )

@@ -93,8 +93,31 @@ SEEN_NOISE = (
     np.maximum(np.roll(MINUTE_NOISE, LAG_UP), np.roll(MINUTE_NOISE, LAG_DOWN)) - MINUTE_NOISE
 ).astype(np.float32)
 DRIFT = _ar1(1, _DRIFT_SD, _DRIFT_LAG1).astype(np.float32)
-for _table in (WEEKLY_LOAD, MINUTE_NOISE, SEEN_NOISE, DRIFT):
+
+
+def _factors(log_noise: np.ndarray, amplitudes: np.ndarray) -> np.ndarray:
+    """exp(amplitude · log_noise) per amplitude, each row written twice over (flattened, float32).
+
+    A row of two periods is read at (window mod period) + the deployment's offset without a
+    second wrap, and the exp is taken once here instead of once per pair and window.
+    """
+    rows = np.exp(amplitudes[:, None] * log_noise.astype(np.float64)[None, :])
+    return np.concatenate((rows, rows), axis=1).astype(np.float32).ravel()
+
+
+#: The minute noise (with spikes) as a rate factor, one doubled row per archetype's amplitude.
+NOW_FACTOR = _factors(MINUTE_NOISE, ARCHETYPE_NOISE)
+#: What the autoscaler saw over the rate now, likewise.
+SEEN_FACTOR = _factors(SEEN_NOISE, ARCHETYPE_NOISE)
+#: The model's slow drift as a factor, doubled.
+DRIFT_FACTOR = _factors(DRIFT, np.ones(1))
+for _table in (WEEKLY_LOAD, MINUTE_NOISE, SEEN_NOISE, DRIFT, NOW_FACTOR, SEEN_FACTOR, DRIFT_FACTOR):
     _table.flags.writeable = False
+
+
+def noise_index(archetype: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Where a deployment reads NOW_FACTOR and SEEN_FACTOR: its archetype's row, at its offset."""
+    return archetype * (2 * NOISE_PERIOD) + offset
 
 
 def week_index(archetype: np.ndarray, phase: np.ndarray) -> np.ndarray:
@@ -102,24 +125,49 @@ def week_index(archetype: np.ndarray, phase: np.ndarray) -> np.ndarray:
     return archetype * WEEK_ROW + WEEK_PAD + phase
 
 
+def minute_of_week(window: np.ndarray | int) -> np.ndarray | int:
+    """window mod MINUTES_PER_WEEK, as an index into a row of WEEKLY_LOAD.
+
+    numpy's int64 % divides per element (~30x a subtraction): windows are shifted by the
+    week before the first of them, then by whole weeks counted in float64. Where rounding
+    counts an exact multiple of the week one short the result is MINUTES_PER_WEEK, not 0:
+    the same load, since each row repeats its week's start after its end (WEEK_PAD).
+    """
+    if isinstance(window, int | np.integer):
+        return int(window) % MINUTES_PER_WEEK
+    if window.size == 0:
+        return window
+    low, high = int(window.min()), int(window.max())
+    base = low - low % MINUTES_PER_WEEK
+    minute = window - base
+    if high - base >= MINUTES_PER_WEEK:
+        weeks = (minute * (1.0 / MINUTES_PER_WEEK)).astype(np.int64)
+        weeks *= MINUTES_PER_WEEK
+        minute -= weeks
+    return minute
+
+
 def load_factor(week_start: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Weekly-cycle load in each window, for deployments whose weeks start at week_start."""
-    return WEEKLY_LOAD.take(window % MINUTES_PER_WEEK + week_start)
+    return WEEKLY_LOAD.take(week_start + minute_of_week(window))
 
 
-def noise_logs(
-    noise_offset: np.ndarray, drift_offset: np.ndarray, amp: np.ndarray, window: np.ndarray
+def rate_factors(
+    week_start: np.ndarray,
+    noise_at: np.ndarray,
+    drift_offset: np.ndarray,
+    window: np.ndarray | int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Log-multipliers of the rate now (minute noise with spikes, and the model's drift) and of
-    what the autoscaler saw relative to now (the weekly cycle and the drift move too slowly
-    for its few minutes of lag to matter)."""
-    mask = NOISE_PERIOD - 1
-    index = window + noise_offset
-    index &= mask
-    now = MINUTE_NOISE.take(index) * amp
-    now += DRIFT.take((window + drift_offset) & mask)
-    seen = SEEN_NOISE.take(index) * amp
-    return now, seen
+    """The rate per unit of popularity now (weekly cycle × minute noise with spikes × the model's
+    drift), and what the autoscaler saw over it (the weekly cycle and the drift move too slowly
+    for its few minutes of lag to matter). `window` may be one int for every pair: each table
+    position is then one addition."""
+    minute, tick = minute_of_week(window), window & (NOISE_PERIOD - 1)
+    rate = WEEKLY_LOAD.take(week_start + minute)
+    at = noise_at + tick
+    rate *= NOW_FACTOR.take(at)
+    rate *= DRIFT_FACTOR.take(drift_offset + tick)
+    return rate, SEEN_FACTOR.take(at)
 
 
 def ramp(age_windows: np.ndarray) -> np.ndarray:

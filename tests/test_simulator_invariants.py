@@ -75,6 +75,20 @@ def _serves(fleet: Fleet, position: int, window: int) -> bool:
     )
 
 
+def test_no_pairs_give_empty_figures() -> None:
+    # given: an empty fleet, and a fleet asked for no pairs (in 2-D)
+    empty = Fleet.build([], [], [])
+    one = Fleet.build([7], [0], [T0])
+    # when
+    none_of_empty = compute_metrics(empty, np.zeros(0, dtype=np.int64), W0)
+    none_of_one = compute_metrics(one, np.zeros((0, 3), dtype=np.int64), W0 + np.arange(3))
+    health = assess_health(empty, np.zeros(0, dtype=np.int64), W0)
+    # then
+    assert none_of_empty.p99.shape == none_of_empty.request_count.shape == (0,)
+    assert none_of_one.p99.shape == none_of_one.window.shape == (0, 3)
+    assert health.code.shape == (0,)
+
+
 @settings(max_examples=100, deadline=None)
 @given(fleet_and_pairs())
 def test_metrics_are_consistent_for_any_fleet_and_window(case: tuple[Fleet, np.ndarray, np.ndarray]) -> None:

@@ -1,0 +1,159 @@
+"""Pool incidents: a GPU pool's incidents hit every deployment of the pool at once.
+
+About 0.015 per pool-day, at most one per 512-window block across the fleet; decided by
+one hash per block of the fleet's own stream, so a call decides its blocks once
+(window_terms) and every chunk of its pairs reads them.
+"""
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from ._random import LEVELS, SLOT_BITS, deployment_key, hash_counter, nibble, slot
+from .episodes import (
+    BLOCK_BITS,
+    BLOCK_WINDOWS,
+    DURATIONS,
+    NO_INCIDENTS,
+    envelope,
+    in_rows,
+    kind_of,
+    start_offset,
+)
+from .fleet import Fleet
+from .profile import POOLS_PER_SIZE
+from .traffic import MINUTES_PER_DAY
+
+POOL_PER_DAY = 0.015
+_POOLS = 3 * POOLS_PER_SIZE
+# At most one pool incident per block across the fleet: the chance that some pool has one.
+_POOL_THRESHOLD = round(POOL_PER_DAY * _POOLS * BLOCK_WINDOWS / MINUTES_PER_DAY * LEVELS)
+_STREAM_POOL = 0x1C1DF
+_FLEET_KEY = deployment_key(np.array([_STREAM_POOL]))  # pool incidents are the fleet's stream
+_DURATION, _NO_INCIDENTS, _envelope, _in_rows, _kind, _offset = (
+    DURATIONS,
+    NO_INCIDENTS,
+    envelope,
+    in_rows,
+    kind_of,
+    start_offset,
+)
+
+
+_TABLE_BLOCKS = 1 << 12  # calls spanning fewer blocks (~4 years) read pool incidents from tables
+
+
+@dataclass(frozen=True)
+class WindowTerms:
+    """Incident terms that depend on the window alone, per block from first_block on.
+
+    Computed once per compute_metrics call (not per chunk of pairs): a pool incident hits
+    every member of one pool alike, so it is a function of the block and the window.
+    """
+
+    first_block: int
+    pool: np.ndarray | None  # int64 per block: the pool struck (-1: none); None: no pool incident
+    start: np.ndarray | None  # int64 per block: window its incident starts in
+    duration: np.ndarray | None  # int64 per block
+    amplitude: np.ndarray | None  # float64 per block
+    kind: np.ndarray | None  # int64 per block
+    own: tuple[np.ndarray, ...] | None = None  # (at, kind, level) of a fleet-wide one-window call
+
+
+def window_terms(low: int, high: int, own: tuple[np.ndarray, ...] | None = None) -> WindowTerms | None:
+    """The pool incidents of the blocks of windows low .. high (None: too many blocks).
+
+    `own`: for a call that is a whole fleet (positions in order) at the one window low, its
+    own incidents there, found once (incidents.own_at) and kept with the terms.
+    """
+    first, last = low >> BLOCK_BITS, high >> BLOCK_BITS
+    if last - first >= _TABLE_BLOCKS:
+        return None
+    bits = hash_counter(_FLEET_KEY, _STREAM_POOL, np.arange(first, last + 1))
+    pool = _struck_pool(bits)
+    if not np.any(pool >= 0):  # most blocks: no pool incident anywhere
+        return WindowTerms(first, None, None, None, None, None, own)
+    duration = _DURATION.take(slot(bits, 3))
+    start = ((np.arange(first, last + 1)) << BLOCK_BITS) + _offset(slot(bits, 2), duration)
+    amplitude = 0.3 + 0.7 * nibble(bits) / 15
+    return WindowTerms(first, pool, start, duration, amplitude, _kind(slot(bits, 4), drops=False), own)
+
+
+def _pool_of_table(
+    pool: np.ndarray,
+    window: np.ndarray,
+    block: np.ndarray,
+    terms: WindowTerms,
+    rows: tuple[Fleet, int] | None,
+    one_window: bool,
+) -> tuple[np.ndarray, ...]:
+    """(where, kind, level) of pool incidents, from the call's per-block terms."""
+    if terms.pool is None:
+        return _NO_INCIDENTS
+    if one_window:  # one level for the whole pool
+        b = int(block[0]) - terms.first_block
+        struck = int(terms.pool[b])
+        level = float(_envelope(window[:1] - terms.start[b], terms.duration[b])[0] * terms.amplitude[b])
+        if struck < 0 or not level > 0:
+            return _NO_INCIDENTS
+        if rows is not None:  # consecutive fleet positions: the pool's members among them
+            members = _pool_members(rows[0], struck)
+            at = members[_in_rows(members, rows, window.size)] - rows[1]
+        else:
+            at = np.flatnonzero(pool == struck)
+        return at, np.full(at.size, int(terms.kind[b]), dtype=np.int64), np.full(at.size, level)
+    offset = block - terms.first_block
+    at = np.flatnonzero(pool == terms.pool.take(offset))
+    b = offset.take(at)
+    level = _envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
+    keep = level > 0
+    return at[keep], terms.kind.take(b[keep]), level[keep]
+
+
+def _pool_members(fleet: Fleet, pool: int) -> np.ndarray:
+    """Fleet positions (ascending) of the deployments in a pool, cached on the fleet."""
+    members = fleet.cache.get("pool members")
+    if members is None:
+        order = np.argsort(fleet.traits.pool, kind="stable")
+        bounds = np.searchsorted(fleet.traits.pool[order], np.arange(_POOLS + 1))
+        members = fleet.cache["pool members"] = [order[a:b] for a, b in pairwise(bounds)]
+    return members[pool]
+
+
+def _struck_pool(bits: np.ndarray) -> np.ndarray:
+    """The pool a block's incident strikes, or -1 where the block has none."""
+    return np.where(slot(bits, 0) < _POOL_THRESHOLD, (slot(bits, 1) * _POOLS) >> SLOT_BITS, -1)
+
+
+def _pool(
+    pool: np.ndarray, window: np.ndarray, block: np.ndarray, rows: tuple[Fleet, int] | None = None
+) -> tuple[np.ndarray, ...]:
+    """(where, kind, level) of pool incidents of the pairs' blocks."""
+    low, high = int(block.min()), int(block.max())
+    fleet_key = _FLEET_KEY
+    if high - low < 4 * BLOCK_WINDOWS:  # few distinct blocks: decide each once, then gather
+        block_bits = hash_counter(fleet_key, _STREAM_POOL, np.arange(low, high + 1))
+        struck = _struck_pool(block_bits)
+        if not np.any(struck >= 0):  # most blocks: no pool incident anywhere, nothing per pair
+            return _NO_INCIDENTS
+        if rows is not None:  # consecutive fleet positions at one window: the pool's members
+            members = _pool_members(rows[0], int(struck[0]))
+            at = members[_in_rows(members, rows, window.size)] - rows[1]
+        elif high == low:  # one window: compare with one pool
+            at = np.flatnonzero(pool == struck[0])
+        else:
+            at = np.flatnonzero(pool == struck.take(block - low))
+        bits = block_bits.take(block[at] - low)
+    else:
+        bits = hash_counter(fleet_key, _STREAM_POOL, block)
+        at = np.flatnonzero(pool == _struck_pool(bits))
+        bits = bits[at]
+    duration = _DURATION.take(slot(bits, 3))
+    start = (block[at] << BLOCK_BITS) + _offset(slot(bits, 2), duration)
+    level = _envelope(window[at] - start, duration) * (0.3 + 0.7 * nibble(bits) / 15)
+    keep = level > 0
+    return at[keep], _kind(slot(bits[keep], 4), drops=False), level[keep]
+
+
+pool, pool_of_table = _pool, _pool_of_table  # for simulator/incidents.py
