@@ -174,7 +174,16 @@ def _serve_workers(argv: list[str], prog: str, workers: int, options: dict[str, 
     if own_dir:
         os.environ[metrics.MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="deploydeck-metrics-")
     try:
-        config = uvicorn.Config("server:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        config = uvicorn.Config(
+            "server:worker_app",
+            factory=True,
+            workers=workers,
+            # The supervisor kills a worker whose ping thread does not answer within this: 5 s by default,
+            # which a worker loading a large fleet snapshot on a busy machine can miss (seen: a worker
+            # replaced mid-test). A hung worker is still replaced, half a minute later.
+            timeout_worker_healthcheck=30,
+            **options,  # type: ignore[arg-type]
+        )
         supervisor = Multiprocess(config, sockets=[config.bind_socket()])
         supervisor.run()
     finally:
