@@ -8,11 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Deployment, FleetState, TrainingJob
 
 
-async def earliest_due(session: AsyncSession) -> datetime | None:
-    """The earliest scheduled change still to be written, in one round trip; None when none is."""
-    return (await due_and_revision(session))[0]
-
-
 async def due_and_revision(session: AsyncSession) -> tuple[datetime | None, int]:
     """The earliest scheduled change still to be written (None when none is), and the fleet revision.
 
