@@ -176,8 +176,8 @@ def _wrk(server: Server, case: Case, duration: float, script: Path) -> dict:
     errors = re.search(r"Socket errors: (.*)", text)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text)[1]),  # type: ignore[index]
-        "p50": _ms(re.search(r"50%\s+(\S+)", text)[1]),  # type: ignore[index]
-        "p99": _ms(re.search(r"99%\s+(\S+)", text)[1]),  # type: ignore[index]
+        "p50": _ms(re.search(r"^\s+50%\s+(\S+)", text, re.M)[1]),  # type: ignore[index]
+        "p99": _ms(re.search(r"^\s+99%\s+(\S+)", text, re.M)[1]),  # type: ignore[index]
         "max": _ms(re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", text)[1]),  # type: ignore[index]
         "cpu_ms": 1000 * cpu / max(requests, 1),
         "statuses": (ok, unchanged, other),

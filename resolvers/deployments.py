@@ -85,7 +85,12 @@ async def _listing(
     instant = resolve_as_of(ctx.now, as_of if as_of is not None else pinned)
     snap = await ctx.snapshot()
     found = listing.page(snap, flt, ordering, request, window_of(instant) if by_figures else None, job_id)
-    rows = await ctx.loaders.deployment.load_many(snap.ids[found.positions].tolist())
+    page_ids = snap.ids[found.positions].tolist()
+    # A job's page goes through the loader: sibling jobs' pages share its one query.
+    if job_id is not None:
+        rows = await ctx.loaders.deployment.load_many(page_ids)
+    else:
+        rows = await ctx.loaders.deployments_now(page_ids)
     # A row deleted since the snapshot was taken drops out of the page.
     kept = [(row, key) for row, key in zip(rows, found.keys, strict=True) if row is not None]
     carried = instant if by_figures else None
