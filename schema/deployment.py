@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+import domain
 from db.models import Deployment as DeploymentRow
 from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
@@ -14,7 +15,7 @@ from resolvers import training_jobs as job_resolvers
 from resolvers.connections import Connection
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
-from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, PageInfo, direction_desc
+from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, PageInfo, direction_desc, mirrors
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
 if TYPE_CHECKING:
@@ -28,13 +29,16 @@ AsOf = Annotated[
 
 
 @strawberry.enum(description="What happened in one audit-trail entry.")
+@mirrors(domain.EventKind)
 class DeploymentEventKind(Enum):
-    CREATED = strawberry.enum_value("CREATED", description="deployJob created the deployment.")
-    ACTIVATED = strawberry.enum_value("ACTIVATED", description="The rollout finished; serving.")
-    PAUSED = strawberry.enum_value("PAUSED", description="A user paused it.")
-    RESUMED = strawberry.enum_value("RESUMED", description="A user resumed it.")
-    FAILED = strawberry.enum_value("FAILED", description="The rollout failed.")
-    DELETED = strawberry.enum_value("DELETED", description="A user deleted it.")
+    CREATED = strawberry.enum_value(domain.EventKind.CREATED, description="deployJob created the deployment.")
+    ACTIVATED = strawberry.enum_value(
+        domain.EventKind.ACTIVATED, description="The rollout finished; serving."
+    )
+    PAUSED = strawberry.enum_value(domain.EventKind.PAUSED, description="A user paused it.")
+    RESUMED = strawberry.enum_value(domain.EventKind.RESUMED, description="A user resumed it.")
+    FAILED = strawberry.enum_value(domain.EventKind.FAILED, description="The rollout failed.")
+    DELETED = strawberry.enum_value(domain.EventKind.DELETED, description="A user deleted it.")
 
 
 @strawberry.type(description="One entry of a deployment's audit trail.")

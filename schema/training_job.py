@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+import domain
 from db.models import TrainingJob as TrainingJobRow
 from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
@@ -24,6 +25,7 @@ from schema.common import (
     OrderDirection,
     PageInfo,
     direction_desc,
+    mirrors,
 )
 
 if TYPE_CHECKING:
@@ -35,12 +37,15 @@ _DeploymentOrder = Annotated["DeploymentOrder", strawberry.lazy("schema.deployme
 
 
 @strawberry.enum(description="Lifecycle of a training job.")
+@mirrors(domain.JobStatus)
 class TrainingJobStatus(Enum):
-    QUEUED = strawberry.enum_value("QUEUED", description="Waiting for a GPU.")
-    RUNNING = strawberry.enum_value("RUNNING", description="Training.")
-    COMPLETE = strawberry.enum_value("COMPLETE", description="Finished; deployable.")
-    FAILED = strawberry.enum_value("FAILED", description="Stopped by an error; see statusReason.")
-    CANCELLED = strawberry.enum_value("CANCELLED", description="Stopped by a user.")
+    QUEUED = strawberry.enum_value(domain.JobStatus.QUEUED, description="Waiting for a GPU.")
+    RUNNING = strawberry.enum_value(domain.JobStatus.RUNNING, description="Training.")
+    COMPLETE = strawberry.enum_value(domain.JobStatus.COMPLETE, description="Finished; deployable.")
+    FAILED = strawberry.enum_value(
+        domain.JobStatus.FAILED, description="Stopped by an error; see statusReason."
+    )
+    CANCELLED = strawberry.enum_value(domain.JobStatus.CANCELLED, description="Stopped by a user.")
 
 
 @strawberry.type(description="Fine-tuning settings of a training job.")
