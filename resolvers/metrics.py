@@ -10,6 +10,7 @@ import numpy as np
 from strawberry.dataloader import DataLoader
 
 from db.models import DEPLOYMENT_STATUSES
+from domain import Code
 from resolvers.connections import utc
 from resolvers.errors import ApiError
 from resolvers.fleet import Snapshot
@@ -84,10 +85,10 @@ def resolve_as_of(now: datetime, as_of: datetime | None) -> datetime:
     assert as_of is not None
     if as_of > now:
         raise ApiError(
-            f"`asOf` {as_of.isoformat()} is in the future (server time {now.isoformat()})", "FUTURE_AS_OF"
+            f"`asOf` {as_of.isoformat()} is in the future (server time {now.isoformat()})", Code.FUTURE_AS_OF
         )
     if now - as_of > MAX_HISTORY_AGE:
-        raise ApiError("`asOf` may reach back at most 366 days", "AS_OF_OUT_OF_RANGE")
+        raise ApiError("`asOf` may reach back at most 366 days", Code.AS_OF_OUT_OF_RANGE)
     return as_of
 
 

@@ -9,6 +9,7 @@ import strawberry
 import domain
 from db.models import TrainingJob as TrainingJobRow
 from db.training_jobs import TrainingJobFilter as JobFilterSpec
+from domain import Code
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training
 from resolvers import training_jobs as resolvers
@@ -133,7 +134,7 @@ class TrainingJob(Node):
         count = 50 if points is None else points
         if not 2 <= count <= training.MAX_LOSS_POINTS:
             raise ApiError(
-                f"`points` must be between 2 and {training.MAX_LOSS_POINTS}, got {count}", "BAD_USER_INPUT"
+                f"`points` must be between 2 and {training.MAX_LOSS_POINTS}, got {count}", Code.BAD_USER_INPUT
             )
         return [
             LossPoint(progress=p.progress, epoch=p.epoch, loss=p.loss)

@@ -28,6 +28,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from db.engine import Database
+from domain import Code
 from resolvers import lifecycle
 from resolvers.context import Context
 from resolvers.errors import DatabaseUnavailable
@@ -51,7 +52,7 @@ _BODY_SHAPE = (
 )
 _OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 # Errors of operations that started executing: not "request errors" (no 400, `data` stays null).
-_EXECUTION_CODES = ("TIMEOUT", "RESPONSE_TOO_LARGE")
+_EXECUTION_CODES = (Code.TIMEOUT, Code.RESPONSE_TOO_LARGE)
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def _too_large(data: Any, size: int, limit: int) -> Any:
     error = {
         "message": f"The response would be {size:,} bytes, over the limit of {limit:,} "
         "(max_response_bytes); the operation ran (a mutation's changes are committed): ask for less",
-        "extensions": {"code": "RESPONSE_TOO_LARGE", "size": size, "limit": limit},
+        "extensions": {"code": Code.RESPONSE_TOO_LARGE, "size": size, "limit": limit},
     }
     replaced: dict[str, Any] = {"data": None, "errors": [error]}
     if isinstance(data, dict) and data.get("extensions"):
@@ -203,7 +204,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         body: dict[str, Any] = {"errors": [{"message": reason}]}
         if charge is not None:
             headers["Retry-After"] = str(charge.retry_after)
-            body["errors"][0]["extensions"] = {"code": "RATE_LIMITED", "retryAfter": charge.retry_after}
+            body["errors"][0]["extensions"] = {"code": Code.RATE_LIMITED, "retryAfter": charge.retry_after}
             body["extensions"] = {"rateLimit": charge.extension()}
         return Response(
             orjson.dumps(body),
