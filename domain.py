@@ -150,13 +150,17 @@ class JobMove:
     sources: tuple[JobStatus, ...]
     target: JobStatus
     by: By
+    verb: str
+
+    def refusal(self, status: str) -> str:
+        return f"Training job is {status}; only {' or '.join(self.sources)} jobs can be {self.verb}"
 
 
 J = JobStatus
-START_TRAINING = JobMove((J.QUEUED,), J.RUNNING, By.CLOCK)
-FINISH_TRAINING = JobMove((J.RUNNING,), J.COMPLETE, By.CLOCK)
-FAIL_TRAINING = JobMove((J.RUNNING,), J.FAILED, By.CLOCK)
-CANCEL_TRAINING = JobMove((J.QUEUED, J.RUNNING), J.CANCELLED, By.MUTATION)
+START_TRAINING = JobMove((J.QUEUED,), J.RUNNING, By.CLOCK, "started")
+FINISH_TRAINING = JobMove((J.RUNNING,), J.COMPLETE, By.CLOCK, "finished")
+FAIL_TRAINING = JobMove((J.RUNNING,), J.FAILED, By.CLOCK, "failed")
+CANCEL_TRAINING = JobMove((J.QUEUED, J.RUNNING), J.CANCELLED, By.MUTATION, "cancelled")
 JOB_MOVES = (START_TRAINING, FINISH_TRAINING, FAIL_TRAINING, CANCEL_TRAINING)
 del J
 # A job is created QUEUED and deployable once COMPLETE.

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from strawberry.dataloader import DataLoader
 
-from db.models import DEPLOYMENT_STATUSES
-from domain import Code
+from domain import DEPLOYMENT_STATUSES, HEALTH_LEVELS, Code
+from domain import Health as Level
 from resolvers.connections import utc
 from resolvers.errors import ApiError
 from resolvers.fleet import Snapshot
@@ -27,7 +27,7 @@ from simulator import (
     health_reasons,
 )
 
-HEALTH_NAMES = ("HEALTHY", "WARNING", "CRITICAL", "NO_TRAFFIC")
+HEALTH_NAMES = HEALTH_LEVELS
 MAX_HISTORY_AGE = timedelta(days=366)  # how far back asOf may reach
 
 
@@ -283,7 +283,7 @@ class FiguresLoader:
         out = []
         for f in await self._figures(keys, with_health=True):
             if f is None:
-                out.append(HealthRecord("NO_TRAFFIC", ["Not serving traffic"]))
+                out.append(HealthRecord(Level.NO_TRAFFIC, ["Not serving traffic"]))
                 continue
             assert f.health is not None
             m, j, h = f.m, f.j, f.health
@@ -340,4 +340,4 @@ def stats(snap: Snapshot, as_of: datetime) -> StatsRecord:
     )
 
 
-assert HEALTH_NAMES[NO_TRAFFIC] == "NO_TRAFFIC"
+assert HEALTH_NAMES[NO_TRAFFIC] == Level.NO_TRAFFIC

@@ -9,12 +9,10 @@ import strawberry
 import domain
 from db.models import TrainingJob as TrainingJobRow
 from db.training_jobs import TrainingJobFilter as JobFilterSpec
-from domain import Code
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training
 from resolvers import training_jobs as resolvers
 from resolvers.connections import Connection
-from resolvers.errors import ApiError
 from resolvers.pagination import PageArgs
 from schema.common import (
     After,
@@ -131,19 +129,14 @@ class TrainingJob(Node):
             int | None, strawberry.argument(description="Number of points, 2 to 500 (default 50).")
         ] = 50,
     ) -> list[LossPoint]:
-        count = 50 if points is None else points
-        if not 2 <= count <= training.MAX_LOSS_POINTS:
-            raise ApiError(
-                f"`points` must be between 2 and {training.MAX_LOSS_POINTS}, got {count}", Code.BAD_USER_INPUT
-            )
         return [
             LossPoint(progress=p.progress, epoch=p.epoch, loss=p.loss)
-            for p in training.loss_history(self._row, self._now(info), count)
+            for p in training.loss_history(self._row, self._now(info), training.loss_points(points))
         ]
 
     def _now(self, info: strawberry.Info) -> datetime:
         """The instant; a running job's progress moves with it (so the response cache keeps neither)."""
-        now: datetime = info.context.exact_now() if self._row.status == "RUNNING" else info.context.now
+        now: datetime = info.context.exact_now() if training.progressing(self._row) else info.context.now
         return now
 
     @classmethod
@@ -169,7 +162,7 @@ class TrainingJob(Node):
             created_at=row.created_at,
             started_at=row.started_at,
             completed_at=row.completed_at,
-            deployable=row.status == "COMPLETE",
+            deployable=training.deployable(row),
         )
 
 
