@@ -78,6 +78,13 @@ class WebContext(Context):
     budget: RequestBudget | None = None  # the client's cost budget; None when budgets are off
 
 
+class MutationOverGet(HTTPException):
+    """A mutation sent with GET: the method is wrong, not the request (spec: 405, `Allow: POST`)."""
+
+    def __init__(self) -> None:
+        super().__init__(405, "mutations are not allowed when using GET; use POST")
+
+
 class Throttled(HTTPException):
     """The client's budget is spent: 429 before anything is parsed."""
 
@@ -188,6 +195,8 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             response = await self.run(request)
         except Throttled as exc:
             response = self._error_response(request, 429, exc.reason, exc.charge)
+        except MutationOverGet as exc:
+            response = self._error_response(request, exc.status_code, exc.reason, allow="POST")
         except HTTPException as exc:
             response = self._error_response(request, exc.status_code, exc.reason)
         else:
@@ -198,9 +207,14 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         return response
 
     def _error_response(
-        self, request: Request, status: int, reason: str, charge: Charge | None = None
+        self,
+        request: Request,
+        status: int,
+        reason: str,
+        charge: Charge | None = None,
+        allow: str = "GET, POST",
     ) -> Response:
-        headers = {"Allow": "POST" if "mutation" in reason else "GET, POST"} if status == 405 else {}
+        headers = {"Allow": allow} if status == 405 else {}
         body: dict[str, Any] = {"errors": [{"message": reason}]}
         if charge is not None:
             headers["Retry-After"] = str(charge.retry_after)
@@ -332,8 +346,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             return self._timed_out(context)
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError):
-                # A mutation over GET: the method is wrong, not the request (spec: 405).
-                raise HTTPException(405, "mutations are not allowed when using GET; use POST") from exc
+                raise MutationOverGet from exc
             raise
         if persisted is not None and not _is_request_error(result):
             self.persisted.register(persisted, request_data.query)  # it parsed and passed validation
