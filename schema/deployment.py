@@ -185,7 +185,7 @@ class DeploymentOrderField(Enum):
     MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
     VERSION = strawberry.enum_value("VERSION", description="Semantic order: v1.10.0 comes after v1.9.0")
     STATUS = strawberry.enum_value(
-        "STATUS", description="Lifecycle order: DEPLOYING, ACTIVE, PAUSED, FAILED."
+        "STATUS", description=f"Lifecycle order: {', '.join(domain.DEPLOYMENT_STATUSES)}."
     )
     REQUEST_VOLUME = strawberry.enum_value("REQUEST_VOLUME", description="Requests per second at asOf.")
     P50_LATENCY = strawberry.enum_value("P50_LATENCY", description="P50 latency at asOf; no traffic last.")

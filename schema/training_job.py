@@ -185,7 +185,7 @@ class TrainingJobOrderField(Enum):
     COMPLETED_AT = strawberry.enum_value("COMPLETED_AT", description="Finish time; unfinished jobs last.")
     MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
     STATUS = strawberry.enum_value(
-        "STATUS", description="Lifecycle order: QUEUED, RUNNING, COMPLETE, FAILED, CANCELLED."
+        "STATUS", description=f"Lifecycle order: {', '.join(domain.JOB_STATUSES)}."
     )
     FINAL_LOSS = strawberry.enum_value("FINAL_LOSS", description="Final loss; jobs without one last.")
 
