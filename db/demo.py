@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import endpoints
 from db.catalog import BY_NAME
 from db.models import Deployment, DeploymentEvent, TrainingJob
+from domain import ACTIVATE, DELETE, DEPLOY, FAIL_ROLLOUT, PAUSE, RESUME, Move
 
 # (model name, base model, datasets): one product a team fine-tunes repeatedly; later jobs train
 # on the second, refreshed dataset.
@@ -220,11 +221,7 @@ def _deployment(
         created_at=created,
         updated_at=created,
     )
-    events = [
-        _event(
-            "CREATED", None, "DEPLOYING", dep.deployed_by, created, f"Deploying {job.model_name} {version}"
-        )
-    ]
+    events = [_event(DEPLOY, dep.deployed_by, created, f"Deploying {job.model_name} {version}")]
     rollout = timedelta(seconds=rng.randint(40, 240))
     if final == "DEPLOYING":
         dep.rollout_due_at = now + rollout
@@ -232,17 +229,17 @@ def _deployment(
     at = created + rollout
     if final == "FAILED":
         reason = rng.choice(_FAILURES)
-        events.append(_event("FAILED", "DEPLOYING", "FAILED", "system", at, reason))
+        events.append(_event(FAIL_ROLLOUT, "system", at, reason))
         dep.status, dep.status_reason = "FAILED", reason
     else:
         dep.activated_at = at
-        events.append(_event("ACTIVATED", "DEPLOYING", "ACTIVE", "system", at, "Rollout finished"))
+        events.append(_event(ACTIVATE, "system", at, "Rollout finished"))
         events += _pauses(rng, at, now, pauses, end_paused=final == "PAUSED")
         dep.status = events[-1].to_status or "ACTIVE"
     # Some failed or paused versions were cleaned up a while later: their versions stay used.
     if dep.status in ("FAILED", "PAUSED") and now - events[-1].at > 3 * _DAY and rng.random() < 0.5:
         gone = events[-1].at + timedelta(hours=rng.uniform(1, 48))
-        events.append(_event("DELETED", dep.status, None, rng.choice(_TEAM), gone, None))
+        events.append(_event(DELETE, rng.choice(_TEAM), gone, None, source=dep.status))
         dep.deleted_at = gone
     dep.updated_at = events[-1].at
     return _Planned(dep, job, events)
@@ -259,17 +256,18 @@ def _pauses(
     for i in range(total):
         who = rng.choice(_TEAM)
         off, on = marks[2 * i], marks[2 * i + 1]
-        events.append(_event("PAUSED", "ACTIVE", "PAUSED", who, active_since + timedelta(seconds=off), None))
+        events.append(_event(PAUSE, who, active_since + timedelta(seconds=off), None))
         if not (end_paused and i == total - 1):
-            events.append(
-                _event("RESUMED", "PAUSED", "ACTIVE", who, active_since + timedelta(seconds=on), None)
-            )
+            events.append(_event(RESUME, who, active_since + timedelta(seconds=on), None))
     return events
 
 
 def _event(
-    kind: str, from_status: str | None, to_status: str | None, actor: str, at: datetime, message: str | None
+    move: Move, actor: str, at: datetime, message: str | None, source: str | None = None
 ) -> DeploymentEvent:
+    """The audit-trail entry of `move` (from its one source, or from `source` when it has several)."""
+    if source is None and move.sources:
+        (source,) = move.sources
     return DeploymentEvent(
-        kind=kind, from_status=from_status, to_status=to_status, actor=actor, at=at, message=message
+        kind=move.kind, from_status=source, to_status=move.target, actor=actor, at=at, message=message
     )
