@@ -1,5 +1,7 @@
-"""The table of moves (domain.MOVES) and the enums of domain.py are what the API does and publishes."""
+"""The table of moves (domain.MOVES) and the enums of domain.py are what the API does and publishes,
+and nothing outside domain.py spells a state or an error code by hand."""
 
+import ast
 import base64
 from enum import Enum
 from pathlib import Path
@@ -128,3 +130,36 @@ def test_a_graphql_enum_that_misspells_a_domain_value_fails_at_import() -> None:
             NANO = strawberry.enum_value(domain.ModelSize.NANO, description="n")
             SMAL = strawberry.enum_value(domain.ModelSize.SMALL, description="s")
             LARGE = strawberry.enum_value(domain.ModelSize.LARGE, description="l")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+STATES = {
+    m.value
+    for e in (domain.DeploymentStatus, domain.JobStatus, domain.EventKind, domain.Health, domain.ModelSize)
+    for m in e
+}
+# Strings that only look like states: a log level, and the simulator's exported constant names.
+NOT_STATES = {("web/logs.py", "CRITICAL"), *(("simulator/__init__.py", h) for h in domain.Health)}
+
+
+def _literals() -> list[tuple[str, int, str]]:
+    """(file, line, text) of every string constant of the application's packages but migrations,
+    which must keep the values they were written with."""
+    found = []
+    for package in ("web", "schema", "resolvers", "db", "simulator"):
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            name = str(path.relative_to(ROOT))
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    found.append((name, node.lineno, node.value))
+    return found
+
+
+def test_no_error_code_is_spelt_outside_domain() -> None:
+    assert [hit for hit in _literals() if hit[2] in set(Code)] == []
+
+
+def test_no_state_is_spelt_outside_domain() -> None:
+    assert [hit for hit in _literals() if hit[2] in STATES and (hit[0], hit[2]) not in NOT_STATES] == []
