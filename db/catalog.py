@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from domain import ModelSize
+
 
 @dataclass(frozen=True)
 class BaseModel:
@@ -9,15 +11,15 @@ class BaseModel:
     parameter_count: float
 
     @property
-    def model_size(self) -> str:
+    def model_size(self) -> ModelSize:
         return size_of(self.parameter_count)
 
 
-def size_of(parameter_count: float) -> str:
+def size_of(parameter_count: float) -> ModelSize:
     """NANO under 1B parameters, SMALL under 7B, LARGE from 7B."""
     if parameter_count < 1e9:
-        return "NANO"
-    return "SMALL" if parameter_count < 7e9 else "LARGE"
+        return ModelSize.NANO
+    return ModelSize.SMALL if parameter_count < 7e9 else ModelSize.LARGE
 
 
 BASE_MODELS: tuple[BaseModel, ...] = (

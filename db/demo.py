@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import endpoints
 from db.catalog import BY_NAME
 from db.models import Deployment, DeploymentEvent, TrainingJob
+from domain import ACTIVATE, DELETE, DEPLOY, FAIL_ROLLOUT, PAUSE, RESUME, ModelSize, Move
+from domain import DeploymentStatus as D
+from domain import JobStatus as J
 
 # (model name, base model, datasets): one product a team fine-tunes repeatedly; later jobs train
 # on the second, refreshed dataset.
@@ -40,7 +43,7 @@ _PRODUCTS = (
 )
 # What each product is doing right now, after its deployments: every job status and a rollout
 # in progress occur in the fleet.
-_LATEST = ("RUNNING", "COMPLETE", "DEPLOYING", "QUEUED", "COMPLETE")
+_LATEST = (J.RUNNING, J.COMPLETE, D.DEPLOYING, J.QUEUED, J.COMPLETE)
 _TEAM = ("maya.chen", "lars.olsen", "priya.nair", "tom.becker", "ana.souza", "kenji.watanabe", "ci-pipeline")
 _FAILURES = (
     "Health check timed out after 120 s: container did not become ready",
@@ -53,7 +56,7 @@ _JOB_FAILURES = (
     "Node preempted three times; giving up",
     "CUDA out of memory at batch size 64",
 )
-_HOURS_PER_3_EPOCHS = {"NANO": 1.5, "SMALL": 5.0, "LARGE": 14.0}
+_HOURS_PER_3_EPOCHS = {ModelSize.NANO: 1.5, ModelSize.SMALL: 5.0, ModelSize.LARGE: 14.0}
 _DAY = timedelta(days=1)
 
 
@@ -137,30 +140,30 @@ def _product(
     for minor, created in enumerate(times):
         dataset = datasets[minor * 2 // count]
         # A failed rollout is often retried with the same job; otherwise a new job finished before.
-        if source is None or previous != "FAILED" or rng.random() < 0.5:
+        if source is None or previous != D.FAILED or rng.random() < 0.5:
             if rng.random() < 0.3:  # an attempt that went nowhere
                 job(
-                    rng.choice(("FAILED", "CANCELLED")),
+                    rng.choice((J.FAILED, J.CANCELLED)),
                     created - timedelta(hours=rng.uniform(30, 60)),
                     dataset,
                 )
-            source = job("COMPLETE", created - timedelta(hours=rng.uniform(1, 20)), dataset)
+            source = job(J.COMPLETE, created - timedelta(hours=rng.uniform(1, 20)), dataset)
         # The first two versions have served untouched ever since; later ones are anyone's guess.
-        final = "ACTIVE" if minor < 2 else rng.choice(("ACTIVE",) * 6 + ("PAUSED", "PAUSED", "FAILED"))
-        pauses = 0 if minor < 2 or final != "ACTIVE" else rng.choice((0, 0, 1, 2))
+        final = D.ACTIVE if minor < 2 else rng.choice((D.ACTIVE,) * 6 + (D.PAUSED, D.PAUSED, D.FAILED))
+        pauses = 0 if minor < 2 or final != D.ACTIVE else rng.choice((0, 0, 1, 2))
         planned.append(_deployment(rng, now, source, minor, created, final, pauses))
         previous = final
     dataset = datasets[1]
-    if latest == "RUNNING":
-        job("RUNNING", now - timedelta(hours=rng.uniform(0.5, 3)), dataset)
-    elif latest == "QUEUED":
-        job("QUEUED", now - timedelta(minutes=rng.uniform(3, 40)), dataset)
-    elif latest == "COMPLETE":  # finished, not deployed yet: the deploy dialog offers it
-        job("COMPLETE", now - timedelta(hours=rng.uniform(1, 6)), dataset)
+    if latest == J.RUNNING:
+        job(J.RUNNING, now - timedelta(hours=rng.uniform(0.5, 3)), dataset)
+    elif latest == J.QUEUED:
+        job(J.QUEUED, now - timedelta(minutes=rng.uniform(3, 40)), dataset)
+    elif latest == J.COMPLETE:  # finished, not deployed yet: the deploy dialog offers it
+        job(J.COMPLETE, now - timedelta(hours=rng.uniform(1, 6)), dataset)
     else:  # deployed a moment ago, rolling out now
-        fresh = job("COMPLETE", now - timedelta(hours=rng.uniform(1, 6)), dataset)
+        fresh = job(J.COMPLETE, now - timedelta(hours=rng.uniform(1, 6)), dataset)
         rolling_out = now - timedelta(seconds=rng.uniform(10, 25))
-        planned.append(_deployment(rng, now, fresh, len(times), rolling_out, "DEPLOYING", 0))
+        planned.append(_deployment(rng, now, fresh, len(times), rolling_out, D.DEPLOYING, 0))
 
 
 def _job(
@@ -171,9 +174,9 @@ def _job(
     epochs = rng.choice((2, 3, 3, 4, 5))
     hours = _HOURS_PER_3_EPOCHS[model.model_size] * epochs / 3 * rng.uniform(0.7, 1.3)
     queued = timedelta(minutes=rng.uniform(2, 90))
-    progress = {"QUEUED": 0.0, "COMPLETE": 1.0}.get(status, round(rng.uniform(0.1, 0.9), 3))
-    if status in ("QUEUED", "RUNNING"):
-        created, started, completed = at, (None if status == "QUEUED" else at + queued), None
+    progress = {J.QUEUED: 0.0, J.COMPLETE: 1.0}.get(status, round(rng.uniform(0.1, 0.9), 3))
+    if status in (J.QUEUED, J.RUNNING):
+        created, started, completed = at, (None if status == J.QUEUED else at + queued), None
     else:
         completed = at
         started = completed - timedelta(hours=hours * progress)
@@ -189,7 +192,7 @@ def _job(
         batch_size=rng.choice((8, 16, 32, 64)),
         lora_rank=rng.choice((8, 16, 32, None)),
         status=status,
-        status_reason=rng.choice(_JOB_FAILURES) if status == "FAILED" else None,
+        status_reason=rng.choice(_JOB_FAILURES) if status == J.FAILED else None,
         progress=progress,
         final_loss=None,  # COMPLETE jobs get theirs from the simulator's loss curve
         created_at=created,
@@ -213,36 +216,32 @@ def _deployment(
         version_major=1,
         version_minor=minor,
         version_patch=0,
-        status="DEPLOYING",
+        status=D.DEPLOYING,
         endpoint=endpoints.path(endpoints.readable(job.model_name), 1, minor, 0),  # names are distinct
         deployed_by=rng.choice(_TEAM),
         model_size=job.model_size,
         created_at=created,
         updated_at=created,
     )
-    events = [
-        _event(
-            "CREATED", None, "DEPLOYING", dep.deployed_by, created, f"Deploying {job.model_name} {version}"
-        )
-    ]
+    events = [_event(DEPLOY, dep.deployed_by, created, f"Deploying {job.model_name} {version}")]
     rollout = timedelta(seconds=rng.randint(40, 240))
-    if final == "DEPLOYING":
+    if final == D.DEPLOYING:
         dep.rollout_due_at = now + rollout
         return _Planned(dep, job, events)
     at = created + rollout
-    if final == "FAILED":
+    if final == D.FAILED:
         reason = rng.choice(_FAILURES)
-        events.append(_event("FAILED", "DEPLOYING", "FAILED", "system", at, reason))
-        dep.status, dep.status_reason = "FAILED", reason
+        events.append(_event(FAIL_ROLLOUT, "system", at, reason))
+        dep.status, dep.status_reason = D.FAILED, reason
     else:
         dep.activated_at = at
-        events.append(_event("ACTIVATED", "DEPLOYING", "ACTIVE", "system", at, "Rollout finished"))
-        events += _pauses(rng, at, now, pauses, end_paused=final == "PAUSED")
-        dep.status = events[-1].to_status or "ACTIVE"
+        events.append(_event(ACTIVATE, "system", at, "Rollout finished"))
+        events += _pauses(rng, at, now, pauses, end_paused=final == D.PAUSED)
+        dep.status = events[-1].to_status or D.ACTIVE
     # Some failed or paused versions were cleaned up a while later: their versions stay used.
-    if dep.status in ("FAILED", "PAUSED") and now - events[-1].at > 3 * _DAY and rng.random() < 0.5:
+    if dep.status in (D.FAILED, D.PAUSED) and now - events[-1].at > 3 * _DAY and rng.random() < 0.5:
         gone = events[-1].at + timedelta(hours=rng.uniform(1, 48))
-        events.append(_event("DELETED", dep.status, None, rng.choice(_TEAM), gone, None))
+        events.append(_event(DELETE, rng.choice(_TEAM), gone, None, source=dep.status))
         dep.deleted_at = gone
     dep.updated_at = events[-1].at
     return _Planned(dep, job, events)
@@ -259,17 +258,18 @@ def _pauses(
     for i in range(total):
         who = rng.choice(_TEAM)
         off, on = marks[2 * i], marks[2 * i + 1]
-        events.append(_event("PAUSED", "ACTIVE", "PAUSED", who, active_since + timedelta(seconds=off), None))
+        events.append(_event(PAUSE, who, active_since + timedelta(seconds=off), None))
         if not (end_paused and i == total - 1):
-            events.append(
-                _event("RESUMED", "PAUSED", "ACTIVE", who, active_since + timedelta(seconds=on), None)
-            )
+            events.append(_event(RESUME, who, active_since + timedelta(seconds=on), None))
     return events
 
 
 def _event(
-    kind: str, from_status: str | None, to_status: str | None, actor: str, at: datetime, message: str | None
+    move: Move, actor: str, at: datetime, message: str | None, source: str | None = None
 ) -> DeploymentEvent:
+    """The audit-trail entry of `move` (from its one source, or from `source` when it has several)."""
+    if source is None and move.sources:
+        (source,) = move.sources
     return DeploymentEvent(
-        kind=kind, from_status=from_status, to_status=to_status, actor=actor, at=at, message=message
+        kind=move.kind, from_status=source, to_status=move.target, actor=actor, at=at, message=message
     )

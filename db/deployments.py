@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import endpoints
 from db.models import Deployment, DeploymentEvent, FleetState, TrainingJob
+from domain import ACTIVATE, DELETE, DEPLOY, DeploymentStatus, Move
 
 
 async def get_deployments(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Deployment]:
@@ -96,7 +97,7 @@ async def create_deployment(
         version_major=1,
         version_minor=minor,
         version_patch=0,
-        status="DEPLOYING",
+        status=DEPLOY.target,
         endpoint=endpoints.path(await _slug(session, job.model_name), 1, minor, 0),
         deployed_by=actor,
         model_size=job.model_size,
@@ -110,9 +111,9 @@ async def create_deployment(
     session.add(
         DeploymentEvent(
             deployment_id=deployment.id,
-            kind="CREATED",
+            kind=DEPLOY.kind,
             from_status=None,
-            to_status="DEPLOYING",
+            to_status=DEPLOY.target,
             actor=actor,
             message=f"Deploying {job.model_name} {deployment.version}",
             at=now,
@@ -126,21 +127,22 @@ async def transition(
     *,
     session: AsyncSession,
     deployment_id: int,
-    from_status: str,
-    to_status: str,
-    kind: str,
+    move: Move,
     actor: str,
     at: datetime,
     reason: str | None = None,
     message: str | None = None,
 ) -> bool:
-    """Move one live deployment if it is still in `from_status`; False when another writer won."""
+    """Make `move` (one source, one target) if the live deployment is still in its source; False
+    when it is not (another writer won, or it never was)."""
+    (from_status,), to_status = move.sources, move.target
+    assert to_status is not None, "deleting is soft_delete"
     revision = await bump_revision(session)
     at = await _stamp(session, deployment_id, at)
     values: dict[str, object] = dict(
         status=to_status, status_reason=reason, updated_at=at, rollout_due_at=None, revision=revision
     )
-    if kind == "ACTIVATED":
+    if move is ACTIVATE:  # the first start of serving: the simulator's traffic begins here
         values["activated_at"] = at
     result = await session.execute(
         update(Deployment)
@@ -157,7 +159,7 @@ async def transition(
     session.add(
         DeploymentEvent(
             deployment_id=deployment_id,
-            kind=kind,
+            kind=move.kind,
             from_status=from_status,
             to_status=to_status,
             actor=actor,
@@ -169,14 +171,12 @@ async def transition(
     return True
 
 
-async def soft_delete(
-    *, session: AsyncSession, deployment_id: int, from_statuses: Sequence[str], actor: str, at: datetime
-) -> str | None:
-    """Delete a live deployment in one of `from_statuses`; returns the status it had, or None."""
+async def soft_delete(*, session: AsyncSession, deployment_id: int, actor: str, at: datetime) -> str | None:
+    """DELETE a live deployment in one of the move's sources; returns the status it had, or None."""
     status = await session.scalar(
         select(Deployment.status).where(Deployment.id == deployment_id, Deployment.deleted_at.is_(None))
     )
-    if status not in from_statuses:
+    if status not in DELETE.sources:
         return None
     revision = await bump_revision(session)
     at = await _stamp(session, deployment_id, at)
@@ -195,7 +195,7 @@ async def soft_delete(
     session.add(
         DeploymentEvent(
             deployment_id=deployment_id,
-            kind="DELETED",
+            kind=DELETE.kind,
             from_status=status,
             to_status=None,
             actor=actor,
@@ -209,7 +209,7 @@ async def soft_delete(
 async def due_rollouts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
     """DEPLOYING deployments whose simulated rollout has finished by `now`."""
     stmt = select(Deployment.id, Deployment.rollout_due_at).where(
-        Deployment.status == "DEPLOYING",
+        Deployment.status == DeploymentStatus.DEPLOYING,
         Deployment.rollout_due_at <= now,
         Deployment.deleted_at.is_(None),
     )

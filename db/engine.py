@@ -238,6 +238,11 @@ class Database:
             log.error("database %s refuses writes (%s): %s", self.display_url, refused.reason, refused)
             self.write_fault = WriteFault(refused.reason, datetime.now(UTC), str(refused))
 
+    async def ping(self) -> None:
+        """One trivial round trip on a read session: raises when the database does not answer."""
+        async with self.read() as session:
+            await session.execute(text("SELECT 1"))
+
     async def probe_writes(self) -> None:
         """Find out whether a write would be refused as read-only, writing nothing.
 

@@ -11,7 +11,8 @@ from sqlalchemy import select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
-from db.models import DEPLOYMENT_STATUSES, MODEL_SIZES, Deployment, DeploymentEvent, FleetState
+from db.models import Deployment, DeploymentEvent, FleetState
+from domain import DEPLOYMENT_STATUSES, MODEL_SIZES, RESTARTS_SERVING, STOPS_SERVING
 
 
 @dataclass(frozen=True)
@@ -129,11 +130,14 @@ async def changed_since(session: AsyncSession, since: int) -> FleetRows:
 
 
 async def _pauses(session: AsyncSession, since: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Paused intervals, from each PAUSED event to the RESUMED event that follows it."""
+    """Paused intervals, from each event that stops serving (PAUSED) to the next that restarts it
+    (RESUMED): the moves' `serving` in domain.py."""
     changed = select(Deployment.id).where(Deployment.revision > since)
     stmt = select(
         DeploymentEvent.deployment_id, DeploymentEvent.kind, DeploymentEvent.at, DeploymentEvent.id
-    ).where(DeploymentEvent.kind.in_(("PAUSED", "RESUMED")), DeploymentEvent.deployment_id.in_(changed))
+    ).where(
+        DeploymentEvent.kind.in_(STOPS_SERVING + RESTARTS_SERVING), DeploymentEvent.deployment_id.in_(changed)
+    )
     events = (await session.execute(stmt)).all()
     # In each deployment's own order of events, sorted here rather than by the database.
     events.sort(key=lambda e: (e[0], e[2], e[3]))
@@ -141,7 +145,7 @@ async def _pauses(session: AsyncSession, since: int) -> tuple[np.ndarray, np.nda
     starts: list[float] = []
     ends: list[float] = []
     for owner, kind, at, _ in events:
-        if kind == "PAUSED":
+        if kind in STOPS_SERVING:
             owners.append(owner)
             starts.append(at.timestamp())
             ends.append(np.inf)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from db.folding import fold
 from db.types import UTCDateTime
+from domain import DEPLOYMENT_STATUSES, EVENT_KINDS, JOB_STATUSES, MODEL_SIZES
 
 # Names sort by code point on every database (SQLite's BINARY; "C" on PostgreSQL, whose
 # default collation would ignore punctuation and case).
@@ -30,13 +31,8 @@ def _folded_model_name(context: DefaultExecutionContext) -> str:
     return fold(context.get_current_parameters()["model_name"])
 
 
-MODEL_SIZES = ("NANO", "SMALL", "LARGE")
-JOB_STATUSES = ("QUEUED", "RUNNING", "COMPLETE", "FAILED", "CANCELLED")
-DEPLOYMENT_STATUSES = ("DEPLOYING", "ACTIVE", "PAUSED", "FAILED")
-EVENT_KINDS = ("CREATED", "ACTIVATED", "PAUSED", "RESUMED", "FAILED", "DELETED")
-
-
 def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    """The CHECK constraint of an enum column, from the enum's members in order (domain.py)."""
     quoted = ", ".join(f"'{v}'" for v in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=f"ck_{column}_valid")
 

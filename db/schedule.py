@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Deployment, FleetState, TrainingJob
+from domain import DeploymentStatus, JobStatus
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,13 @@ class Observed:
 async def observe(session: AsyncSession) -> Observed:
     """The data revision and the earliest scheduled change still to be written, in one round trip."""
     rollout = select(func.min(Deployment.rollout_due_at)).where(
-        Deployment.status == "DEPLOYING", Deployment.deleted_at.is_(None)
+        Deployment.status == DeploymentStatus.DEPLOYING, Deployment.deleted_at.is_(None)
     )
     start = select(func.min(TrainingJob.scheduled_start_at)).where(
-        TrainingJob.status == "QUEUED", TrainingJob.deleted_at.is_(None)
+        TrainingJob.status == JobStatus.QUEUED, TrainingJob.deleted_at.is_(None)
     )
     end = select(func.min(TrainingJob.scheduled_end_at)).where(
-        TrainingJob.status == "RUNNING", TrainingJob.deleted_at.is_(None)
+        TrainingJob.status == JobStatus.RUNNING, TrainingJob.deleted_at.is_(None)
     )
     data = select(FleetState.data_revision).where(FleetState.id == 1)
     fleet = select(FleetState.revision).where(FleetState.id == 1)

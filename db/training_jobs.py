@@ -9,7 +9,8 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import folding, paging
-from db.models import JOB_STATUSES, TrainingJob
+from db.models import TrainingJob
+from domain import DEPLOYABLE_JOB_STATUS, JOB_STATUSES, JobStatus
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
     "CREATED_AT": (paging.SortKey("created_at", datetime),),
@@ -42,7 +43,7 @@ def _where(flt: TrainingJobFilter) -> list[ColumnElement[bool]]:
     if flt.model_name:
         clauses.append(folding.contains(TrainingJob.model_name_folded, flt.model_name))
     if flt.deployable is not None:
-        complete = TrainingJob.status == "COMPLETE"
+        complete = TrainingJob.status == DEPLOYABLE_JOB_STATUS
         clauses.append(complete if flt.deployable else ~complete)
     return clauses
 
@@ -86,7 +87,7 @@ async def create_job(*, session: AsyncSession, values: dict[str, Any]) -> Traini
 async def due_starts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
     """QUEUED jobs whose scheduled start has come."""
     stmt = select(TrainingJob.id, TrainingJob.scheduled_start_at).where(
-        TrainingJob.status == "QUEUED",
+        TrainingJob.status == JobStatus.QUEUED,
         TrainingJob.scheduled_start_at <= now,
         TrainingJob.deleted_at.is_(None),
     )
@@ -96,7 +97,9 @@ async def due_starts(*, session: AsyncSession, now: datetime) -> list[tuple[int,
 async def due_ends(*, session: AsyncSession, now: datetime) -> list[TrainingJob]:
     """RUNNING jobs whose scheduled end has come."""
     stmt = select(TrainingJob).where(
-        TrainingJob.status == "RUNNING", TrainingJob.scheduled_end_at <= now, TrainingJob.deleted_at.is_(None)
+        TrainingJob.status == JobStatus.RUNNING,
+        TrainingJob.scheduled_end_at <= now,
+        TrainingJob.deleted_at.is_(None),
     )
     return list((await session.scalars(stmt)).all())
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from db.paging import Order, Page
+from domain import Code
 from resolvers.errors import ApiError
 from resolvers.pagination import encode_cursor
 
@@ -41,9 +42,9 @@ def order_fields(
     fields = list(order_by or [default])
     names = [name for name, _ in fields]
     if len(set(names)) != len(names):
-        raise ApiError("`orderBy` names a field more than once", "INVALID_ORDER")
+        raise ApiError("`orderBy` names a field more than once", Code.INVALID_ORDER)
     if len(fields) > 5:
-        raise ApiError("`orderBy` takes at most 5 keys", "INVALID_ORDER")
+        raise ApiError("`orderBy` takes at most 5 keys", Code.INVALID_ORDER)
     return fields
 
 
@@ -55,7 +56,7 @@ def utc(value: datetime | None) -> datetime | None:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59
         raise ApiError(
-            f"{value.isoformat()} is out of range once converted to UTC", "BAD_USER_INPUT"
+            f"{value.isoformat()} is out of range once converted to UTC", Code.BAD_USER_INPUT
         ) from None
 
 
@@ -68,14 +69,14 @@ def name_filter(value: str | None) -> str | None:
         return None
     if len(value) > MAX_NAME_FILTER:
         raise ApiError(
-            f"`modelName` filter is {len(value)} characters; at most {MAX_NAME_FILTER}", "BAD_USER_INPUT"
+            f"`modelName` filter is {len(value)} characters; at most {MAX_NAME_FILTER}", Code.BAD_USER_INPUT
         )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ApiError("`modelName` filter is not valid Unicode text", "BAD_USER_INPUT") from None
+        raise ApiError("`modelName` filter is not valid Unicode text", Code.BAD_USER_INPUT) from None
     if not value.isprintable():  # names never hold control characters; PostgreSQL refuses NUL
-        raise ApiError("`modelName` filter must not contain control characters", "BAD_USER_INPUT")
+        raise ApiError("`modelName` filter must not contain control characters", Code.BAD_USER_INPUT)
     return value
 
 

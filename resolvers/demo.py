@@ -7,6 +7,7 @@ from sqlalchemy import select
 from db import demo
 from db.engine import Database
 from db.models import TrainingJob
+from domain import JobStatus
 from resolvers import training
 
 
@@ -21,11 +22,11 @@ async def load(db: Database, now: datetime, time_scale: float) -> bool:
             return False
         await demo.load_demo(session, now)
         for job in (await session.scalars(select(TrainingJob))).all():
-            if job.status == "COMPLETE":
+            if job.status == JobStatus.COMPLETE:
                 job.final_loss = training.final_loss(job)
-            elif job.status in ("QUEUED", "RUNNING"):
+            elif job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
                 plan = training.schedule(job.id, job.model_size, job.epochs, now, time_scale)
-                if job.status == "RUNNING":
+                if job.status == JobStatus.RUNNING:
                     # Already part-way through its run: shift the plan back to match its progress.
                     span = plan["scheduled_end_at"] - plan["scheduled_start_at"]
                     ran = span * (job.progress / plan["planned_progress"])

@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 
 from db.engine import DatabaseUnavailable
+from domain import Code
 
 __all__ = ["ApiError", "DatabaseUnavailable", "UserError", "UserErrorException"]
 
 
 @dataclass(frozen=True)
 class UserError:
-    code: str
+    code: Code
     message: str
     field: tuple[str, ...] | None = None
 
@@ -17,7 +18,7 @@ class UserError:
 class ApiError(Exception):
     """A client mistake in a query (bad id, cursor, page size); graphql-core copies `extensions`."""
 
-    def __init__(self, message: str, code: str = "BAD_USER_INPUT") -> None:
+    def __init__(self, message: str, code: Code = Code.BAD_USER_INPUT) -> None:
         super().__init__(message)
         self.message = message
         self.extensions = {"code": code}

@@ -4,6 +4,7 @@ import base64
 import binascii
 
 from db.types import INTEGER_MAX
+from domain import Code
 from resolvers.errors import ApiError
 
 MAX_ID_LENGTH = 200
@@ -23,7 +24,7 @@ def decode_any(value: str) -> tuple[str, int]:
         if not type_name or row_id < 1 or row_id > INTEGER_MAX or not raw.isdigit():
             raise ValueError
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(f"{value[:60]!r} is not a valid ID", "INVALID_ID") from None
+        raise ApiError(f"{value[:60]!r} is not a valid ID", Code.INVALID_ID) from None
     return type_name, row_id
 
 
@@ -31,5 +32,5 @@ def decode(value: str, type_name: str) -> int:
     """Row id of a global ID that must name a `type_name`."""
     found, row_id = decode_any(value)
     if found != type_name:
-        raise ApiError(f"ID {value!r} is a {found}, not a {type_name}", "INVALID_ID")
+        raise ApiError(f"ID {value!r} is a {found}, not a {type_name}", Code.INVALID_ID)
     return row_id

@@ -26,6 +26,7 @@ import numpy as np
 from db import deployments, schedule
 from db.engine import Database, DatabaseBusy, DatabaseUnavailable
 from db.faults import WritesRefused
+from domain import ACTIVATE, FAIL_ROLLOUT
 from resolvers.training import settle_jobs
 from simulator import rollout_fails, rollout_failure_reason
 
@@ -127,9 +128,7 @@ async def write_due(db: Database, now: datetime, *, wait: bool) -> int:
                 written += await deployments.transition(
                     session=session,
                     deployment_id=row_id,
-                    from_status="DEPLOYING",
-                    to_status="FAILED",
-                    kind="FAILED",
+                    move=FAIL_ROLLOUT,
                     actor=SYSTEM_ACTOR,
                     at=due_at,
                     reason=rollout_failure_reason(row_id),
@@ -138,9 +137,7 @@ async def write_due(db: Database, now: datetime, *, wait: bool) -> int:
                 written += await deployments.transition(
                     session=session,
                     deployment_id=row_id,
-                    from_status="DEPLOYING",
-                    to_status="ACTIVE",
-                    kind="ACTIVATED",
+                    move=ACTIVATE,
                     actor=SYSTEM_ACTOR,
                     at=due_at,
                     message="Rollout finished",

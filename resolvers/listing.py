@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 import numpy as np
 
 from db import folding
-from db.models import DEPLOYMENT_STATUSES, MODEL_SIZES
 from db.paging import KeyValue, Order, PageRequest, SortKey
+from domain import DEPLOYMENT_STATUSES, MODEL_SIZES
 from resolvers import snapshot_index
 from resolvers.fleet import Snapshot
 from resolvers.metrics import HEALTH_NAMES

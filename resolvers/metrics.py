@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from strawberry.dataloader import DataLoader
 
-from db.models import DEPLOYMENT_STATUSES
+from domain import DEPLOYMENT_STATUSES, HEALTH_LEVELS, Code
+from domain import Health as Level
 from resolvers.connections import utc
 from resolvers.errors import ApiError
 from resolvers.fleet import Snapshot
@@ -26,7 +27,7 @@ from simulator import (
     health_reasons,
 )
 
-HEALTH_NAMES = ("HEALTHY", "WARNING", "CRITICAL", "NO_TRAFFIC")
+HEALTH_NAMES = HEALTH_LEVELS
 MAX_HISTORY_AGE = timedelta(days=366)  # how far back asOf may reach
 
 
@@ -84,10 +85,10 @@ def resolve_as_of(now: datetime, as_of: datetime | None) -> datetime:
     assert as_of is not None
     if as_of > now:
         raise ApiError(
-            f"`asOf` {as_of.isoformat()} is in the future (server time {now.isoformat()})", "FUTURE_AS_OF"
+            f"`asOf` {as_of.isoformat()} is in the future (server time {now.isoformat()})", Code.FUTURE_AS_OF
         )
     if now - as_of > MAX_HISTORY_AGE:
-        raise ApiError("`asOf` may reach back at most 366 days", "AS_OF_OUT_OF_RANGE")
+        raise ApiError("`asOf` may reach back at most 366 days", Code.AS_OF_OUT_OF_RANGE)
     return as_of
 
 
@@ -282,7 +283,7 @@ class FiguresLoader:
         out = []
         for f in await self._figures(keys, with_health=True):
             if f is None:
-                out.append(HealthRecord("NO_TRAFFIC", ["Not serving traffic"]))
+                out.append(HealthRecord(Level.NO_TRAFFIC, ["Not serving traffic"]))
                 continue
             assert f.health is not None
             m, j, h = f.m, f.j, f.health
@@ -339,4 +340,4 @@ def stats(snap: Snapshot, as_of: datetime) -> StatsRecord:
     )
 
 
-assert HEALTH_NAMES[NO_TRAFFIC] == "NO_TRAFFIC"
+assert HEALTH_NAMES[NO_TRAFFIC] == Level.NO_TRAFFIC

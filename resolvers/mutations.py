@@ -13,6 +13,16 @@ from db import deployments, training_jobs
 from db.catalog import BY_NAME
 from db.engine import DatabaseBusy, DatabaseFull, DatabaseReadOnly
 from db.models import Deployment, TrainingJob
+from domain import (
+    CANCEL_TRAINING,
+    DELETE,
+    DEPLOYABLE_JOB_STATUS,
+    NEW_JOB_STATUS,
+    PAUSE,
+    RESUME,
+    Code,
+    Move,
+)
 from resolvers import ids, training
 from resolvers.context import Context
 from resolvers.errors import ApiError, UserError, UserErrorException
@@ -28,7 +38,7 @@ class Result(Generic[T]):
     errors: list[UserError] = field(default_factory=list)
 
 
-def _fail(code: str, message: str, *path: str) -> UserErrorException:
+def _fail(code: Code, message: str, *path: str) -> UserErrorException:
     return UserErrorException(UserError(code, message, ("input", *path) if path else None))
 
 
@@ -36,7 +46,7 @@ def _row_id(global_id: str, type_name: str, field_name: str) -> int:
     try:
         return ids.decode(global_id, type_name)
     except ApiError as exc:
-        raise _fail("INVALID_ID", exc.message, field_name) from None
+        raise _fail(Code.INVALID_ID, exc.message, field_name) from None
 
 
 async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Result[T]:
@@ -50,18 +60,18 @@ async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Re
         except DatabaseBusy:
             if attempt + 1 == _BUSY_RETRIES:
                 raise ApiError(
-                    "The database is busy; nothing was changed. Try again shortly.", "DATABASE_BUSY"
+                    "The database is busy; nothing was changed. Try again shortly.", Code.DATABASE_BUSY
                 ) from None
             await asyncio.sleep(0.05 * (attempt + 1))
             continue
         except DatabaseReadOnly:
             raise ApiError(
-                "The database is read-only; nothing was changed. Reads still work.", "DATABASE_READ_ONLY"
+                "The database is read-only; nothing was changed. Reads still work.", Code.DATABASE_READ_ONLY
             ) from None
         except DatabaseFull:
             raise ApiError(
                 "The database is full (no space left); nothing was changed. Reads still work.",
-                "DATABASE_FULL",
+                Code.DATABASE_FULL,
             ) from None
         ctx.wrote()
         return Result(value)
@@ -75,11 +85,11 @@ async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
         job_id = _row_id(job_global_id, "TrainingJob", "jobId")
         job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
         if job is None:
-            raise _fail("NOT_FOUND", f"No training job {job_global_id}", "jobId")
-        if job.status != "COMPLETE":
+            raise _fail(Code.NOT_FOUND, f"No training job {job_global_id}", "jobId")
+        if job.status != DEPLOYABLE_JOB_STATUS:
             raise _fail(
-                "JOB_NOT_COMPLETE",
-                f"Training job is {job.status}; only COMPLETE jobs can be deployed",
+                Code.JOB_NOT_COMPLETE,
+                f"Training job is {job.status}; only {DEPLOYABLE_JOB_STATUS} jobs can be deployed",
                 "jobId",
             )
         return await deployments.create_deployment(
@@ -96,32 +106,24 @@ async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
             return await _run(ctx, work)
         except IntegrityError:
             continue
-    return Result(errors=[UserError("CONFLICT", "Too many concurrent deploys of this model; try again")])
+    return Result(errors=[UserError(Code.CONFLICT, "Too many concurrent deploys of this model; try again")])
 
 
-async def _move(
-    ctx: Context, global_id: str, from_status: str, to_status: str, kind: str, verb: str
-) -> Result[Deployment]:
+async def _move(ctx: Context, global_id: str, move: Move) -> Result[Deployment]:
     async def work(session: AsyncSession) -> Deployment:
         row_id = _row_id(global_id, "Deployment", "id")
         moved = await deployments.transition(
             session=session,
             deployment_id=row_id,
-            from_status=from_status,
-            to_status=to_status,
-            kind=kind,
+            move=move,
             actor=ctx.actor,
             at=ctx.now,
         )
         row = await deployments.get_deployment_any(session=session, deployment_id=row_id)
         if row is None or row.deleted_at is not None:
-            raise _fail("NOT_FOUND", f"No deployment {global_id}", "id")
+            raise _fail(Code.NOT_FOUND, f"No deployment {global_id}", "id")
         if not moved:
-            raise _fail(
-                "INVALID_TRANSITION",
-                f"Deployment is {row.status}; only {from_status} deployments can be {verb}",
-                "id",
-            )
+            raise _fail(Code.INVALID_TRANSITION, move.refusal(row.status), "id")
         await session.refresh(row)
         return row
 
@@ -129,32 +131,22 @@ async def _move(
 
 
 async def pause_deployment(ctx: Context, global_id: str) -> Result[Deployment]:
-    return await _move(ctx, global_id, "ACTIVE", "PAUSED", "PAUSED", "paused")
+    return await _move(ctx, global_id, PAUSE)
 
 
 async def resume_deployment(ctx: Context, global_id: str) -> Result[Deployment]:
-    return await _move(ctx, global_id, "PAUSED", "ACTIVE", "RESUMED", "resumed")
+    return await _move(ctx, global_id, RESUME)
 
 
 async def delete_deployment(ctx: Context, global_id: str) -> Result[str]:
     async def work(session: AsyncSession) -> str:
         row_id = _row_id(global_id, "Deployment", "id")
-        if await deployments.soft_delete(
-            session=session,
-            deployment_id=row_id,
-            from_statuses=("PAUSED", "FAILED"),
-            actor=ctx.actor,
-            at=ctx.now,
-        ):
+        if await deployments.soft_delete(session=session, deployment_id=row_id, actor=ctx.actor, at=ctx.now):
             return global_id
         row = await deployments.get_deployment_any(session=session, deployment_id=row_id)
         if row is None or row.deleted_at is not None:
-            raise _fail("NOT_FOUND", f"No deployment {global_id}", "id")
-        raise _fail(
-            "INVALID_TRANSITION",
-            f"Deployment is {row.status}; only PAUSED or FAILED deployments can be deleted",
-            "id",
-        )
+            raise _fail(Code.NOT_FOUND, f"No deployment {global_id}", "id")
+        raise _fail(Code.INVALID_TRANSITION, DELETE.refusal(row.status), "id")
 
     return await _run(ctx, work)
 
@@ -164,9 +156,9 @@ async def delete_training_job(ctx: Context, global_id: str) -> Result[str]:
         job_id = _row_id(global_id, "TrainingJob", "id")
         job: TrainingJob | None = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
         if job is None:
-            raise _fail("NOT_FOUND", f"No training job {global_id}", "id")
+            raise _fail(Code.NOT_FOUND, f"No training job {global_id}", "id")
         if await deployments.has_live_deployments(session=session, job_id=job_id):
-            raise _fail("HAS_DEPLOYMENTS", "Delete this job's deployments first", "id")
+            raise _fail(Code.HAS_DEPLOYMENTS, "Delete this job's deployments first", "id")
         await training_jobs.soft_delete(session=session, job_id=job_id, at=ctx.now)
         return global_id
 
@@ -178,7 +170,7 @@ async def create_training_job(ctx: Context, spec: training.JobSpec) -> Result[Tr
     problems = training.validate(spec)
     if problems:
         return Result(
-            errors=[UserError("INVALID_INPUT", message, ("input", *path)) for path, message in problems]
+            errors=[UserError(Code.INVALID_INPUT, message, ("input", *path)) for path, message in problems]
         )
     base = BY_NAME[spec.base_model]
 
@@ -195,7 +187,7 @@ async def create_training_job(ctx: Context, spec: training.JobSpec) -> Result[Tr
                 epochs=spec.epochs,
                 batch_size=spec.batch_size,
                 lora_rank=spec.lora_rank,
-                status="QUEUED",
+                status=NEW_JOB_STATUS,
                 progress=0.0,
                 created_at=ctx.now,
             ),
@@ -217,22 +209,18 @@ async def cancel_training_job(ctx: Context, global_id: str) -> Result[TrainingJo
         job_id = _row_id(global_id, "TrainingJob", "id")
         job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
         if job is None:
-            raise _fail("NOT_FOUND", f"No training job {global_id}", "id")
-        if job.status not in ("QUEUED", "RUNNING") or not await training_jobs.transition(
+            raise _fail(Code.NOT_FOUND, f"No training job {global_id}", "id")
+        if job.status not in CANCEL_TRAINING.sources or not await training_jobs.transition(
             session=session,
             job_id=job_id,
             from_statuses=(job.status,),
             values={
-                "status": "CANCELLED",
+                "status": CANCEL_TRAINING.target,
                 "completed_at": ctx.now,
                 "progress": training.progress(job, ctx.now),
             },
         ):
-            raise _fail(
-                "INVALID_TRANSITION",
-                f"Training job is {job.status}; only QUEUED or RUNNING jobs can be cancelled",
-                "id",
-            )
+            raise _fail(Code.INVALID_TRANSITION, CANCEL_TRAINING.refusal(job.status), "id")
         await session.refresh(job)
         return job
 

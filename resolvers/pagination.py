@@ -12,6 +12,7 @@ import orjson
 
 from db.paging import KeyValue, Order, PageRequest
 from db.types import INTEGER_MAX, INTEGER_MIN
+from domain import Code
 from resolvers.errors import ApiError
 
 DEFAULT_PAGE_SIZE = 20
@@ -60,11 +61,11 @@ def decode_cursor(cursor: str, order: Order, argument: str, scope: str = "") -> 
         if not isinstance(payload, dict) or not isinstance(payload.get("v"), list):
             raise ValueError("not a cursor")
         if payload.get("o") != order.signature:
-            raise ApiError(f"`{argument}` cursor was made for a different orderBy", "INVALID_CURSOR")
+            raise ApiError(f"`{argument}` cursor was made for a different orderBy", Code.INVALID_CURSOR)
         if payload.get("f", "") != scope:
             raise ApiError(
                 f"`{argument}` cursor was made for a different filter; start again from the first page",
-                "INVALID_CURSOR",
+                Code.INVALID_CURSOR,
             )
         raw = payload["v"]
         if len(raw) != len(order.keys):
@@ -74,7 +75,7 @@ def decode_cursor(cursor: str, order: Order, argument: str, scope: str = "") -> 
     except ApiError:
         raise
     except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeError, orjson.JSONDecodeError):
-        raise ApiError(f"`{argument}` is not a valid cursor", "INVALID_CURSOR") from None
+        raise ApiError(f"`{argument}` is not a valid cursor", Code.INVALID_CURSOR) from None
     return Cursor(values, as_of)
 
 
@@ -82,10 +83,12 @@ def page_request(order: Order, args: PageArgs, scope: str = "") -> tuple[PageReq
     """Validated page arguments; also returns the decoded cursors (for their asOf)."""
     first, after, last, before = args.first, args.after, args.last, args.before
     if first is not None and last is not None:
-        raise ApiError("Pass `first` or `last`, not both", "INVALID_PAGINATION")
+        raise ApiError("Pass `first` or `last`, not both", Code.INVALID_PAGINATION)
     for name, size in (("first", first), ("last", last)):
         if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
-            raise ApiError(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {size}", "PAGE_SIZE_LIMIT")
+            raise ApiError(
+                f"`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {size}", Code.PAGE_SIZE_LIMIT
+            )
     if first is None and last is None:
         first = DEFAULT_PAGE_SIZE
     after_cursor = decode_cursor(after, order, "after", scope) if after is not None else None

@@ -15,10 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import training_jobs
 from db.catalog import BY_NAME
-from db.models import MODEL_SIZES, TrainingJob
+from db.models import TrainingJob
+from domain import (
+    DEPLOYABLE_JOB_STATUS,
+    FAIL_TRAINING,
+    FINISH_TRAINING,
+    MODEL_SIZES,
+    START_TRAINING,
+    Code,
+    JobStatus,
+)
+from resolvers.errors import ApiError
 from simulator import loss_curve, training_failure_reason, training_schedule
 
 MAX_LOSS_POINTS = 500
+DEFAULT_LOSS_POINTS = 50
 
 
 @dataclass(frozen=True)
@@ -40,14 +51,31 @@ def schedule(
     return {
         "scheduled_start_at": start,
         "scheduled_end_at": start + timedelta(seconds=float(plan.run_seconds[0]) * fraction),
-        "planned_status": "FAILED" if bool(plan.fails[0]) else "COMPLETE",
+        "planned_status": (FAIL_TRAINING if bool(plan.fails[0]) else FINISH_TRAINING).target,
         "planned_progress": fraction,
     }
 
 
+def loss_points(points: int | None) -> int:
+    """`lossHistory(points)`: the default when null; ApiError(BAD_USER_INPUT) out of 2 to 500."""
+    count = DEFAULT_LOSS_POINTS if points is None else points
+    if not 2 <= count <= MAX_LOSS_POINTS:
+        raise ApiError(f"`points` must be between 2 and {MAX_LOSS_POINTS}, got {count}", Code.BAD_USER_INPUT)
+    return count
+
+
+def deployable(job: TrainingJob) -> bool:
+    return job.status == DEPLOYABLE_JOB_STATUS
+
+
+def progressing(job: TrainingJob) -> bool:
+    """Its progress (and loss history) moves with the clock."""
+    return job.status == JobStatus.RUNNING
+
+
 def progress(job: TrainingJob, now: datetime) -> float:
     """Fraction done at `now`: rises while RUNNING, frozen once the job stops."""
-    if job.status != "RUNNING" or job.scheduled_start_at is None or job.scheduled_end_at is None:
+    if job.status != JobStatus.RUNNING or job.scheduled_start_at is None or job.scheduled_end_at is None:
         return job.progress
     span = (job.scheduled_end_at - job.scheduled_start_at).total_seconds()
     stop = job.planned_progress if job.planned_progress is not None else 1.0
@@ -68,14 +96,14 @@ def final_loss(job: TrainingJob) -> float:
 def loss_history(job: TrainingJob, now: datetime, points: int) -> list[LossPoint]:
     """The loss curve from the start to the job's progress at `now`, `points` evenly spaced points."""
     done = progress(job, now)
-    if job.status == "QUEUED" or done <= 0 or points < 1:
+    if job.status == JobStatus.QUEUED or done <= 0 or points < 1:
         return []
     grid = np.linspace(0.0, done, points) if points > 1 else np.array([done])
     losses = loss_curve(job.id, MODEL_SIZES.index(job.model_size), job.learning_rate, job.epochs, grid)
     curve = [
         LossPoint(float(p), float(p * job.epochs), float(loss)) for p, loss in zip(grid, losses, strict=True)
     ]
-    if job.status == "COMPLETE" and job.final_loss is not None:
+    if job.status == JobStatus.COMPLETE and job.final_loss is not None:
         # The stored final loss is the curve's end by construction; show that very number.
         curve[-1] = LossPoint(curve[-1].progress, curve[-1].epoch, job.final_loss)
     return curve
@@ -88,26 +116,27 @@ async def settle_jobs(session: AsyncSession, now: datetime) -> int:
         written += await training_jobs.transition(
             session=session,
             job_id=job_id,
-            from_statuses=("QUEUED",),
-            values={"status": "RUNNING", "started_at": start},
+            from_statuses=START_TRAINING.sources,
+            values={"status": START_TRAINING.target, "started_at": start},
         )
     for job in await training_jobs.due_ends(session=session, now=now):
-        if job.planned_status == "FAILED":
+        move = FAIL_TRAINING if job.planned_status == FAIL_TRAINING.target else FINISH_TRAINING
+        if move is FAIL_TRAINING:
             values: dict[str, Any] = {
-                "status": "FAILED",
+                "status": move.target,
                 "progress": job.planned_progress,
                 "completed_at": job.scheduled_end_at,
                 "status_reason": training_failure_reason(job.id),
             }
         else:
             values = {
-                "status": "COMPLETE",
+                "status": move.target,
                 "progress": 1.0,
                 "completed_at": job.scheduled_end_at,
                 "final_loss": final_loss(job),
             }
         written += await training_jobs.transition(
-            session=session, job_id=job.id, from_statuses=("RUNNING",), values=values
+            session=session, job_id=job.id, from_statuses=move.sources, values=values
         )
     return written
 

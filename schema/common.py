@@ -1,12 +1,35 @@
 """Types shared by every entity: Node, PageInfo, ordering, model sizes, UserError."""
 
-from enum import Enum
-from typing import Annotated
+from collections.abc import Callable
+from enum import Enum, StrEnum
+from typing import Annotated, TypeVar
 
 import strawberry
+from strawberry.types.enum import EnumValueDefinition
 
+import domain
+from domain import Code
 from resolvers.connections import Connection
 from resolvers.errors import UserError as UserErrorRow
+
+E = TypeVar("E", bound=type[Enum])
+
+
+def mirrors(source: type[StrEnum], *, subset: bool = False) -> Callable[[E], E]:
+    """Check at import that a GraphQL enum is `source` (or, with `subset`, some of it): the same
+    names in the same order, each valued by the domain member, so a typo cannot reach run time."""
+
+    def check(graphql_enum: E) -> E:
+        values = {
+            m.name: m.value.value if isinstance(m.value, EnumValueDefinition) else m.value
+            for m in graphql_enum
+        }
+        expected = [m.name for m in source if not subset or m.name in values]
+        if list(values) != expected or any(source[n] is not v for n, v in values.items()):
+            raise TypeError(f"{graphql_enum.__name__} does not mirror {source.__name__}: {list(values)}")
+        return graphql_enum
+
+    return check
 
 
 @strawberry.interface(description="An object with a global ID, refetchable with `node(id)`.")
@@ -38,35 +61,44 @@ class OrderDirection(Enum):
 
 
 @strawberry.enum(description="Size class of a model by parameter count.")
+@mirrors(domain.ModelSize)
 class ModelSize(Enum):
-    NANO = strawberry.enum_value("NANO", description="Under 1B parameters")
-    SMALL = strawberry.enum_value("SMALL", description="1B to under 7B parameters")
-    LARGE = strawberry.enum_value("LARGE", description="7B parameters and over")
+    NANO = strawberry.enum_value(domain.ModelSize.NANO, description="Under 1B parameters")
+    SMALL = strawberry.enum_value(domain.ModelSize.SMALL, description="1B to under 7B parameters")
+    LARGE = strawberry.enum_value(domain.ModelSize.LARGE, description="7B parameters and over")
 
 
 @strawberry.enum(description="Lifecycle of a deployment.")
+@mirrors(domain.DeploymentStatus)
 class DeploymentStatus(Enum):
-    DEPLOYING = strawberry.enum_value("DEPLOYING", description="Rolling out; not serving yet.")
-    ACTIVE = strawberry.enum_value("ACTIVE", description="Serving traffic.")
-    PAUSED = strawberry.enum_value("PAUSED", description="Stopped by a user; may be resumed.")
-    FAILED = strawberry.enum_value("FAILED", description="Rollout failed; see statusReason.")
+    DEPLOYING = strawberry.enum_value(
+        domain.DeploymentStatus.DEPLOYING, description="Rolling out; not serving yet."
+    )
+    ACTIVE = strawberry.enum_value(domain.DeploymentStatus.ACTIVE, description="Serving traffic.")
+    PAUSED = strawberry.enum_value(
+        domain.DeploymentStatus.PAUSED, description="Stopped by a user; may be resumed."
+    )
+    FAILED = strawberry.enum_value(
+        domain.DeploymentStatus.FAILED, description="Rollout failed; see statusReason."
+    )
 
 
 @strawberry.enum(description="Why a mutation did not happen.")
+@mirrors(Code, subset=True)
 class UserErrorCode(Enum):
-    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No such object (or it was deleted).")
-    INVALID_ID = strawberry.enum_value("INVALID_ID", description="The ID is malformed or of another type.")
-    INVALID_INPUT = strawberry.enum_value("INVALID_INPUT", description="An input value is out of bounds.")
+    NOT_FOUND = strawberry.enum_value(Code.NOT_FOUND, description="No such object (or it was deleted).")
+    INVALID_ID = strawberry.enum_value(Code.INVALID_ID, description="The ID is malformed or of another type.")
+    INVALID_INPUT = strawberry.enum_value(Code.INVALID_INPUT, description="An input value is out of bounds.")
     JOB_NOT_COMPLETE = strawberry.enum_value(
-        "JOB_NOT_COMPLETE", description="Only COMPLETE jobs can be deployed."
+        Code.JOB_NOT_COMPLETE, description="Only COMPLETE jobs can be deployed."
     )
     INVALID_TRANSITION = strawberry.enum_value(
-        "INVALID_TRANSITION", description="The object's status does not allow this change."
+        Code.INVALID_TRANSITION, description="The object's status does not allow this change."
     )
     HAS_DEPLOYMENTS = strawberry.enum_value(
-        "HAS_DEPLOYMENTS", description="Deployments still reference this training job."
+        Code.HAS_DEPLOYMENTS, description="Deployments still reference this training job."
     )
-    CONFLICT = strawberry.enum_value("CONFLICT", description="A concurrent change won; retry.")
+    CONFLICT = strawberry.enum_value(Code.CONFLICT, description="A concurrent change won; retry.")
 
 
 @strawberry.type(description="An expected failure of a mutation; nothing was changed.")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+import domain
 from db.models import Deployment as DeploymentRow
 from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
@@ -14,7 +15,7 @@ from resolvers import training_jobs as job_resolvers
 from resolvers.connections import Connection
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
-from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, PageInfo, direction_desc
+from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, PageInfo, direction_desc, mirrors
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
 if TYPE_CHECKING:
@@ -28,13 +29,16 @@ AsOf = Annotated[
 
 
 @strawberry.enum(description="What happened in one audit-trail entry.")
+@mirrors(domain.EventKind)
 class DeploymentEventKind(Enum):
-    CREATED = strawberry.enum_value("CREATED", description="deployJob created the deployment.")
-    ACTIVATED = strawberry.enum_value("ACTIVATED", description="The rollout finished; serving.")
-    PAUSED = strawberry.enum_value("PAUSED", description="A user paused it.")
-    RESUMED = strawberry.enum_value("RESUMED", description="A user resumed it.")
-    FAILED = strawberry.enum_value("FAILED", description="The rollout failed.")
-    DELETED = strawberry.enum_value("DELETED", description="A user deleted it.")
+    CREATED = strawberry.enum_value(domain.EventKind.CREATED, description="deployJob created the deployment.")
+    ACTIVATED = strawberry.enum_value(
+        domain.EventKind.ACTIVATED, description="The rollout finished; serving."
+    )
+    PAUSED = strawberry.enum_value(domain.EventKind.PAUSED, description="A user paused it.")
+    RESUMED = strawberry.enum_value(domain.EventKind.RESUMED, description="A user resumed it.")
+    FAILED = strawberry.enum_value(domain.EventKind.FAILED, description="The rollout failed.")
+    DELETED = strawberry.enum_value(domain.EventKind.DELETED, description="A user deleted it.")
 
 
 @strawberry.type(description="One entry of a deployment's audit trail.")
@@ -181,7 +185,7 @@ class DeploymentOrderField(Enum):
     MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
     VERSION = strawberry.enum_value("VERSION", description="Semantic order: v1.10.0 comes after v1.9.0")
     STATUS = strawberry.enum_value(
-        "STATUS", description="Lifecycle order: DEPLOYING, ACTIVE, PAUSED, FAILED."
+        "STATUS", description=f"Lifecycle order: {', '.join(domain.DEPLOYMENT_STATUSES)}."
     )
     REQUEST_VOLUME = strawberry.enum_value("REQUEST_VOLUME", description="Requests per second at asOf.")
     P50_LATENCY = strawberry.enum_value("P50_LATENCY", description="P50 latency at asOf; no traffic last.")

@@ -18,6 +18,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from domain import Code
 from resolvers.errors import ApiError
 from schema import yielding
 from schema.cost import operation_cost
@@ -58,7 +59,7 @@ class _MaskUnexpected(MaskErrors):
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            extensions={"code": Code.INTERNAL_SERVER_ERROR, "requestId": request_id},
         )
 
 
@@ -118,7 +119,7 @@ class CostLimiter(SchemaExtension):
                         f"This query costs {self.requested:,}{batch}, over the budget of {self.limit:,} "
                         "(max_cost): ask for smaller pages, fewer nested connections or shorter histories",
                         extensions={
-                            "code": "COST_LIMIT_EXCEEDED",
+                            "code": Code.COST_LIMIT_EXCEEDED,
                             "cost": self.requested + spent,
                             "limit": self.limit,
                         },
@@ -151,7 +152,7 @@ class CostLimiter(SchemaExtension):
             f"This query costs {self.requested:,} and your budget holds {self.charge.remaining:,} now; it "
             f"regains {budget.refill_per_second:,g} per second: retry after {self.charge.retry_after} s",
             extensions={
-                "code": "RATE_LIMITED",
+                "code": Code.RATE_LIMITED,
                 "cost": self.requested,
                 "remaining": self.charge.remaining,
                 "retryAfter": self.charge.retry_after,

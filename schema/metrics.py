@@ -5,17 +5,21 @@ from enum import Enum
 
 import strawberry
 
+import domain
 from resolvers.metrics import MetricsRecord, SeriesRecord, StatsRecord
-from schema.common import DeploymentStatus
+from schema.common import DeploymentStatus, mirrors
 
 
 @strawberry.enum(description="How a deployment is doing, by the thresholds in the README.")
+@mirrors(domain.Health)
 class DeploymentHealth(Enum):
-    HEALTHY = strawberry.enum_value("HEALTHY", description="Every figure within its threshold.")
-    WARNING = strawberry.enum_value("WARNING", description="A figure past its warning threshold.")
-    CRITICAL = strawberry.enum_value("CRITICAL", description="A figure past its critical threshold.")
+    HEALTHY = strawberry.enum_value(domain.Health.HEALTHY, description="Every figure within its threshold.")
+    WARNING = strawberry.enum_value(domain.Health.WARNING, description="A figure past its warning threshold.")
+    CRITICAL = strawberry.enum_value(
+        domain.Health.CRITICAL, description="A figure past its critical threshold."
+    )
     NO_TRAFFIC = strawberry.enum_value(
-        "NO_TRAFFIC", description="Not serving traffic: deploying, paused or failed"
+        domain.Health.NO_TRAFFIC, description="Not serving traffic: deploying, paused or failed"
     )
 
 

@@ -18,6 +18,8 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
+from domain import Code
+
 UNAUTHENTICATED = "Missing or invalid API token: send `Authorization: Bearer <token>`"
 
 
@@ -25,7 +27,7 @@ class Access(BasePermission):
     """Mutations need a valid token when tokens are configured; reads too when set to."""
 
     message = UNAUTHENTICATED
-    error_extensions = {"code": "UNAUTHENTICATED"}
+    error_extensions = {"code": Code.UNAUTHENTICATED}
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         if info.operation.operation == OperationType.MUTATION:
@@ -56,7 +58,7 @@ class IntrospectionAccess(SchemaExtension):
                 and (context.operation_name is None or (d.name and d.name.value == context.operation_name))
             ]
             if any(_introspects(op.selection_set, fragments, set()) for op in chosen):
-                error = GraphQLError(UNAUTHENTICATED, extensions={"code": "UNAUTHENTICATED"})
+                error = GraphQLError(UNAUTHENTICATED, extensions={"code": Code.UNAUTHENTICATED})
                 context.result = GraphQLExecutionResult(data=None, errors=[error])
         yield
 

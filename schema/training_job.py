@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+import domain
 from db.models import TrainingJob as TrainingJobRow
 from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training
 from resolvers import training_jobs as resolvers
 from resolvers.connections import Connection
-from resolvers.errors import ApiError
 from resolvers.pagination import PageArgs
 from schema.common import (
     After,
@@ -24,6 +24,7 @@ from schema.common import (
     OrderDirection,
     PageInfo,
     direction_desc,
+    mirrors,
 )
 
 if TYPE_CHECKING:
@@ -35,12 +36,15 @@ _DeploymentOrder = Annotated["DeploymentOrder", strawberry.lazy("schema.deployme
 
 
 @strawberry.enum(description="Lifecycle of a training job.")
+@mirrors(domain.JobStatus)
 class TrainingJobStatus(Enum):
-    QUEUED = strawberry.enum_value("QUEUED", description="Waiting for a GPU.")
-    RUNNING = strawberry.enum_value("RUNNING", description="Training.")
-    COMPLETE = strawberry.enum_value("COMPLETE", description="Finished; deployable.")
-    FAILED = strawberry.enum_value("FAILED", description="Stopped by an error; see statusReason.")
-    CANCELLED = strawberry.enum_value("CANCELLED", description="Stopped by a user.")
+    QUEUED = strawberry.enum_value(domain.JobStatus.QUEUED, description="Waiting for a GPU.")
+    RUNNING = strawberry.enum_value(domain.JobStatus.RUNNING, description="Training.")
+    COMPLETE = strawberry.enum_value(domain.JobStatus.COMPLETE, description="Finished; deployable.")
+    FAILED = strawberry.enum_value(
+        domain.JobStatus.FAILED, description="Stopped by an error; see statusReason."
+    )
+    CANCELLED = strawberry.enum_value(domain.JobStatus.CANCELLED, description="Stopped by a user.")
 
 
 @strawberry.type(description="Fine-tuning settings of a training job.")
@@ -125,19 +129,14 @@ class TrainingJob(Node):
             int | None, strawberry.argument(description="Number of points, 2 to 500 (default 50).")
         ] = 50,
     ) -> list[LossPoint]:
-        count = 50 if points is None else points
-        if not 2 <= count <= training.MAX_LOSS_POINTS:
-            raise ApiError(
-                f"`points` must be between 2 and {training.MAX_LOSS_POINTS}, got {count}", "BAD_USER_INPUT"
-            )
         return [
             LossPoint(progress=p.progress, epoch=p.epoch, loss=p.loss)
-            for p in training.loss_history(self._row, self._now(info), count)
+            for p in training.loss_history(self._row, self._now(info), training.loss_points(points))
         ]
 
     def _now(self, info: strawberry.Info) -> datetime:
         """The instant; a running job's progress moves with it (so the response cache keeps neither)."""
-        now: datetime = info.context.exact_now() if self._row.status == "RUNNING" else info.context.now
+        now: datetime = info.context.exact_now() if training.progressing(self._row) else info.context.now
         return now
 
     @classmethod
@@ -163,7 +162,7 @@ class TrainingJob(Node):
             created_at=row.created_at,
             started_at=row.started_at,
             completed_at=row.completed_at,
-            deployable=row.status == "COMPLETE",
+            deployable=training.deployable(row),
         )
 
 
@@ -186,7 +185,7 @@ class TrainingJobOrderField(Enum):
     COMPLETED_AT = strawberry.enum_value("COMPLETED_AT", description="Finish time; unfinished jobs last.")
     MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
     STATUS = strawberry.enum_value(
-        "STATUS", description="Lifecycle order: QUEUED, RUNNING, COMPLETE, FAILED, CANCELLED."
+        "STATUS", description=f"Lifecycle order: {', '.join(domain.JOB_STATUSES)}."
     )
     FINAL_LOSS = strawberry.enum_value("FINAL_LOSS", description="Final loss; jobs without one last.")
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from domain import MODEL_SIZES  # integer size codes: an index into it
+
 from .profile import Traits, traits
 from .windows import first_window_starting_at_or_after, window_of
-
-MODEL_SIZES = ("NANO", "SMALL", "LARGE")
 
 
 @dataclass(frozen=True)

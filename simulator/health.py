@@ -16,11 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from domain import HEALTH_LEVELS
+from domain import Health as Level
+
 from .fleet import Fleet
 from .metrics import Metrics, compute_metrics, gatherer
 from .traffic import RAMP_WINDOWS, load_factor, ramp
 
-HEALTHY, WARNING, CRITICAL, NO_TRAFFIC = 0, 1, 2, 3
+# Integer codes: each level's index in domain.Health.
+HEALTHY, WARNING, CRITICAL, NO_TRAFFIC = map(
+    HEALTH_LEVELS.index, (Level.HEALTHY, Level.WARNING, Level.CRITICAL, Level.NO_TRAFFIC)
+)
 P50_RULE, P95_RULE, ERROR_RULE, TRAFFIC_RULE = 0, 1, 2, 3
 RULES = 4
 

@@ -14,6 +14,8 @@ from contextvars import ContextVar
 
 from graphql import GraphQLError
 
+from domain import Code
+
 _current: ContextVar[asyncio.Timeout | None] = ContextVar("deadline", default=None)
 
 
@@ -61,5 +63,5 @@ def timeout_error(seconds: float, committed: int) -> GraphQLError:
     return GraphQLError(
         f"The request ran past its deadline of {seconds:g} s (request_timeout) and was stopped; "
         f"{outcome}. Ask for less: smaller pages, fewer nested connections or shorter histories",
-        extensions={"code": "TIMEOUT", "timeout": seconds, "committed": committed},
+        extensions={"code": Code.TIMEOUT, "timeout": seconds, "committed": committed},
     )

@@ -28,6 +28,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from db.engine import Database
+from domain import Code
 from resolvers import lifecycle
 from resolvers.context import Context
 from resolvers.errors import DatabaseUnavailable
@@ -51,7 +52,7 @@ _BODY_SHAPE = (
 )
 _OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 # Errors of operations that started executing: not "request errors" (no 400, `data` stays null).
-_EXECUTION_CODES = ("TIMEOUT", "RESPONSE_TOO_LARGE")
+_EXECUTION_CODES = (Code.TIMEOUT, Code.RESPONSE_TOO_LARGE)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,13 @@ class Behaviour:
 @dataclass
 class WebContext(Context):
     budget: RequestBudget | None = None  # the client's cost budget; None when budgets are off
+
+
+class MutationOverGet(HTTPException):
+    """A mutation sent with GET: the method is wrong, not the request (spec: 405, `Allow: POST`)."""
+
+    def __init__(self) -> None:
+        super().__init__(405, "mutations are not allowed when using GET; use POST")
 
 
 class Throttled(HTTPException):
@@ -149,7 +157,7 @@ def _too_large(data: Any, size: int, limit: int) -> Any:
     error = {
         "message": f"The response would be {size:,} bytes, over the limit of {limit:,} "
         "(max_response_bytes); the operation ran (a mutation's changes are committed): ask for less",
-        "extensions": {"code": "RESPONSE_TOO_LARGE", "size": size, "limit": limit},
+        "extensions": {"code": Code.RESPONSE_TOO_LARGE, "size": size, "limit": limit},
     }
     replaced: dict[str, Any] = {"data": None, "errors": [error]}
     if isinstance(data, dict) and data.get("extensions"):
@@ -187,6 +195,8 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             response = await self.run(request)
         except Throttled as exc:
             response = self._error_response(request, 429, exc.reason, exc.charge)
+        except MutationOverGet as exc:
+            response = self._error_response(request, exc.status_code, exc.reason, allow="POST")
         except HTTPException as exc:
             response = self._error_response(request, exc.status_code, exc.reason)
         else:
@@ -197,13 +207,18 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         return response
 
     def _error_response(
-        self, request: Request, status: int, reason: str, charge: Charge | None = None
+        self,
+        request: Request,
+        status: int,
+        reason: str,
+        charge: Charge | None = None,
+        allow: str = "GET, POST",
     ) -> Response:
-        headers = {"Allow": "POST" if "mutation" in reason else "GET, POST"} if status == 405 else {}
+        headers = {"Allow": allow} if status == 405 else {}
         body: dict[str, Any] = {"errors": [{"message": reason}]}
         if charge is not None:
             headers["Retry-After"] = str(charge.retry_after)
-            body["errors"][0]["extensions"] = {"code": "RATE_LIMITED", "retryAfter": charge.retry_after}
+            body["errors"][0]["extensions"] = {"code": Code.RATE_LIMITED, "retryAfter": charge.retry_after}
             body["extensions"] = {"rateLimit": charge.extension()}
         return Response(
             orjson.dumps(body),
@@ -331,8 +346,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             return self._timed_out(context)
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError):
-                # A mutation over GET: the method is wrong, not the request (spec: 405).
-                raise HTTPException(405, "mutations are not allowed when using GET; use POST") from exc
+                raise MutationOverGet from exc
             raise
         if persisted is not None and not _is_request_error(result):
             self.persisted.register(persisted, request_data.query)  # it parsed and passed validation

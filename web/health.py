@@ -9,7 +9,6 @@ hung server, not only a down one).
 
 import asyncio
 
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -20,8 +19,7 @@ READY_TIMEOUT = 2.0  # seconds; below the usual load-balancer probe timeout of 5
 
 
 async def _probe(db: Database) -> None:
-    async with db.read() as session:
-        await session.execute(text("SELECT 1"))
+    await db.ping()
     await db.probe_writes()  # a read-only database shows as degraded before any write fails
 
 

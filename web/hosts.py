@@ -8,6 +8,8 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from domain import Code
+
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -39,7 +41,7 @@ class TrustedHostMiddleware:
                 "errors": [
                     {
                         "message": "This Host is not served here; add it with --allowed-host if it should be",
-                        "extensions": {"code": "UNTRUSTED_HOST"},
+                        "extensions": {"code": Code.UNTRUSTED_HOST},
                     }
                 ]
             }

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from domain import Code
 from web.auth import identify
 
 if TYPE_CHECKING:  # the app is handed in; importing it here would only be for the annotation
@@ -135,7 +136,7 @@ def routes(metrics: Metrics) -> list[Route]:
             who = identify(request.headers.get("authorization"), behaviour.tokens)
             if who.actor is None:
                 return JSONResponse(
-                    {"error": "UNAUTHENTICATED", "message": "a bearer token is required"},
+                    {"error": Code.UNAUTHENTICATED, "message": "a bearer token is required"},
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer"},
                 )

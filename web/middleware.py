@@ -11,6 +11,7 @@ import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain import Code
 from web.logs import ACCESS_FIELDS
 from web.metrics import Metrics
 
@@ -139,7 +140,7 @@ class ETagMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def _json_error(status: int, message: str, code: str, **extra: str) -> tuple[Message, Message]:
+def _json_error(status: int, message: str, code: Code, **extra: str) -> tuple[Message, Message]:
     body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code, **extra}}]})
     start: Message = {
         "type": "http.response.start",
@@ -176,7 +177,7 @@ class UnexpectedErrorMiddleware:
             for message in _json_error(
                 500,
                 f"Internal server error; quote request id {request_id} when reporting it",
-                "INTERNAL_SERVER_ERROR",
+                Code.INTERNAL_SERVER_ERROR,
                 requestId=request_id,
             ):
                 await send(message)
@@ -228,6 +229,6 @@ class BodySizeLimitMiddleware:
         for message in _json_error(
             413,
             f"Request body exceeds the limit of {self.max_bytes} bytes (max_body_bytes)",
-            "BODY_TOO_LARGE",
+            Code.BODY_TOO_LARGE,
         ):
             await send(message)

@@ -20,11 +20,13 @@ from graphql import GraphQLError
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from domain import Code
+
 VERSION = 1
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-def _refusal(message: str, code: str) -> ExecutionResult:
+def _refusal(message: str, code: Code) -> ExecutionResult:
     # data None and no path: a request error, so nothing executes and the usual status rules apply
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
 
@@ -49,23 +51,23 @@ class PersistedQueries:
         if not isinstance(persisted, dict) or not isinstance(persisted.get("sha256Hash"), str):
             return _refusal(
                 "extensions.persistedQuery must be an object with `version` and `sha256Hash` (a string)",
-                "PERSISTED_QUERY_INVALID",
+                Code.PERSISTED_QUERY_INVALID,
             )
         if persisted.get("version") != VERSION:
             return _refusal(
                 f"Unsupported persisted query version {persisted.get('version')!r}; only version 1 is",
-                "PERSISTED_QUERY_VERSION_NOT_SUPPORTED",
+                Code.PERSISTED_QUERY_VERSION_NOT_SUPPORTED,
             )
         digest = persisted["sha256Hash"].lower()
         if not _SHA256.match(digest):
             return _refusal(
                 "extensions.persistedQuery.sha256Hash must be 64 hexadecimal digits (SHA-256)",
-                "PERSISTED_QUERY_INVALID",
+                Code.PERSISTED_QUERY_INVALID,
             )
         if data.query is None:
             document = self._documents.get(digest)
             if document is None:
-                return _refusal("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+                return _refusal("PersistedQueryNotFound", Code.PERSISTED_QUERY_NOT_FOUND)
             self._documents.move_to_end(digest)
             data.query = document
             return None
@@ -73,7 +75,7 @@ class PersistedQueries:
             return _refusal(
                 "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query sent with it; "
                 "nothing was executed",
-                "PERSISTED_QUERY_HASH_MISMATCH",
+                Code.PERSISTED_QUERY_HASH_MISMATCH,
             )
         return digest
 

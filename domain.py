@@ -1,0 +1,168 @@
+"""The vocabulary, declared once: statuses, event kinds, health levels, model sizes, error codes,
+and the table of legal moves. Plain standard-library enums that every layer may import (the
+simulator included): it imports nothing of the project.
+
+A member's order is meaningful: it is the order of the database CHECK constraints, the
+lifecycle order of `orderBy: STATUS`, and the index of the simulator's integer codes.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum, unique
+
+
+@unique
+class DeploymentStatus(StrEnum):
+    DEPLOYING = "DEPLOYING"
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    FAILED = "FAILED"
+
+
+@unique
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+@unique
+class EventKind(StrEnum):
+    CREATED = "CREATED"
+    ACTIVATED = "ACTIVATED"
+    PAUSED = "PAUSED"
+    RESUMED = "RESUMED"
+    FAILED = "FAILED"
+    DELETED = "DELETED"
+
+
+@unique
+class Health(StrEnum):
+    HEALTHY = "HEALTHY"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
+    NO_TRAFFIC = "NO_TRAFFIC"
+
+
+@unique
+class ModelSize(StrEnum):
+    NANO = "NANO"
+    SMALL = "SMALL"
+    LARGE = "LARGE"
+
+
+@unique
+class Code(StrEnum):
+    """Every `extensions.code` and `UserError.code` the API produces."""
+
+    # Mutation payload errors (UserErrorCode in the schema).
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_ID = "INVALID_ID"
+    INVALID_INPUT = "INVALID_INPUT"
+    JOB_NOT_COMPLETE = "JOB_NOT_COMPLETE"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    HAS_DEPLOYMENTS = "HAS_DEPLOYMENTS"
+    CONFLICT = "CONFLICT"
+    # GraphQL errors: the query's arguments.
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    INVALID_PAGINATION = "INVALID_PAGINATION"
+    PAGE_SIZE_LIMIT = "PAGE_SIZE_LIMIT"
+    INVALID_ORDER = "INVALID_ORDER"
+    TOO_MANY_IDS = "TOO_MANY_IDS"
+    FUTURE_AS_OF = "FUTURE_AS_OF"
+    AS_OF_OUT_OF_RANGE = "AS_OF_OUT_OF_RANGE"
+    # GraphQL errors: the storage.
+    DATABASE_BUSY = "DATABASE_BUSY"
+    DATABASE_READ_ONLY = "DATABASE_READ_ONLY"
+    DATABASE_FULL = "DATABASE_FULL"
+    # Limits, access and transport.
+    COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
+    RATE_LIMITED = "RATE_LIMITED"
+    TIMEOUT = "TIMEOUT"
+    RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+    BODY_TOO_LARGE = "BODY_TOO_LARGE"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    UNTRUSTED_HOST = "UNTRUSTED_HOST"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_INVALID = "PERSISTED_QUERY_INVALID"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    PERSISTED_QUERY_VERSION_NOT_SUPPORTED = "PERSISTED_QUERY_VERSION_NOT_SUPPORTED"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+# Integer codes (the simulator's and the fleet snapshot's arrays): a value's index in its enum.
+DEPLOYMENT_STATUSES = tuple(DeploymentStatus)
+JOB_STATUSES = tuple(JobStatus)
+EVENT_KINDS = tuple(EventKind)
+HEALTH_LEVELS = tuple(Health)
+MODEL_SIZES = tuple(ModelSize)
+
+
+class By(StrEnum):
+    """Who may make a move."""
+
+    MUTATION = "MUTATION"  # a client, through the named mutation
+    CLOCK = "CLOCK"  # time: written when due by whichever request first sees it (resolvers/lifecycle.py)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One legal change of a deployment, and the event the audit trail records for it."""
+
+    sources: tuple[DeploymentStatus, ...]  # statuses it starts from; () creates the deployment
+    target: DeploymentStatus | None  # None: the deployment is deleted and keeps its status
+    kind: EventKind
+    serving: bool | None  # True: it starts serving; False: it stops; None: no change
+    by: By
+    verb: str  # for messages: "only ACTIVE deployments can be paused"
+
+    def refusal(self, status: str) -> str:
+        return f"Deployment is {status}; only {' or '.join(self.sources)} deployments can be {self.verb}"
+
+
+S = DeploymentStatus
+# Every legal move of a deployment. Adding one: a line here, then its mutation (resolvers/mutations.py)
+# or its settling (resolvers/lifecycle.py); db/deployments.py writes any move with its event.
+DEPLOY = Move((), S.DEPLOYING, EventKind.CREATED, None, By.MUTATION, "deployed")
+ACTIVATE = Move((S.DEPLOYING,), S.ACTIVE, EventKind.ACTIVATED, True, By.CLOCK, "activated")
+FAIL_ROLLOUT = Move((S.DEPLOYING,), S.FAILED, EventKind.FAILED, None, By.CLOCK, "failed")
+PAUSE = Move((S.ACTIVE,), S.PAUSED, EventKind.PAUSED, False, By.MUTATION, "paused")
+RESUME = Move((S.PAUSED,), S.ACTIVE, EventKind.RESUMED, True, By.MUTATION, "resumed")
+DELETE = Move((S.PAUSED, S.FAILED), None, EventKind.DELETED, None, By.MUTATION, "deleted")
+MOVES = (DEPLOY, ACTIVATE, FAIL_ROLLOUT, PAUSE, RESUME, DELETE)
+del S
+
+BY_KIND = {move.kind: move for move in MOVES}
+assert len(BY_KIND) == len(MOVES) == len(EventKind), "one move per event kind"
+# The fleet snapshot's serving gaps: from an event that stops serving to the next that restarts it.
+# (The first start, ACTIVATED, is the deployment's `activated_at`, not the end of a gap.)
+STOPS_SERVING = tuple(m.kind for m in MOVES if m.serving is False)
+_STOPPED = {m.target for m in MOVES if m.serving is False}
+RESTARTS_SERVING = tuple(m.kind for m in MOVES if m.serving and _STOPPED.intersection(m.sources))
+
+
+@dataclass(frozen=True)
+class JobMove:
+    """One legal change of a training job (jobs keep no event trail)."""
+
+    sources: tuple[JobStatus, ...]
+    target: JobStatus
+    by: By
+    verb: str
+
+    def refusal(self, status: str) -> str:
+        return f"Training job is {status}; only {' or '.join(self.sources)} jobs can be {self.verb}"
+
+
+J = JobStatus
+START_TRAINING = JobMove((J.QUEUED,), J.RUNNING, By.CLOCK, "started")
+FINISH_TRAINING = JobMove((J.RUNNING,), J.COMPLETE, By.CLOCK, "finished")
+FAIL_TRAINING = JobMove((J.RUNNING,), J.FAILED, By.CLOCK, "failed")
+CANCEL_TRAINING = JobMove((J.QUEUED, J.RUNNING), J.CANCELLED, By.MUTATION, "cancelled")
+JOB_MOVES = (START_TRAINING, FINISH_TRAINING, FAIL_TRAINING, CANCEL_TRAINING)
+del J
+# A job is created QUEUED and deployable once COMPLETE.
+NEW_JOB_STATUS = JobStatus.QUEUED
+DEPLOYABLE_JOB_STATUS = JobStatus.COMPLETE
