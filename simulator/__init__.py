@@ -1,7 +1,8 @@
 """Simulated inference metrics and training progress: pure numpy functions of time.
 
-Imports nothing of the project; every figure is a deterministic function of the
-deployment's stored facts and the window (see DESIGN.md, "Realism").
+Imports nothing of the project but the leaf `domain` (the states' names, for its integer codes);
+every figure is a deterministic function of the deployment's stored facts and the window (see
+DESIGN.md, "Realism").
 """
 
 from .fleet import MODEL_SIZES, Fleet
