@@ -229,7 +229,7 @@ def incidents(
         own,
         pool_per_pair(pool, window, block, rows)
         if terms is None
-        else pool_of_table(pool, window, block, terms, rows, one_window),
+        else pool_of_table(pool, window, block, terms, rows, one_window, one_deployment),
         rollout_per_pair(key, age, young) if rollout is None else rollout,
     ]
     where = np.concatenate([p[0] for p in parts])
