@@ -127,8 +127,14 @@ def _own_runs(
     block_change = np.flatnonzero(block[1:] != block[:-1]) + 1
     if block_change.size * 8 > block.size:  # windows out of order: short runs, pair by pair
         return _own(key, proneness, week_start, window, block, False)
-    starts = np.union1d(runs, block_change) if block_change.size else runs
-    lengths = np.diff(starts, append=block.size)
+    if not block_change.size:
+        starts = runs
+    elif runs.size == 1:  # one run from 0 (one deployment): block changes are the other starts
+        starts = np.concatenate((runs, block_change))
+    else:
+        starts = np.union1d(runs, block_change)
+    lengths = np.concatenate((starts[1:], [block.size]))  # np.diff(append=) costs 5x in Python
+    lengths -= starts
     hit, start, duration, amplitude, kind = _own_starts(
         key.take(starts), proneness.take(starts), week_start.take(starts), block.take(starts), False
     )
@@ -223,7 +229,7 @@ def incidents(
         own,
         pool_per_pair(pool, window, block, rows)
         if terms is None
-        else pool_of_table(pool, window, block, terms, rows, one_window),
+        else pool_of_table(pool, window, block, terms, rows, one_window, one_deployment),
         rollout_per_pair(key, age, young) if rollout is None else rollout,
     ]
     where = np.concatenate([p[0] for p in parts])

@@ -87,8 +87,10 @@ def _pool_of_table(
     terms: WindowTerms,
     rows: tuple[Fleet, int] | None,
     one_window: bool,
+    one_deployment: bool = False,
 ) -> tuple[np.ndarray, ...]:
-    """(where, kind, level) of pool incidents, from the call's per-block terms."""
+    """(where, kind, level) of pool incidents, from the call's per-block terms
+    (`one_deployment`: every pair is one deployment's, so all are in one pool)."""
     if terms.pool is None:
         return _NO_INCIDENTS
     if one_window:  # one level for the whole pool
@@ -103,8 +105,15 @@ def _pool_of_table(
         else:
             at = np.flatnonzero(pool == struck)
         return at, np.full(at.size, int(terms.kind[b]), dtype=np.int64), np.full(at.size, level)
-    offset = block - terms.first_block
-    at = np.flatnonzero(pool == terms.pool.take(offset))
+    if one_deployment:  # the blocks that strike its pool, often none: then no pass per pair
+        struck = terms.pool == pool[0]
+        if not struck.any():
+            return _NO_INCIDENTS
+        offset = block - terms.first_block
+        at = np.flatnonzero(struck.take(offset))
+    else:
+        offset = block - terms.first_block
+        at = np.flatnonzero(pool == terms.pool.take(offset))
     b = offset.take(at)
     level = _envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
     keep = level > 0
