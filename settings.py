@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from db.engine import Pool
+from db.engines import Pool
 from schema.limits import Limits
 from web.auth import TokenConfigError, load_tokens
 from web.hosts import LOCAL_NAMES, host_name

@@ -118,9 +118,9 @@ class Deployment(Node):
 
     @strawberry.field(description="The training job this deployment was built from.")
     async def training_job(self, info: strawberry.Info) -> _TrainingJob:
-        from schema.training_job import TrainingJob
-
-        return TrainingJob.from_row(await job_resolvers.job_of(info.context, self._training_job_id))
+        # The type by its name in the schema: schema.training_job imports this module, not the reverse.
+        job_type = info.schema.get_type_by_name("TrainingJob").origin  # type: ignore[union-attr]
+        return job_type.from_row(await job_resolvers.job_of(info.context, self._training_job_id))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Audit trail, oldest first.")
     async def events(self, info: strawberry.Info) -> list[DeploymentEvent]:

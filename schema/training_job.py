@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
@@ -25,13 +25,9 @@ from schema.common import (
     PageInfo,
     direction_desc,
 )
-
-if TYPE_CHECKING:
-    from schema.deployment import DeploymentConnection, DeploymentFilter, DeploymentOrder
-
-_Deployments = Annotated["DeploymentConnection", strawberry.lazy("schema.deployment")]
-_DeploymentFilter = Annotated["DeploymentFilter", strawberry.lazy("schema.deployment")]
-_DeploymentOrder = Annotated["DeploymentOrder", strawberry.lazy("schema.deployment")]
+from schema.deployment import DeploymentConnection, DeploymentFilter, DeploymentOrder
+from schema.deployment import to_filter as deployment_filter
+from schema.deployment import to_order as deployment_order
 
 
 @strawberry.enum(description="Lifecycle of a training job.")
@@ -89,21 +85,19 @@ class TrainingJob(Node):
         last: Last = None,
         before: Before = None,
         filter: Annotated[
-            _DeploymentFilter | None,
+            DeploymentFilter | None,
             strawberry.argument(description="Only deployments matching all conditions."),
         ] = None,
         order_by: Annotated[
-            list[_DeploymentOrder] | None,
+            list[DeploymentOrder] | None,
             strawberry.argument(description="Sort keys, most significant first."),
         ] = None,
-    ) -> _Deployments:
-        from schema.deployment import DeploymentConnection, to_filter, to_order
-
+    ) -> DeploymentConnection:
         conn = await deployment_resolvers.job_deployments(
             info.context,
             self.database_id,
-            flt=to_filter(filter),
-            order_by=to_order(order_by),
+            flt=deployment_filter(filter),
+            order_by=deployment_order(order_by),
             page_args=PageArgs(first, after, last, before),
         )
         return DeploymentConnection.of(conn)
