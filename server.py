@@ -26,7 +26,7 @@ from db.migrate import MigrationsMissing, PendingMigrations
 from resolvers import demo
 from settings import Settings, parse_settings
 from web import graphiql, health, metrics
-from web.graphql_app import Behaviour, Clock, GraphQLApp
+from web.graphql_app import Clock, GraphQLApp
 from web.hosts import TrustedHostMiddleware
 from web.logs import log_config
 from web.middleware import (
@@ -46,21 +46,7 @@ def utc_now() -> datetime:
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Starlette:
     """The ASGI app; the lifespan owns the database engine."""
     settings = settings or Settings()
-    behaviour = Behaviour(
-        rollout_seconds=settings.rollout_seconds,
-        training_time_scale=settings.training_time_scale,
-        tokens=dict(settings.tokens),
-        require_token_for_reads=settings.require_token_for_reads,
-        limits=settings.limits,
-        max_persisted_queries=settings.max_persisted_queries,
-        request_timeout=settings.request_timeout,
-        max_response_bytes=settings.max_response_bytes,
-        db_sessions_per_request=settings.db_sessions_per_request,
-        budget=settings.budget,
-        response_cache_entries=settings.response_cache_entries if settings.response_cache else 0,
-        response_cache_bytes=settings.response_cache_bytes,
-    )
-    graphql = GraphQLApp(behaviour, clock)
+    graphql = GraphQLApp(settings, clock)
     app_metrics = metrics.Metrics(graphql)
 
     @asynccontextmanager
