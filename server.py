@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -126,7 +127,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python server.py") -> N
     # uvicorn handles SIGTERM: it stops accepting and lets in-flight requests finish. Then it
     # re-raises the signal; this handler turns that into a normal return, so the exit code is 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    options = {
+    options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
@@ -152,7 +153,7 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def _serve_workers(argv: list[str], prog: str, workers: int, options: dict[str, object]) -> int:
+def _serve_workers(argv: list[str], prog: str, workers: int, options: dict[str, Any]) -> int:
     """uvicorn's supervisor: one socket, `workers` spawned processes; SIGTERM drains them all. Exit code."""
     os.environ[WORKER_ARGV] = json.dumps({"argv": argv, "prog": prog})
     # Each worker's counters go to files here, so a scrape of any worker sums them all (web/metrics.py).
@@ -160,7 +161,7 @@ def _serve_workers(argv: list[str], prog: str, workers: int, options: dict[str, 
     if own_dir:
         os.environ[metrics.MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="deploydeck-metrics-")
     try:
-        config = uvicorn.Config("server:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        config = uvicorn.Config("server:worker_app", factory=True, workers=workers, **options)
         supervisor = Multiprocess(config, sockets=[config.bind_socket()])
         supervisor.run()
     finally:

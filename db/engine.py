@@ -11,7 +11,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import migrate as migrations
 from db.engines import Pool, database_url, server_engine, sqlite_engine
@@ -227,6 +227,16 @@ class Database:
         async with self.startup_write(bump=False) as session:
             if await session.scalar(select(FleetState.id)) is None:
                 session.add(FleetState(id=1, revision=0))
+
+    @property
+    def read_engine(self) -> AsyncEngine:
+        """The engine reads use: for tools and tests that watch or inspect its statements."""
+        return self._read_engine
+
+    @property
+    def write_engine(self) -> AsyncEngine:
+        """The engine writes use (the same as reads' on a database server)."""
+        return self._write_engine
 
     def pool_use(self) -> tuple[int, int]:
         """(connections checked out, connections the pools keep open) over this process's engines."""

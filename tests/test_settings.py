@@ -73,7 +73,10 @@ def test_the_readme_table_names_every_declared_flag_and_variable() -> None:
         for declaration in SETTINGS
         for variable in declaration.variables
         # a row of its flag; DEPLOYDECK_TOKENS is never a flag (a row of its own, starting `| —`)
-        if not any(f"`{variable}`" in row and (f"`{declaration.flag}" in row or row.startswith("| —")) for row in rows)
+        if not any(
+            f"`{variable}`" in row and (f"`{declaration.flag}" in row or row.startswith("| —"))
+            for row in rows
+        )
     ]
     # then
     assert rows, "no settings table found in README.md"

@@ -102,7 +102,9 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
                 response.headers["Retry-After"] = str(refused.retry_after)
         return response
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(  # type: ignore[override]  # the base's context type is None
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         assert self.db is not None, "the lifespan opens the database"
         tokens = self.tokens
         authorization = request.headers.get("authorization")

@@ -66,7 +66,8 @@ def is_request_error(result: ExecutionResult) -> bool:
         result.data is None
         and bool(result.errors)
         and all(
-            e.path is None and (e.extensions or {}).get("code") not in _EXECUTION_CODES for e in result.errors
+            e.path is None and (e.extensions or {}).get("code") not in _EXECUTION_CODES
+            for e in result.errors or ()
         )
     )
 
