@@ -11,10 +11,11 @@ from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
 from resolvers import ids
 from resolvers import training_jobs as job_resolvers
-from resolvers.connections import Connection
+from resolvers.connections import Connection as Rows
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
-from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, PageInfo, direction_desc
+from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, direction_desc
+from schema.connection import Connection, Edge, described
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
 if TYPE_CHECKING:
@@ -196,28 +197,23 @@ class DeploymentOrder:
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
 
 
+@described(node="The deployment.")
 @strawberry.type(description="A deployment and its cursor.")
-class DeploymentEdge:
-    cursor: str = strawberry.field(description="Opaque cursor for `after`/`before`.")
-    node: Deployment = strawberry.field(description="The deployment.")
+class DeploymentEdge(Edge[Deployment]):
+    pass
 
 
+@described(
+    edge=DeploymentEdge,
+    edges="Deployments with their cursors.",
+    nodes="The deployments of this page.",
+    total_count="Deployments matching the filter, over all pages.",
+)
 @strawberry.type(description="A page of deployments.")
-class DeploymentConnection:
-    edges: list[DeploymentEdge] = strawberry.field(description="Deployments with their cursors.")
-    nodes: list[Deployment] = strawberry.field(description="The deployments of this page.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
-    _conn: strawberry.Private[Connection[DeploymentRow]]
-
-    @strawberry.field(description="Deployments matching the filter, over all pages.")
-    async def total_count(self) -> int:
-        return await self._conn.count()
-
+class DeploymentConnection(Connection[Deployment]):
     @classmethod
-    def of(cls, conn: Connection[DeploymentRow]) -> "DeploymentConnection":
-        nodes = [Deployment.from_row(row, conn.as_of, conn.figures) for row in conn.rows]
-        edges = [DeploymentEdge(cursor=c, node=n) for c, n in zip(conn.cursors, nodes, strict=True)]
-        return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(conn), _conn=conn)
+    def of(cls, conn: Rows[DeploymentRow]) -> "DeploymentConnection":
+        return cls.page(conn, [Deployment.from_row(row, conn.as_of, conn.figures) for row in conn.rows])
 
 
 def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:

@@ -11,7 +11,7 @@ from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training
 from resolvers import training_jobs as resolvers
-from resolvers.connections import Connection
+from resolvers.connections import Connection as Rows
 from resolvers.errors import ApiError
 from resolvers.pagination import PageArgs
 from schema.common import (
@@ -22,9 +22,9 @@ from schema.common import (
     ModelSize,
     Node,
     OrderDirection,
-    PageInfo,
     direction_desc,
 )
+from schema.connection import Connection, Edge, described
 from schema.deployment import DeploymentConnection, DeploymentFilter, DeploymentOrder
 from schema.deployment import to_filter as deployment_filter
 from schema.deployment import to_order as deployment_order
@@ -191,28 +191,23 @@ class TrainingJobOrder:
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
 
 
+@described(node="The training job.")
 @strawberry.type(description="A training job and its cursor.")
-class TrainingJobEdge:
-    cursor: str = strawberry.field(description="Opaque cursor for `after`/`before`.")
-    node: TrainingJob = strawberry.field(description="The training job.")
+class TrainingJobEdge(Edge[TrainingJob]):
+    pass
 
 
+@described(
+    edge=TrainingJobEdge,
+    edges="Jobs with their cursors.",
+    nodes="The jobs of this page.",
+    total_count="Jobs matching the filter, over all pages.",
+)
 @strawberry.type(description="A page of training jobs.")
-class TrainingJobConnection:
-    edges: list[TrainingJobEdge] = strawberry.field(description="Jobs with their cursors.")
-    nodes: list[TrainingJob] = strawberry.field(description="The jobs of this page.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
-    _conn: strawberry.Private[Connection[TrainingJobRow]]
-
-    @strawberry.field(description="Jobs matching the filter, over all pages.")
-    async def total_count(self) -> int:
-        return await self._conn.count()
-
+class TrainingJobConnection(Connection[TrainingJob]):
     @classmethod
-    def of(cls, conn: Connection[TrainingJobRow]) -> "TrainingJobConnection":
-        nodes = [TrainingJob.from_row(row) for row in conn.rows]
-        edges = [TrainingJobEdge(cursor=c, node=n) for c, n in zip(conn.cursors, nodes, strict=True)]
-        return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(conn), _conn=conn)
+    def of(cls, conn: Rows[TrainingJobRow]) -> "TrainingJobConnection":
+        return cls.page(conn, [TrainingJob.from_row(row) for row in conn.rows])
 
 
 def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
