@@ -44,16 +44,22 @@ class Connection(Generic[T]):
         return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(rows), _rows=rows)
 
 
-def described(edge: type | None = None, **descriptions: str) -> Callable[[C], C]:
-    """Give a strawberry type's fields (by Python name) their own descriptions; `edge`: its edges' type."""
+def described(
+    edge: type | None = None, names: dict[str, str] | None = None, **descriptions: str
+) -> Callable[[C], C]:
+    """Give a strawberry type's fields (by Python name) their own descriptions; `edge`: its edges' type;
+    `names`: GraphQL names for fields the generic names generically (a payload's `node`)."""
+    names = names or {}
 
     def describe(cls: C) -> C:
         definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
         fields = []
         for field in definition.fields:
-            if field.python_name in descriptions or (edge is not None and field.python_name == "edges"):
+            name = field.python_name
+            if name in descriptions or name in names or (edge is not None and name == "edges"):
                 field = copy.copy(field)  # as StrawberryField.copy_with specialises one
-                field.description = descriptions.get(field.python_name, field.description)
+                field.description = descriptions.get(name, field.description)
+                field.graphql_name = names.get(name, field.graphql_name)
                 if edge is not None and field.python_name == "edges":
                     field.type_annotation = StrawberryAnnotation(list[edge])  # type: ignore[valid-type]
             fields.append(field)
