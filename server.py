@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -26,7 +27,7 @@ from db.migrate import MigrationsMissing, PendingMigrations
 from resolvers import demo
 from settings import Settings, parse_settings
 from web import graphiql, health, metrics
-from web.graphql_app import Behaviour, Clock, GraphQLApp
+from web.graphql_app import Clock, GraphQLApp
 from web.hosts import TrustedHostMiddleware
 from web.logs import log_config
 from web.middleware import (
@@ -46,21 +47,7 @@ def utc_now() -> datetime:
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Starlette:
     """The ASGI app; the lifespan owns the database engine."""
     settings = settings or Settings()
-    behaviour = Behaviour(
-        rollout_seconds=settings.rollout_seconds,
-        training_time_scale=settings.training_time_scale,
-        tokens=dict(settings.tokens),
-        require_token_for_reads=settings.require_token_for_reads,
-        limits=settings.limits,
-        max_persisted_queries=settings.max_persisted_queries,
-        request_timeout=settings.request_timeout,
-        max_response_bytes=settings.max_response_bytes,
-        db_sessions_per_request=settings.db_sessions_per_request,
-        budget=settings.budget,
-        response_cache_entries=settings.response_cache_entries if settings.response_cache else 0,
-        response_cache_bytes=settings.response_cache_bytes,
-    )
-    graphql = GraphQLApp(behaviour, clock)
+    graphql = GraphQLApp(settings, clock)
     app_metrics = metrics.Metrics(graphql)
 
     @asynccontextmanager
@@ -140,7 +127,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python server.py") -> N
     # uvicorn handles SIGTERM: it stops accepting and lets in-flight requests finish. Then it
     # re-raises the signal; this handler turns that into a normal return, so the exit code is 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    options = {
+    options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
@@ -166,7 +153,7 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def _serve_workers(argv: list[str], prog: str, workers: int, options: dict[str, object]) -> int:
+def _serve_workers(argv: list[str], prog: str, workers: int, options: dict[str, Any]) -> int:
     """uvicorn's supervisor: one socket, `workers` spawned processes; SIGTERM drains them all. Exit code."""
     os.environ[WORKER_ARGV] = json.dumps({"argv": argv, "prog": prog})
     # Each worker's counters go to files here, so a scrape of any worker sums them all (web/metrics.py).
@@ -182,7 +169,7 @@ def _serve_workers(argv: list[str], prog: str, workers: int, options: dict[str, 
             # which a worker loading a large fleet snapshot on a busy machine can miss (seen: a worker
             # replaced mid-test). A hung worker is still replaced, half a minute later.
             timeout_worker_healthcheck=30,
-            **options,  # type: ignore[arg-type]
+            **options,
         )
         supervisor = Multiprocess(config, sockets=[config.bind_socket()])
         supervisor.run()

@@ -209,7 +209,7 @@ def _seeded(url: str) -> int:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from db.engine import database_url
+    from db.engines import database_url
 
     async def count() -> int:
         engine = create_async_engine(database_url(url))

@@ -130,7 +130,7 @@ def _product(
         first + step * i + timedelta(hours=rng.uniform(-8, 8)) * (0 < i < count - 1) for i in range(count)
     ]
 
-    def job(status: str, at: datetime, dataset: str) -> TrainingJob:
+    def job(status: J, at: datetime, dataset: str) -> TrainingJob:
         made = _job(rng, name, base, dataset, status, at, now)
         jobs.append(made)
         return made
@@ -167,7 +167,7 @@ def _product(
 
 
 def _job(
-    rng: random.Random, name: str, base: str, dataset: str, status: str, at: datetime, now: datetime
+    rng: random.Random, name: str, base: str, dataset: str, status: J, at: datetime, now: datetime
 ) -> TrainingJob:
     """A job that ended at `at` (COMPLETE, FAILED, CANCELLED), or was created then (QUEUED, RUNNING)."""
     model = BY_NAME[base]

@@ -5,17 +5,16 @@ import logging
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import migrate as migrations
+from db.engines import Pool, database_url, server_engine, sqlite_engine
 from db.faults import (
     DatabaseBusy,
     DatabaseFull,
@@ -30,94 +29,12 @@ from db.faults import (
 from db.models import FleetState
 
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for SQLite's lock before giving up
-READ_ONLY_SQLSTATE = "25006"
 NO_WAIT_LOCK_TIMEOUT = "1ms"  # PostgreSQL's lock_timeout for a write that must not wait (0 means never)
 _SETTING = re.compile(r"^[a-z_]{1,63}$")
 _VALUE = re.compile(r"^[A-Za-z0-9_.]{1,63}$")
 log = logging.getLogger("deploydeck.db")
 
 __all__ = ["Database", "DatabaseBusy", "DatabaseFull", "DatabaseReadOnly", "DatabaseUnavailable", "Pool"]
-
-
-def database_url(value: str) -> str:
-    """Accept a SQLAlchemy URL or a plain SQLite file path."""
-    if "://" in value:
-        return value
-    return f"sqlite+aiosqlite:///{Path(value).expanduser().resolve()}"
-
-
-def _sqlite_engine(
-    url: str, *, immediate: bool, busy_timeout: float, settings: Mapping[str, str]
-) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": busy_timeout})
-    sync = engine.sync_engine
-
-    @event.listens_for(sync, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        # Let SQLAlchemy, not the driver, issue BEGIN (see the "begin" hook below).
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        for name, value in settings.items():  # Database.reconnect's, checked there
-            cursor.execute(f"PRAGMA {name}={value}")
-        cursor.close()
-
-    @event.listens_for(sync, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
-        # Writers take the write lock up front: a deferred transaction that reads and then
-        # writes fails at once with SQLITE_BUSY when another process wrote in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-@dataclass(frozen=True)
-class Pool:
-    """Connection pool of a database server (PostgreSQL); SQLite files need none of it."""
-
-    size: int = 10
-    max_overflow: int = 10
-    timeout: float = 10.0  # seconds to wait for a free connection, and to connect
-    recycle: float = 1800.0  # seconds before a connection is replaced
-
-
-def _server_engine(
-    url: str, busy_timeout: float, pool: Pool, settings: Mapping[str, str], statement_timeout: float | None
-) -> AsyncEngine:
-    server_settings = {"lock_timeout": str(int(busy_timeout * 1000))}  # longer waits: DatabaseBusy
-    if statement_timeout:  # no statement outlives the request that sent it (a hung query, a huge scan)
-        server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
-    engine = create_async_engine(
-        url,
-        pool_size=pool.size,
-        max_overflow=pool.max_overflow,
-        pool_timeout=pool.timeout,
-        pool_recycle=pool.recycle,
-        # A connection the server dropped is noticed and replaced before use.
-        pool_pre_ping=True,
-        connect_args={
-            "timeout": pool.timeout,
-            "server_settings": server_settings,
-        },
-    )
-
-    @event.listens_for(engine.sync_engine, "handle_error")
-    def _on_error(context):  # type: ignore[no-untyped-def]
-        # A server that went read-only (a standby after failover, default_transaction_read_only)
-        # keeps its sessions so: treat it as a disconnect, which replaces every pooled
-        # connection, so the first write after it is writable again works, without a restart.
-        if getattr(context.original_exception, "sqlstate", None) == READ_ONLY_SQLSTATE:
-            context.is_disconnect = True
-
-    @event.listens_for(engine.sync_engine, "do_connect")
-    def _on_connect(_dialect, _record, _cargs, cparams):  # type: ignore[no-untyped-def]
-        # Startup parameters, so they hold for the whole session (Database.reconnect's, checked there).
-        cparams["server_settings"] = {**cparams.get("server_settings", {}), **settings}
-
-    return engine
 
 
 class _RollBack(Exception):
@@ -143,19 +60,19 @@ class Database:
         self.write_fault: WriteFault | None = None
         self._settings: dict[str, str] = {}  # see reconnect(); the engines' hooks read it
         if self.is_sqlite:
-            self._read_engine = _sqlite_engine(
+            self._read_engine = sqlite_engine(
                 self.url, immediate=False, busy_timeout=busy_timeout, settings=self._settings
             )
-            self._write_engine = _sqlite_engine(
+            self._write_engine = sqlite_engine(
                 self.url, immediate=True, busy_timeout=busy_timeout, settings=self._settings
             )
             # For writes that must not wait for another process's lock (see write(wait=False)).
-            self._no_wait_engine = _sqlite_engine(
+            self._no_wait_engine = sqlite_engine(
                 self.url, immediate=True, busy_timeout=0, settings=self._settings
             )
             self._engines = [self._read_engine, self._write_engine, self._no_wait_engine]
         else:
-            engine = _server_engine(self.url, busy_timeout, pool, self._settings, statement_timeout)
+            engine = server_engine(self.url, busy_timeout, pool, self._settings, statement_timeout)
             self._read_engine = self._write_engine = self._no_wait_engine = engine
             self._engines = [engine]
         # Migrations may rightly run longer than any request: they get an engine without statement_timeout.
@@ -302,7 +219,7 @@ class Database:
         engine = self._write_engine
         if not self.is_sqlite:
             busy_timeout, pool = self._migration_settings
-            engine = _server_engine(self.url, busy_timeout, pool, self._settings, statement_timeout=None)
+            engine = server_engine(self.url, busy_timeout, pool, self._settings, statement_timeout=None)
         try:
             if migrate:
                 await migrations.upgrade(engine)
@@ -315,6 +232,16 @@ class Database:
         async with self.startup_write(bump=False) as session:
             if await session.scalar(select(FleetState.id)) is None:
                 session.add(FleetState(id=1, revision=0))
+
+    @property
+    def read_engine(self) -> AsyncEngine:
+        """The engine reads use: for tools and tests that watch or inspect its statements."""
+        return self._read_engine
+
+    @property
+    def write_engine(self) -> AsyncEngine:
+        """The engine writes use (the same as reads' on a database server)."""
+        return self._write_engine
 
     def pool_use(self) -> tuple[int, int]:
         """(connections checked out, connections the pools keep open) over this process's engines."""

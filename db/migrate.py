@@ -19,6 +19,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from db.engines import database_url
+
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK = 0x6465706C  # advisory lock id: replicas starting together take their start-up steps in turn
 
@@ -125,8 +127,6 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m db.migrate") 
     if args.autogenerate:
         asyncio.run(_autogenerate(args.autogenerate))
         return
-    from db.engine import database_url  # the engine module imports this one
-
     try:
         engine = create_async_engine(database_url(args.db))
         asyncio.run(_upgrade_and_dispose(engine))

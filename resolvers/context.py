@@ -3,12 +3,15 @@
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from db.engine import Database
 from resolvers.fleet import FleetCache, Snapshot
 from resolvers.loaders import Loaders
 from resolvers.metrics import FiguresLoader
+
+if TYPE_CHECKING:  # only its type: the settings module sits above the resolvers
+    from settings import Settings
 
 
 @dataclass
@@ -16,8 +19,7 @@ class Context:
     db: Database
     fleet_cache: FleetCache
     now: datetime  # read once per request: every figure in a response is for this instant
-    rollout_seconds: float
-    training_time_scale: float = 1.0
+    settings: "Settings"  # the server's, as they were read at start
     actor: str = "anonymous"  # the API token's name, or "anonymous" when none are configured
     may_read: bool = True
     may_write: bool = True
@@ -44,6 +46,14 @@ class Context:
         if self._snapshot is None:
             self._snapshot = asyncio.ensure_future(self.fleet_cache.current(self.db, self.known_revision))
         return await self._snapshot
+
+    @property
+    def rollout_seconds(self) -> float:
+        return self.settings.rollout_seconds
+
+    @property
+    def training_time_scale(self) -> float:
+        return self.settings.training_time_scale
 
     def exact_now(self) -> datetime:
         """`now`, for a value that moves with the instant rather than the window."""

@@ -40,8 +40,8 @@ from graphql.execution.values import get_argument_values, get_directive_values, 
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
-from resolvers.metrics import RANGES
 from resolvers.pagination import DEFAULT_PAGE_SIZE
+from simulator import RANGES
 
 WINDOWS_PER_UNIT = 10  # a simulated window is ~1/30 of a field value's work: charged 1/10
 ROW = 10  # loading and converting a stored row costs about ten field values

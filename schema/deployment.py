@@ -12,10 +12,11 @@ from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
 from resolvers import ids
 from resolvers import training_jobs as job_resolvers
-from resolvers.connections import Connection
+from resolvers.connections import Connection as Rows
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
-from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, PageInfo, direction_desc, mirrors
+from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, direction_desc, mirrors
+from schema.connection import Connection, Edge, described
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
 if TYPE_CHECKING:
@@ -122,9 +123,9 @@ class Deployment(Node):
 
     @strawberry.field(description="The training job this deployment was built from.")
     async def training_job(self, info: strawberry.Info) -> _TrainingJob:
-        from schema.training_job import TrainingJob
-
-        return TrainingJob.from_row(await job_resolvers.job_of(info.context, self._training_job_id))
+        # The type by its name in the schema: schema.training_job imports this module, not the reverse.
+        job_type = info.schema.get_type_by_name("TrainingJob").origin  # type: ignore[union-attr]
+        return job_type.from_row(await job_resolvers.job_of(info.context, self._training_job_id))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Audit trail, oldest first.")
     async def events(self, info: strawberry.Info) -> list[DeploymentEvent]:
@@ -200,28 +201,23 @@ class DeploymentOrder:
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
 
 
+@described(node="The deployment.")
 @strawberry.type(description="A deployment and its cursor.")
-class DeploymentEdge:
-    cursor: str = strawberry.field(description="Opaque cursor for `after`/`before`.")
-    node: Deployment = strawberry.field(description="The deployment.")
+class DeploymentEdge(Edge[Deployment]):
+    pass
 
 
+@described(
+    edge=DeploymentEdge,
+    edges="Deployments with their cursors.",
+    nodes="The deployments of this page.",
+    total_count="Deployments matching the filter, over all pages.",
+)
 @strawberry.type(description="A page of deployments.")
-class DeploymentConnection:
-    edges: list[DeploymentEdge] = strawberry.field(description="Deployments with their cursors.")
-    nodes: list[Deployment] = strawberry.field(description="The deployments of this page.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
-    _conn: strawberry.Private[Connection[DeploymentRow]]
-
-    @strawberry.field(description="Deployments matching the filter, over all pages.")
-    async def total_count(self) -> int:
-        return await self._conn.count()
-
+class DeploymentConnection(Connection[Deployment]):
     @classmethod
-    def of(cls, conn: Connection[DeploymentRow]) -> "DeploymentConnection":
-        nodes = [Deployment.from_row(row, conn.as_of, conn.figures) for row in conn.rows]
-        edges = [DeploymentEdge(cursor=c, node=n) for c, n in zip(conn.cursors, nodes, strict=True)]
-        return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(conn), _conn=conn)
+    def of(cls, conn: Rows[DeploymentRow]) -> "DeploymentConnection":
+        return cls.page(conn, [Deployment.from_row(row, conn.as_of, conn.figures) for row in conn.rows])
 
 
 def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:

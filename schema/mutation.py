@@ -6,8 +6,9 @@ import strawberry
 
 from resolvers import mutations
 from resolvers.training import JobSpec
-from schema.common import UserError
+from schema.connection import described
 from schema.deployment import Deployment
+from schema.payload import Deleted, Payload
 from schema.permissions import GUARDED
 from schema.training_job import TrainingJob
 
@@ -47,51 +48,32 @@ class CreateTrainingJobInput:
     hyperparameters: HyperparametersInput = strawberry.field(description="Fine-tuning settings.")
 
 
+@described(names={"node": "deployment"}, node="The deployment after the change; null on error.")
 @strawberry.type(description="Result of a deployment mutation.")
-class DeploymentPayload:
-    deployment: Deployment | None = strawberry.field(
-        description="The deployment after the change; null on error."
-    )
-    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
-
+class DeploymentPayload(Payload[Deployment]):
     @classmethod
     def of(cls, result: mutations.Result) -> "DeploymentPayload":  # type: ignore[type-arg]
-        return cls(
-            deployment=Deployment.from_row(result.value) if result.value is not None else None,
-            errors=[UserError.from_row(e) for e in result.errors],
-        )
+        return cls.of_result(result, Deployment.from_row)
 
 
+@described(deleted_id="Global ID of the deleted deployment.")
 @strawberry.type(description="Result of deleteDeployment.")
-class DeleteDeploymentPayload:
-    deleted_id: strawberry.ID | None = strawberry.field(description="Global ID of the deleted deployment.")
-    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+class DeleteDeploymentPayload(Deleted):
+    pass
 
 
+@described(names={"node": "trainingJob"}, node="The job after the change; null on error.")
 @strawberry.type(description="Result of a training job mutation.")
-class TrainingJobPayload:
-    training_job: TrainingJob | None = strawberry.field(
-        description="The job after the change; null on error."
-    )
-    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
-
+class TrainingJobPayload(Payload[TrainingJob]):
     @classmethod
     def of(cls, result: mutations.Result) -> "TrainingJobPayload":  # type: ignore[type-arg]
-        return cls(
-            training_job=TrainingJob.from_row(result.value) if result.value is not None else None,
-            errors=[UserError.from_row(e) for e in result.errors],
-        )
+        return cls.of_result(result, TrainingJob.from_row)
 
 
+@described(deleted_id="Global ID of the deleted job.")
 @strawberry.type(description="Result of deleteTrainingJob.")
-class DeleteTrainingJobPayload:
-    deleted_id: strawberry.ID | None = strawberry.field(description="Global ID of the deleted job.")
-    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
-
-
-def _deleted(result: mutations.Result[str]) -> tuple[strawberry.ID | None, list[UserError]]:
-    deleted = strawberry.ID(result.value) if result.value is not None else None
-    return deleted, [UserError.from_row(e) for e in result.errors]
+class DeleteTrainingJobPayload(Deleted):
+    pass
 
 
 @strawberry.type(description="Deploy, pause, resume and delete.")
@@ -125,8 +107,7 @@ class Mutation:
         info: strawberry.Info,
         input: Annotated[DeploymentIdInput, _INPUT],
     ) -> DeleteDeploymentPayload:
-        deleted, errors = _deleted(await mutations.delete_deployment(info.context, input.id))
-        return DeleteDeploymentPayload(deleted_id=deleted, errors=errors)
+        return DeleteDeploymentPayload.of_result(await mutations.delete_deployment(info.context, input.id))
 
     @strawberry.mutation(
         permission_classes=GUARDED, description="Queue a training job; it then runs and completes on its own."
@@ -166,5 +147,4 @@ class Mutation:
         info: strawberry.Info,
         input: Annotated[TrainingJobIdInput, _INPUT],
     ) -> DeleteTrainingJobPayload:
-        deleted, errors = _deleted(await mutations.delete_training_job(info.context, input.id))
-        return DeleteTrainingJobPayload(deleted_id=deleted, errors=errors)
+        return DeleteTrainingJobPayload.of_result(await mutations.delete_training_job(info.context, input.id))

@@ -35,7 +35,7 @@ class Access(BasePermission):
         return bool(info.context.may_read)
 
 
-GUARDED = [Access]
+GUARDED: list[type[BasePermission]] = [Access]
 
 
 class IntrospectionAccess(SchemaExtension):

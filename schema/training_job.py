@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
@@ -12,7 +12,7 @@ from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training
 from resolvers import training_jobs as resolvers
-from resolvers.connections import Connection
+from resolvers.connections import Connection as Rows
 from resolvers.pagination import PageArgs
 from schema.common import (
     After,
@@ -22,17 +22,13 @@ from schema.common import (
     ModelSize,
     Node,
     OrderDirection,
-    PageInfo,
     direction_desc,
     mirrors,
 )
-
-if TYPE_CHECKING:
-    from schema.deployment import DeploymentConnection, DeploymentFilter, DeploymentOrder
-
-_Deployments = Annotated["DeploymentConnection", strawberry.lazy("schema.deployment")]
-_DeploymentFilter = Annotated["DeploymentFilter", strawberry.lazy("schema.deployment")]
-_DeploymentOrder = Annotated["DeploymentOrder", strawberry.lazy("schema.deployment")]
+from schema.connection import Connection, Edge, described
+from schema.deployment import DeploymentConnection, DeploymentFilter, DeploymentOrder
+from schema.deployment import to_filter as deployment_filter
+from schema.deployment import to_order as deployment_order
 
 
 @strawberry.enum(description="Lifecycle of a training job.")
@@ -93,21 +89,19 @@ class TrainingJob(Node):
         last: Last = None,
         before: Before = None,
         filter: Annotated[
-            _DeploymentFilter | None,
+            DeploymentFilter | None,
             strawberry.argument(description="Only deployments matching all conditions."),
         ] = None,
         order_by: Annotated[
-            list[_DeploymentOrder] | None,
+            list[DeploymentOrder] | None,
             strawberry.argument(description="Sort keys, most significant first."),
         ] = None,
-    ) -> _Deployments:
-        from schema.deployment import DeploymentConnection, to_filter, to_order
-
+    ) -> DeploymentConnection:
         conn = await deployment_resolvers.job_deployments(
             info.context,
             self.database_id,
-            flt=to_filter(filter),
-            order_by=to_order(order_by),
+            flt=deployment_filter(filter),
+            order_by=deployment_order(order_by),
             page_args=PageArgs(first, after, last, before),
         )
         return DeploymentConnection.of(conn)
@@ -196,28 +190,23 @@ class TrainingJobOrder:
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
 
 
+@described(node="The training job.")
 @strawberry.type(description="A training job and its cursor.")
-class TrainingJobEdge:
-    cursor: str = strawberry.field(description="Opaque cursor for `after`/`before`.")
-    node: TrainingJob = strawberry.field(description="The training job.")
+class TrainingJobEdge(Edge[TrainingJob]):
+    pass
 
 
+@described(
+    edge=TrainingJobEdge,
+    edges="Jobs with their cursors.",
+    nodes="The jobs of this page.",
+    total_count="Jobs matching the filter, over all pages.",
+)
 @strawberry.type(description="A page of training jobs.")
-class TrainingJobConnection:
-    edges: list[TrainingJobEdge] = strawberry.field(description="Jobs with their cursors.")
-    nodes: list[TrainingJob] = strawberry.field(description="The jobs of this page.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
-    _conn: strawberry.Private[Connection[TrainingJobRow]]
-
-    @strawberry.field(description="Jobs matching the filter, over all pages.")
-    async def total_count(self) -> int:
-        return await self._conn.count()
-
+class TrainingJobConnection(Connection[TrainingJob]):
     @classmethod
-    def of(cls, conn: Connection[TrainingJobRow]) -> "TrainingJobConnection":
-        nodes = [TrainingJob.from_row(row) for row in conn.rows]
-        edges = [TrainingJobEdge(cursor=c, node=n) for c, n in zip(conn.cursors, nodes, strict=True)]
-        return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(conn), _conn=conn)
+    def of(cls, conn: Rows[TrainingJobRow]) -> "TrainingJobConnection":
+        return cls.page(conn, [TrainingJob.from_row(row) for row in conn.rows])
 
 
 def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:

@@ -1,11 +1,13 @@
-"""`server.py` as a process the test owns (to SIGKILL or SIGTERM it), and an audit of its SQLite file.
+"""`server.py` as a user starts it, in a subprocess on a free port, and an audit of its database.
 
-`tests/live.py` hides its Popen; the reliability tests need it, so they start the server here, the
-same way: `python server.py` on a free loopback port with its output in a log file.
+Every test over a real socket starts the server here: `python server.py` on a free loopback port
+with its output in a log file, always stopped on exit. `live_server` yields only its URL;
+`server_process` the process too, for the reliability tests that SIGKILL or SIGTERM it.
 """
 
 import itertools
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,8 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.databases import query_rows
-from tests.live import free_port
+from tests.databases import database_for_sync, query_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "server.py"
@@ -27,6 +28,12 @@ TOKEN_NAME = "ci-bot"
 TOKEN = "ci-bot-token-0123456789abcdef"
 TOKENS_ENV = {"DEPLOYDECK_TOKENS": f"{TOKEN_NAME}={TOKEN}"}
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -103,6 +110,20 @@ def answers(base_url: str) -> bool:
     except httpx.TransportError:
         return False
     return response.status_code == 200
+
+
+@contextmanager
+def live_server(
+    tmp_path: Path, *flags: str, env: Mapping[str, str] | None = None, startup_timeout: float = 30
+) -> Iterator[str]:
+    """`python server.py` with its database in `tmp_path` and extra `flags`; yields its base URL.
+
+    The base URL is `http://127.0.0.1:<port>` (GraphQL at `/graphql`). The server's output goes to
+    `tmp_path / "server.log"`, quoted when it does not come up. `--db` among the flags wins.
+    """
+    db = database_for_sync(tmp_path)
+    with server_process(tmp_path, db, *flags, env=env, startup_timeout=startup_timeout) as server:
+        yield server.base_url
 
 
 @contextmanager

@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+from starlette.applications import Starlette
 
 from db.deployments import bump_revision
 from db.engine import Database
 from db.models import Deployment, DeploymentEvent, TrainingJob
+from resolvers import ids
 from server import create_app
 from settings import Settings
+from simulator import rollout_fails, training_schedule
 from tests.databases import database_for
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday noon
@@ -38,6 +42,7 @@ class Api:
     db: Database
     clock: Clock
     headers: dict[str, str] = field(default_factory=dict)
+    app: Starlette | None = None  # the ASGI app the client talks to, for tests that swap its parts
 
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
@@ -66,6 +71,20 @@ class Api:
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The simulator decides outcomes by a hash of the id, and ids in a test's fresh database are the same
+# on every run: a test that needs a rollout or a run to succeed says so with these, and fails (never
+# skips) if a change to the simulator made its id one of the few that fail.
+def rollout_succeeds(deployment_id: str) -> bool:
+    """Whether the simulator brings this deployment (a global ID) up."""
+    return not bool(rollout_fails(np.array([ids.decode(deployment_id, "Deployment")]))[0])
+
+
+def training_succeeds(job_id: str) -> bool:
+    """Whether the simulator runs this training job (a global ID) to the end."""
+    row_id = ids.decode(job_id, "TrainingJob")
+    return not bool(training_schedule(np.array([row_id]), np.array([0]), np.array([1]), 1.0).fails[0])
+
+
 @asynccontextmanager
 async def running_api(tmp_path: Path, clock: Clock | None = None, **settings: Any) -> AsyncIterator[Api]:
     clock = clock or Clock()
@@ -76,7 +95,7 @@ async def running_api(tmp_path: Path, clock: Clock | None = None, **settings: An
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             db = app.state.db
-            yield Api(http=http, db=db, clock=clock)
+            yield Api(http=http, db=db, clock=clock, app=app)
 
 
 _counter = iter(range(1, 10**9))

@@ -339,7 +339,7 @@ async def count_selects(
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    engine = api.db._read_engine.sync_engine
+    engine = api.db.read_engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         data = await api.query(query, variables)

@@ -13,7 +13,7 @@ import pytest
 
 from schema import schema
 from schema.export import possible_types_json
-from tests.live import live_server
+from tests.process import live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 APOLLO = ROOT / "tests" / "apollo"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request, async_playwright, expect
 
-from tests.live import live_server
+from tests.process import live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")

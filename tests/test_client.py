@@ -15,7 +15,7 @@ from gql.client import AsyncClientSession
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXAsyncTransport
 
-from tests.live import live_server
+from tests.process import live_server
 
 pytestmark = pytest.mark.e2e
 

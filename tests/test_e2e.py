@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import live_server
+from tests.process import live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e

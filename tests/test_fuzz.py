@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, nodes
 from hypothesis_graphql import strategies as gql_st
 
-from tests.live import ROOT, live_server
+from tests.process import ROOT, live_server
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import live_server
+from tests.process import live_server
 
 AUDIT = Path(__file__).resolve().parent / "audit"
 

@@ -17,8 +17,7 @@ import pytest
 
 from db import demo
 from tests.databases import database_for_sync
-from tests.live import free_port
-from tests.process import answers, environment
+from tests.process import answers, environment, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.install

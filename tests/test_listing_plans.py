@@ -70,7 +70,7 @@ def recording(api: Api) -> tuple[list[tuple[str, Any]], Any]:
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
         statements.append((statement, parameters))
 
-    engine = api.db._read_engine.sync_engine
+    engine = api.db.read_engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     return statements, lambda: event.remove(engine, "before_cursor_execute", record)
 

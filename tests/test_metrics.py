@@ -33,7 +33,7 @@ def requests_of(samples: dict[Any, float], operation: str, status: str = "200") 
 
 
 def _endpoint(api: Api) -> Any:
-    app = api.http._transport.app  # type: ignore[attr-defined]
+    app = api.app
     return next(route.endpoint for route in app.routes if getattr(route, "path", None) == "/graphql")
 
 

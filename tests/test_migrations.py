@@ -29,7 +29,7 @@ async def test_models_and_migrations_agree(tmp_path: Path) -> None:
                 compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
             )
 
-        async with db._write_engine.connect() as conn:
+        async with db.write_engine.connect() as conn:
             assert await conn.run_sync(diff) == [], "run `python -m db.migrate --autogenerate MESSAGE`"
             assert await conn.run_sync(migrate.current) == migrate.head()
         await db.prepare(migrate=True)  # idempotent
@@ -71,7 +71,7 @@ async def test_migration_0002_folds_the_names_already_stored(tmp_path: Path) -> 
     db = Database(await database_for(tmp_path))
     names = ["ÉCOLE-bot", "Straße-ranker", "plain"]
     try:
-        async with db._write_engine.begin() as conn:
+        async with db.write_engine.begin() as conn:
             await conn.run_sync(lambda c: command.upgrade(migrate.config(c), "0001"))
             job = dict(
                 base_model="LFM2-350M",
@@ -150,7 +150,7 @@ async def test_migration_0003_gives_every_model_its_own_endpoint(tmp_path: Path)
     old = ["/api/inference/ai/v1.0.0"] * 3 + ["/api/inference/model/v1.0.0"] * 2
     db = Database(await database_for(tmp_path))
     try:
-        async with db._write_engine.begin() as conn:
+        async with db.write_engine.begin() as conn:
             await conn.run_sync(lambda c: command.upgrade(migrate.config(c), "0002"))
             job = dict(base_model="LFM2-350M", parameter_count=354e6, model_size="NANO", dataset="d")
             job |= dict(learning_rate=2e-4, epochs=3, batch_size=16, status="COMPLETE", progress=1.0)

@@ -16,8 +16,7 @@ from sqlalchemy.engine import make_url
 
 from db import demo
 from tests.databases import database_for_sync, query_rows
-from tests.live import live_server
-from tests.process import servers_started_together
+from tests.process import live_server, servers_started_together
 from tests.test_api_mutations import DEPLOY, PAUSE
 
 TOKEN = "replica-test-token-0123456789"
@@ -34,13 +33,16 @@ def post(base: str, query: str, variables: dict[str, Any] | None = None) -> dict
     return body["data"]  # type: ignore[no-any-return]
 
 
-def test_two_replicas_on_one_database(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.setenv("DEPLOYDECK_TOKENS", f"ci={TOKEN}")
+def test_two_replicas_on_one_database(tmp_path: Path) -> None:
+    env = {"DEPLOYDECK_TOKENS": f"ci={TOKEN}"}
     db = database_for_sync(tmp_path, "replicas")
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     flags = ("--db", db, "--rollout-seconds", "0")
-    with live_server(tmp_path / "a", *flags) as a, live_server(tmp_path / "b", *flags, "--no-demo") as b:
+    with (
+        live_server(tmp_path / "a", *flags, env=env) as a,
+        live_server(tmp_path / "b", *flags, "--no-demo", env=env) as b,
+    ):
         job = post(a, "{ trainingJobs(first: 1, filter: {deployable: true}) { nodes { id modelName } } }")
         job_id = job["trainingJobs"]["nodes"][0]["id"]
         before = post(
@@ -151,13 +153,16 @@ def write_lock_held(db: str) -> Iterator[None]:
         thread.join()
 
 
-def test_reads_on_two_replicas_do_not_wait_for_a_due_rollout(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.setenv("DEPLOYDECK_TOKENS", f"ci={TOKEN}")
+def test_reads_on_two_replicas_do_not_wait_for_a_due_rollout(tmp_path: Path) -> None:
+    env = {"DEPLOYDECK_TOKENS": f"ci={TOKEN}"}
     db = database_for_sync(tmp_path, "replicas")
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     flags = ("--db", db, "--rollout-seconds", "1")
-    with live_server(tmp_path / "a", *flags) as a, live_server(tmp_path / "b", *flags, "--no-demo") as b:
+    with (
+        live_server(tmp_path / "a", *flags, env=env) as a,
+        live_server(tmp_path / "b", *flags, "--no-demo", env=env) as b,
+    ):
         job = post(a, "{ trainingJobs(first: 1, filter: {deployable: true}) { nodes { id } } }")
         job_id = job["trainingJobs"]["nodes"][0]["id"]
         dep = post(a, DEPLOY, {"job": job_id})["deployJob"]["deployment"]["id"]

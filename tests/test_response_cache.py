@@ -23,7 +23,7 @@ from db.models import TrainingJob
 from server import create_app
 from settings import Settings, parse_settings
 from tests.databases import database_for
-from tests.live import live_server
+from tests.process import live_server
 from tests.support import T0, Api, Clock, make_job
 from tests.test_api_mutations import DEPLOY, PAUSE, complete_job, gid
 from tests.test_api_training import CREATE, job_input
@@ -46,7 +46,7 @@ async def cached_api(tmp_path: Path, clock: Clock | None = None, **settings: Any
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-            api = Api(http=http, db=app.state.db, clock=clock)
+            api = Api(http=http, db=app.state.db, clock=clock, app=app)
             api.graphql = next(r.app for r in app.routes if getattr(r, "path", None) == "/graphql")  # type: ignore[attr-defined]
             yield api
 
@@ -280,15 +280,18 @@ async def test_mutations_and_errors_are_never_kept(tmp_path: Path) -> None:
         assert (cache(api).hits, len(cache(api))) == (0, 0)
 
 
-def test_a_write_on_one_replica_ends_the_other_replicas_entries(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.setenv("DEPLOYDECK_TOKENS", f"ci={TOKEN}")
+def test_a_write_on_one_replica_ends_the_other_replicas_entries(tmp_path: Path) -> None:
+    env = {"DEPLOYDECK_TOKENS": f"ci={TOKEN}"}
     from tests.databases import database_for_sync
 
     db = database_for_sync(tmp_path, "cache")
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     flags = ("--db", db, "--rollout-seconds", "0", "--rate-limit-capacity", "0")
-    with live_server(tmp_path / "a", *flags) as a, live_server(tmp_path / "b", *flags, "--no-demo") as b:
+    with (
+        live_server(tmp_path / "a", *flags, env=env) as a,
+        live_server(tmp_path / "b", *flags, "--no-demo", env=env) as b,
+    ):
 
         def post(base: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
             body = httpx.post(

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from settings import Settings, parse_settings
 from tests.databases import ON_POSTGRES, database_for
-from tests.live import live_server
+from tests.process import live_server
 from tests.support import Api, make_deployment, make_job, running_api
 from tests.test_api_mutations import PAUSE, gid
 from web.auth import TokenConfigError, identify, load_tokens, parse_tokens
@@ -224,7 +224,7 @@ async def test_health_probes(api: Api, tmp_path: Path) -> None:
     assert (await api.http.get("/readyz")).json() == {"status": "ready"}
     from db.engine import Database
 
-    app = api.http._transport.app  # type: ignore[attr-defined]
+    app = api.app
     healthy = app.state.db
     app.state.db = Database(str(tmp_path / "no-such-dir" / "x.db"))
     try:
@@ -301,7 +301,7 @@ def test_settings_carry_every_limit() -> None:
 async def test_an_unreachable_database_is_a_clear_503(api: Api, tmp_path: Path) -> None:
     from db.engine import Database
 
-    app = api.http._transport.app  # type: ignore[attr-defined]
+    app = api.app
     endpoint = next(r for r in app.routes if getattr(r, "path", "") == "/graphql").app
     reachable = endpoint.db
     endpoint.db = Database(str(tmp_path / "no-such-dir" / "x.db"))

@@ -1,8 +1,10 @@
 """Settings: flags win over environment variables, which win over defaults; bad values fail clearly."""
 
+from pathlib import Path
+
 import pytest
 
-from settings import Settings, parse_settings
+from settings import SETTINGS, Settings, parse_settings
 
 
 def test_defaults() -> None:
@@ -58,3 +60,24 @@ def test_bad_values_exit_with_a_message(
     with pytest.raises(SystemExit) as exc:
         parse_settings(argv, env=env)
     assert exc.value.code != 0
+
+
+def test_the_readme_table_names_every_declared_flag_and_variable() -> None:
+    # given: the README's settings table, one row per line
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `--") or line.startswith("| —")]
+    # when
+    missing = [
+        (declaration.flag, variable)
+        for declaration in SETTINGS
+        for variable in declaration.variables
+        # a row of its flag; DEPLOYDECK_TOKENS is never a flag (a row of its own, starting `| —`)
+        if not any(
+            f"`{variable}`" in row and (f"`{declaration.flag}" in row or row.startswith("| —"))
+            for row in rows
+        )
+    ]
+    # then
+    assert rows, "no settings table found in README.md"
+    assert missing == []

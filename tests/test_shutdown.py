@@ -12,8 +12,7 @@ import pytest
 
 from settings import parse_settings
 from tests.databases import database_for_sync
-from tests.live import free_port
-from tests.process import TOKEN, TOKEN_NAME, run_server_command, server_process
+from tests.process import TOKEN, TOKEN_NAME, free_port, run_server_command, server_process
 from tests.test_api_mutations import DEPLOY
 
 pytestmark = pytest.mark.e2e

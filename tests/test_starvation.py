@@ -30,7 +30,7 @@ from schema.limits import Limits
 from server import create_app
 from settings import Settings
 from tests.databases import database_for_sync
-from tests.live import live_server
+from tests.process import live_server
 
 pytestmark = pytest.mark.e2e
 

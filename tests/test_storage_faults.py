@@ -155,7 +155,7 @@ async def silent_server() -> AsyncIterator[int]:
 
 
 async def test_readyz_answers_within_its_bound_when_the_database_hangs(api: Api) -> None:
-    app = api.http._transport.app  # type: ignore[attr-defined]
+    app = api.app
     healthy = app.state.db
     async with silent_server() as port:
         app.state.db = Database(f"postgresql+asyncpg://deploydeck@127.0.0.1:{port}/hung")
@@ -225,7 +225,7 @@ async def freezable_proxy(target: tuple[str, int]) -> AsyncIterator[tuple[int, a
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="a PostgreSQL server that hangs mid-connection")
 async def test_readyz_answers_within_its_bound_when_a_connected_server_hangs(api: Api) -> None:
-    app = api.http._transport.app  # type: ignore[attr-defined]
+    app = api.app
     healthy = app.state.db
     url = make_url(api.db.url)
     async with freezable_proxy((url.host or "127.0.0.1", url.port or 5432)) as (port, flowing):

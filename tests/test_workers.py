@@ -17,8 +17,7 @@ import pytest
 
 from db import demo
 from tests.databases import database_for_sync, query_rows
-from tests.live import free_port
-from tests.process import AUTH, TOKENS_ENV, run_server_command, server_process
+from tests.process import AUTH, TOKENS_ENV, free_port, run_server_command, server_process
 from tests.test_api_mutations import PAUSE
 
 pytestmark = pytest.mark.e2e

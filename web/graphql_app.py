@@ -10,9 +10,8 @@ is answered from the response cache (web/response_cache.py) while nothing it sho
 """
 
 import asyncio
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,49 +27,35 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from db.engine import Database
-from domain import Code
 from resolvers import lifecycle
 from resolvers.context import Context
 from resolvers.errors import DatabaseUnavailable
 from resolvers.fleet import FleetCache
 from schema import build_schema, yielding
-from schema.limits import Limits
+from settings import Settings
 from web import deadline, graphiql
 from web.auth import identify
+from web.client_budget import Throttled, client_budget
+from web.http_shapes import (
+    BODY_SHAPE,
+    GRAPHQL_RESPONSE,
+    JSON,
+    OPERATION,
+    MutationOverGet,
+    error_response,
+    is_request_error,
+    prefers_html,
+    response_media_type,
+    too_large,
+    without_rate_limit,
+)
 from web.middleware import etag_of
 from web.persisted import PersistedQueries
-from web.ratelimit import AUTH_FAILURE_COST, Budget, Charge, RateLimiter, RequestBudget
+from web.ratelimit import RateLimiter, RequestBudget
 from web.response_cache import Lookup, ResponseCache, key_of
 from web.sessions import RequestDatabase
 
 Clock = Callable[[], datetime]
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON = "application/json"
-_BODY_SHAPE = (
-    "The request body must be a JSON object with `query` (a string), and optionally `variables` and "
-    "`extensions` (objects) and `operationName` (a string), or a list of such objects"
-)
-_OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
-# Errors of operations that started executing: not "request errors" (no 400, `data` stays null).
-_EXECUTION_CODES = (Code.TIMEOUT, Code.RESPONSE_TOO_LARGE)
-
-
-@dataclass(frozen=True)
-class Behaviour:
-    """What the endpoint needs of the settings."""
-
-    rollout_seconds: float
-    training_time_scale: float
-    tokens: dict[str, str] = field(default_factory=dict)  # name -> token; empty: writes are open
-    require_token_for_reads: bool = False
-    limits: Limits = field(default_factory=Limits)
-    max_persisted_queries: int = 1000
-    request_timeout: float = 5.0
-    max_response_bytes: int = 8 * 1024 * 1024
-    db_sessions_per_request: int = 4
-    budget: Budget = field(default_factory=Budget)
-    response_cache_entries: int = 1000  # 0: no response cache
-    response_cache_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass
@@ -78,112 +63,26 @@ class WebContext(Context):
     budget: RequestBudget | None = None  # the client's cost budget; None when budgets are off
 
 
-class MutationOverGet(HTTPException):
-    """A mutation sent with GET: the method is wrong, not the request (spec: 405, `Allow: POST`)."""
-
-    def __init__(self) -> None:
-        super().__init__(405, "mutations are not allowed when using GET; use POST")
-
-
-class Throttled(HTTPException):
-    """The client's budget is spent: 429 before anything is parsed."""
-
-    def __init__(self, charge: Charge, reason: str) -> None:
-        super().__init__(429, reason)
-        self.charge = charge
-
-
-def _accept_weights(accept: str) -> dict[str, float]:
-    """Each media range of an Accept header with its q-value."""
-    weights: dict[str, float] = {}
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            if param.startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        weights[media.lower()] = max(q, weights.get(media.lower(), 0.0))
-    return weights
-
-
-def response_media_type(accept: str) -> str:
-    """graphql-response+json when the client accepts it at least as much as JSON, else JSON."""
-    weights = _accept_weights(accept)
-    modern = weights.get(GRAPHQL_RESPONSE, 0.0)
-    legacy = max(weights.get(JSON, 0.0), weights.get("*/*", 0.0), weights.get("application/*", 0.0))
-    return GRAPHQL_RESPONSE if modern > 0 and modern >= legacy else JSON
-
-
-def prefers_html(accept: str) -> bool:
-    """HTML ranks above both JSON types; each type takes the q of its most specific range (RFC 9110)."""
-    weights = _accept_weights(accept)
-
-    def quality(media: str) -> float:
-        for media_range in (media, media.split("/")[0] + "/*", "*/*"):
-            if media_range in weights:
-                return weights[media_range]
-        return 0.0
-
-    return quality("text/html") > max(quality(JSON), quality(GRAPHQL_RESPONSE))
-
-
-def _is_request_error(result: ExecutionResult) -> bool:
-    """Parsing, validation or variable coercion failed: nothing was executed."""
-    return (
-        result.data is None
-        and bool(result.errors)
-        and all(
-            e.path is None and (e.extensions or {}).get("code") not in _EXECUTION_CODES for e in result.errors
-        )
-    )
-
-
-def _without_rate_limit(data: Any) -> Any:
-    if isinstance(data, list):
-        return [_without_rate_limit(item) for item in data]
-    if not isinstance(data, dict) or "rateLimit" not in (data.get("extensions") or {}):
-        return data
-    extensions = {k: v for k, v in data["extensions"].items() if k != "rateLimit"}
-    return {**data, "extensions": extensions}
-
-
-def _too_large(data: Any, size: int, limit: int) -> Any:
-    """What replaces a response over the size cap: each operation's result becomes one error."""
-    if isinstance(data, list):
-        return [_too_large(item, size, limit) for item in data]
-    error = {
-        "message": f"The response would be {size:,} bytes, over the limit of {limit:,} "
-        "(max_response_bytes); the operation ran (a mutation's changes are committed): ask for less",
-        "extensions": {"code": Code.RESPONSE_TOO_LARGE, "size": size, "limit": limit},
-    }
-    replaced: dict[str, Any] = {"data": None, "errors": [error]}
-    if isinstance(data, dict) and data.get("extensions"):
-        replaced["extensions"] = data["extensions"]
-    return replaced
-
-
 class GraphQLApp(GraphQL):  # type: ignore[type-arg]
-    def __init__(self, behaviour: Behaviour, clock: Clock) -> None:
-        super().__init__(build_schema(behaviour.limits))
-        self.behaviour = behaviour
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        super().__init__(build_schema(settings.limits))
+        self.settings = settings
         self.clock = clock
         self.db: Database | None = None
         self.fleet_cache = FleetCache()
-        self.persisted = PersistedQueries(behaviour.max_persisted_queries)
+        self.persisted = PersistedQueries(settings.max_persisted_queries)
         self.settler = lifecycle.Settler(clock)  # due rollouts and training steps, one write at a time
-        self.limiter = RateLimiter(behaviour.budget, clock) if behaviour.budget.enabled else None
+        self.limiter = RateLimiter(settings.budget, clock) if settings.budget.enabled else None
         self.response_cache = (
-            ResponseCache(behaviour.response_cache_entries, behaviour.response_cache_bytes)
-            if behaviour.response_cache_entries > 0
+            ResponseCache(settings.response_cache_entries, settings.response_cache_bytes)
+            if settings.response_cache and settings.response_cache_entries > 0
             else None
         )
+        self.tokens = settings.token_names
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope=scope, receive=receive)
-        request.state.deadline = asyncio.get_running_loop().time() + self.behaviour.request_timeout
+        request.state.deadline = asyncio.get_running_loop().time() + self.settings.request_timeout
         with yielding.light_request() as request.state.turned_heavy:
             response = await self._respond(request)
         # The body (HTML page or JSON, and which JSON type) depends on Accept: tell caches.
@@ -194,11 +93,13 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         try:
             response = await self.run(request)
         except Throttled as exc:
-            response = self._error_response(request, 429, exc.reason, exc.charge)
+            response = error_response(request.headers.get("accept", ""), 429, exc.reason, exc.charge)
         except MutationOverGet as exc:
-            response = self._error_response(request, exc.status_code, exc.reason, allow="POST")
+            response = error_response(
+                request.headers.get("accept", ""), exc.status_code, exc.reason, allow="POST"
+            )
         except HTTPException as exc:
-            response = self._error_response(request, exc.status_code, exc.reason)
+            response = error_response(request.headers.get("accept", ""), exc.status_code, exc.reason)
         else:
             budget: RequestBudget | None = getattr(request.state, "budget", None)
             if budget is not None and (refused := budget.throttled) is not None:
@@ -206,51 +107,16 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
                 response.headers["Retry-After"] = str(refused.retry_after)
         return response
 
-    def _error_response(
-        self,
-        request: Request,
-        status: int,
-        reason: str,
-        charge: Charge | None = None,
-        allow: str = "GET, POST",
-    ) -> Response:
-        headers = {"Allow": allow} if status == 405 else {}
-        body: dict[str, Any] = {"errors": [{"message": reason}]}
-        if charge is not None:
-            headers["Retry-After"] = str(charge.retry_after)
-            body["errors"][0]["extensions"] = {"code": Code.RATE_LIMITED, "retryAfter": charge.retry_after}
-            body["extensions"] = {"rateLimit": charge.extension()}
-        return Response(
-            orjson.dumps(body),
-            status_code=status,
-            media_type=response_media_type(request.headers.get("accept", "")),
-            headers=headers,
-        )
-
-    def _budget(
-        self, request: Request | WebSocket, actor: str | None, failed_auth: bool
-    ) -> RequestBudget | None:
-        """The client's budget: its token's, else its address's; spent ones refuse the request here."""
-        if self.limiter is None:
-            return None
-        address = request.client.host if request.client else "unknown"
-        if failed_auth:  # charged to the address: a wrong token is no way to a fresh bucket
-            charge = self.limiter.charge(f"address:{address}", AUTH_FAILURE_COST)
-            if not charge.allowed:
-                raise Throttled(charge, "Too many failed authentications from this address; slow down")
-        budget = RequestBudget(self.limiter, f"token:{actor}" if actor else f"address:{address}")
-        held = self.limiter.charge(budget.key, 0)
-        if held.remaining < 1:
-            refused = self.limiter.charge(budget.key, 1)  # nothing left: the wait for one unit
-            raise Throttled(refused, "Your cost budget is spent; retry after the Retry-After seconds")
-        return budget
-
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(  # type: ignore[override]  # the base's context type is None
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         assert self.db is not None, "the lifespan opens the database"
-        tokens = self.behaviour.tokens
+        tokens = self.tokens
         authorization = request.headers.get("authorization")
         who = identify(authorization, tokens)
-        budget = self._budget(request, who.actor, bool(tokens and authorization and who.actor is None))
+        address = request.client.host if request.client else "unknown"
+        failed_auth = bool(tokens and authorization and who.actor is None)
+        budget = client_budget(self.limiter, address, who.actor, failed_auth) if self.limiter else None
         request.state.budget = budget
         now = self.clock()
         try:
@@ -264,17 +130,16 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         return WebContext(
             db=RequestDatabase(  # type: ignore[arg-type]
                 self.db,
-                max_sessions=self.behaviour.db_sessions_per_request,
-                commit_grace=self.behaviour.request_timeout,
+                max_sessions=self.settings.db_sessions_per_request,
+                commit_grace=self.settings.request_timeout,
             ),
             budget=budget,
             fleet_cache=self.fleet_cache,
             now=now,
-            rollout_seconds=self.behaviour.rollout_seconds,
-            training_time_scale=self.behaviour.training_time_scale,
+            settings=self.settings,
             actor=who.actor or "anonymous",
             may_write=not tokens or who.actor is not None,
-            may_read=not (tokens and self.behaviour.require_token_for_reads) or who.actor is not None,
+            may_read=not (tokens and self.settings.require_token_for_reads) or who.actor is not None,
             request=request,
             response=response,
             known_revision=check.observed.fleet_revision if check.current and check.observed else None,
@@ -289,7 +154,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         try:
             parsed = await super().parse_http_body(request)
         except (AttributeError, TypeError) as exc:  # a body that is not an object or a list of them
-            raise HTTPException(400, _BODY_SHAPE) from exc
+            raise HTTPException(400, BODY_SHAPE) from exc
         for item in parsed if isinstance(parsed, list) else [parsed]:
             if not (
                 isinstance(item.query, str | None)
@@ -297,7 +162,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
                 and isinstance(item.operation_name, str | None)
                 and isinstance(item.extensions, dict | None)
             ):
-                raise HTTPException(400, _BODY_SHAPE)
+                raise HTTPException(400, BODY_SHAPE)
         if isinstance(parsed, list) and not parsed:
             raise HTTPException(400, "An empty batch holds no operation")
         return parsed
@@ -314,7 +179,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         persisted = self.persisted.prepare(request_data)  # APQ: may fill in request_data.query
         # The log names the operation only as the document does: an operationName the document
         # does not define is the client's free text (perhaps a pasted token), never logged.
-        defined = _OPERATION.findall(request_data.query or "")
+        defined = OPERATION.findall(request_data.query or "")
         name = request_data.operation_name  # a string or None: parse_http_body checked
         if name is None:
             request.state.operation = defined[0] if defined else "anonymous"
@@ -348,7 +213,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             if isinstance(exc.__cause__, InvalidOperationTypeError):
                 raise MutationOverGet from exc
             raise
-        if persisted is not None and not _is_request_error(result):
+        if persisted is not None and not is_request_error(result):
             self.persisted.register(persisted, request_data.query)  # it parsed and passed validation
         if lookup is not None:
             self._remember(lookup, result, context)
@@ -372,7 +237,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         """A hit, charged to the client's budget as executing would be; None: execute."""
         assert self.response_cache is not None
         spent = getattr(request.state, "cost_spent", 0)  # a batch's operations share max_cost
-        served = self.response_cache.serve(lookup, context.budget, spent, self.behaviour.limits.max_cost)
+        served = self.response_cache.serve(lookup, context.budget, spent, self.settings.limits.max_cost)
         if served is None:
             return None
         result, cost = served
@@ -381,10 +246,10 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
 
     def _remember(self, lookup: Lookup, result: ExecutionResult, context: WebContext) -> None:
         assert self.response_cache is not None
-        self.response_cache.remember(lookup, result, context.instant_used, self.behaviour.max_response_bytes)
+        self.response_cache.remember(lookup, result, context.instant_used, self.settings.max_response_bytes)
 
     def _timed_out(self, context: WebContext) -> ExecutionResult:
-        error = deadline.timeout_error(self.behaviour.request_timeout, context.db.commits)  # type: ignore[attr-defined]
+        error = deadline.timeout_error(self.settings.request_timeout, context.db.commits)  # type: ignore[attr-defined]
         extensions = {"rateLimit": context.budget.extension()} if context.budget else None
         return ExecutionResult(data=None, errors=[error], extensions=extensions)
 
@@ -393,7 +258,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         media = response_media_type(request.headers.get("accept", ""))
         sub_response = request.state.sub_response
         sub_response.media_type = media
-        if _is_request_error(result):
+        if is_request_error(result):
             data.pop("data", None)  # the GraphQL spec: no data entry when nothing was executed
             if media == GRAPHQL_RESPONSE:
                 sub_response.status_code = 400
@@ -401,14 +266,14 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         body = self.encode_json(response_data)
-        limit = self.behaviour.max_response_bytes
+        limit = self.settings.max_response_bytes
         if len(body) > limit:
-            body = self.encode_json(_too_large(response_data, len(body), limit))
+            body = self.encode_json(too_large(response_data, len(body), limit))
         headers = {}
         if getattr(sub_response, "is_get", False):
             # The tag ignores rateLimit, whose figures move with every request: a poll whose result did
             # not change still gets its 304 (and keeps the figures of the body it cached).
-            headers["ETag"] = etag_of(self.encode_json(_without_rate_limit(response_data)))
+            headers["ETag"] = etag_of(self.encode_json(without_rate_limit(response_data)))
         response = Response(
             body,
             headers=headers,

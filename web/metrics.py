@@ -130,10 +130,10 @@ class Metrics:
 
 def routes(metrics: Metrics) -> list[Route]:
     async def scrape(request: Request) -> Response:
-        behaviour = metrics.graphql.behaviour
-        if behaviour.tokens and behaviour.require_token_for_reads:
+        graphql = metrics.graphql
+        if graphql.tokens and graphql.settings.require_token_for_reads:
             # Operation names and traffic are what reads are: with reads closed, so is this.
-            who = identify(request.headers.get("authorization"), behaviour.tokens)
+            who = identify(request.headers.get("authorization"), graphql.tokens)
             if who.actor is None:
                 return JSONResponse(
                     {"error": Code.UNAUTHENTICATED, "message": "a bearer token is required"},
