@@ -222,6 +222,17 @@ def matching(
     return mask
 
 
+def _by_codes_only(flt: DeploymentFilter) -> bool:
+    """Only statuses and/or model sizes (the filters with a handful of possible values) are set."""
+    return (flt.statuses is not None or flt.model_sizes is not None) and flt == DeploymentFilter(
+        statuses=flt.statuses, model_sizes=flt.model_sizes
+    )
+
+
+def _as_set(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(sorted(set(values)))  # ACTIVE,PAUSED is PAUSED,ACTIVE
+
+
 def _candidates(snap: Snapshot, flt: DeploymentFilter, job_id: int | None) -> np.ndarray | None:
     """A job's rows when the listing is limited to one job (few rows: sorted per request)."""
     jobs = {j for j in (flt.training_job_id, job_id) if j is not None}
@@ -253,8 +264,20 @@ def page(
     else:
         key = (ordering.cursor_order.signature, window if ordering.needs_window else None)
         seq = snapshot_index.sorted_rows(snap, key, lambda: columns.arrays(None))
-        keep = matching(snap, flt, window, None)
-        total = int(keep.sum())
+        if _by_codes_only(flt):
+            # A status or size filter has few distinct values: its sorted matches are kept with the
+            # snapshot like the ordering, instead of masking and gathering every row per request
+            # (work over the whole fleet that an unfiltered page does not do).
+            every = seq
+            seq = snapshot_index.kept(
+                snap,
+                (key, _as_set(flt.statuses), _as_set(flt.model_sizes)),
+                lambda: every[matching(snap, flt, window, every)],
+            )
+            keep, total = None, len(seq)
+        else:
+            keep = matching(snap, flt, window, None)
+            total = int(keep.sum())
     view = _SortedView(seq, columns)
     lo = bisect.bisect_right(view, columns.cursor(request.after)) if request.after is not None else 0
     hi = bisect.bisect_left(view, columns.cursor(request.before)) if request.before is not None else len(seq)

@@ -76,6 +76,11 @@ def rows_of_job(snap: Snapshot, job_id: int) -> np.ndarray:
     return order[lo:hi]  # type: ignore[no-any-return]
 
 
+def kept(snap: Snapshot, key: Hashable, build: Callable[[], np.ndarray]) -> np.ndarray:
+    """An array derived from the snapshot (e.g. one filter's rows in one order), kept with the others."""
+    return _kept(snap, ("derived", key), build)
+
+
 def sorted_rows(snap: Snapshot, key: Hashable, arrays: Callable[[], list[np.ndarray]]) -> np.ndarray:
     """Every row's position in the ordering named `key` (its comparable `arrays`, first key first)."""
     dtype = np.int32 if snap.n < 2**31 else np.int64

@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 
 from schema.deployment import Deployment
+from schema.leaves import LeafExecutor
 from schema.limits import Limits, expected_error, extensions
 from schema.mutation import Mutation, TrainingJobPayload
 from schema.query import Query
@@ -24,6 +25,10 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 def redacted(message: str) -> str:
     """The message with quoted input elided; variable names ('$id') stay."""
     return _QUOTED.sub(lambda m: m[0] if m[0][1:2] == "$" else "'…'", message)
+
+
+class Executor(YieldingExecutor, LeafExecutor):
+    """Long lists yield to the event loop (yielding.py); plain leaves go the short way (leaves.py)."""
 
 
 class Schema(strawberry.Schema):
@@ -51,7 +56,7 @@ def build_schema(limits: Limits) -> Schema:
         mutation=Mutation,
         types=[Deployment, TrainingJob, TrainingJobPayload],
         extensions=extensions(limits),
-        execution_context_class=YieldingExecutor,  # long lists yield to the event loop
+        execution_context_class=Executor,
         config=StrawberryConfig(batching_config={"max_operations": limits.max_batch}),
     )
 
