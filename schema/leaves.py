@@ -28,7 +28,6 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-_UNKNOWN = object()
 _PLAIN = frozenset({str, int, float, bool})  # neither awaitable nor an exception: no need to ask
 _Leaf = tuple[str, GraphQLLeafType, bool]  # attribute name, leaf type, nullable
 
@@ -56,7 +55,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         field_type = field_def.type
         nullable = not isinstance(field_type, GraphQLNonNull)
-        leaf_type = field_type if nullable else field_type.of_type
+        leaf_type = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
         if not is_leaf_type(leaf_type):
             return None
         return field.python_name, leaf_type, nullable
@@ -72,8 +71,9 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         node = field_details_list[0].node
         if self.fast_leaves and not node.arguments:
             key = (parent_type, node.name.value)
-            leaf = self._leaves.get(key, _UNKNOWN)
-            if leaf is _UNKNOWN:
+            if key in self._leaves:
+                leaf = self._leaves[key]
+            else:
                 leaf = self._leaves[key] = self._leaf(parent_type, node.name.value)
             if leaf is not None:
                 # Inline (this runs ~700 times a page); any doubt goes to graphql-core below.
