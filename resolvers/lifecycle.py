@@ -27,7 +27,7 @@ from db import deployments, schedule
 from db.engine import Database, DatabaseBusy, DatabaseUnavailable
 from db.faults import WritesRefused
 from domain import ACTIVATE, FAIL_ROLLOUT
-from resolvers.training import settle_jobs
+from resolvers.training_progress import settle_jobs
 from simulator import rollout_fails, rollout_failure_reason
 
 SYSTEM_ACTOR = "system"

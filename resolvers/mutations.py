@@ -23,7 +23,7 @@ from domain import (
     Code,
     Move,
 )
-from resolvers import ids, training
+from resolvers import ids, training_input, training_progress
 from resolvers.context import Context
 from resolvers.errors import ApiError, UserError, UserErrorException
 
@@ -165,9 +165,9 @@ async def delete_training_job(ctx: Context, global_id: str) -> Result[str]:
     return await _run(ctx, work)
 
 
-async def create_training_job(ctx: Context, spec: training.JobSpec) -> Result[TrainingJob]:
+async def create_training_job(ctx: Context, spec: training_input.JobSpec) -> Result[TrainingJob]:
     """A QUEUED job; every invalid field gets its own UserError and nothing is created."""
-    problems = training.validate(spec)
+    problems = training_input.validate(spec)
     if problems:
         return Result(
             errors=[UserError(Code.INVALID_INPUT, message, ("input", *path)) for path, message in problems]
@@ -192,7 +192,7 @@ async def create_training_job(ctx: Context, spec: training.JobSpec) -> Result[Tr
                 created_at=ctx.now,
             ),
         )
-        for key, value in training.schedule(
+        for key, value in training_progress.schedule(
             job.id, job.model_size, spec.epochs, ctx.now, ctx.training_time_scale
         ).items():
             setattr(job, key, value)
@@ -217,7 +217,7 @@ async def cancel_training_job(ctx: Context, global_id: str) -> Result[TrainingJo
             values={
                 "status": CANCEL_TRAINING.target,
                 "completed_at": ctx.now,
-                "progress": training.progress(job, ctx.now),
+                "progress": training_progress.progress(job, ctx.now),
             },
         ):
             raise _fail(Code.INVALID_TRANSITION, CANCEL_TRAINING.refusal(job.status), "id")

@@ -9,8 +9,8 @@ from strawberry.types.enum import EnumValueDefinition
 
 import domain
 from domain import Code
-from resolvers.connections import Connection
 from resolvers.errors import UserError as UserErrorRow
+from resolvers.pagination import Connection
 
 E = TypeVar("E", bound=type[Enum])
 

@@ -12,9 +12,9 @@ from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
 from resolvers import ids
 from resolvers import training_jobs as job_resolvers
-from resolvers.connections import Connection as Rows
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
+from resolvers.pagination import Connection as Rows
 from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, direction_desc, mirrors
 from schema.connection import Connection, Edge, described
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries

@@ -10,9 +10,9 @@ import domain
 from db.models import TrainingJob as TrainingJobRow
 from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
-from resolvers import ids, training
+from resolvers import ids, training_progress
 from resolvers import training_jobs as resolvers
-from resolvers.connections import Connection as Rows
+from resolvers.pagination import Connection as Rows
 from resolvers.pagination import PageArgs
 from schema.common import (
     After,
@@ -110,7 +110,7 @@ class TrainingJob(Node):
 
     @strawberry.field(description="Fraction done, 0 to 1.")
     def progress(self, info: strawberry.Info) -> float:
-        return training.progress(self._row, self._now(info))
+        return training_progress.progress(self._row, self._now(info))
 
     @strawberry.field(
         description="Training loss from the start to the job's progress, evenly spaced; empty while QUEUED. "
@@ -125,12 +125,16 @@ class TrainingJob(Node):
     ) -> list[LossPoint]:
         return [
             LossPoint(progress=p.progress, epoch=p.epoch, loss=p.loss)
-            for p in training.loss_history(self._row, self._now(info), training.loss_points(points))
+            for p in training_progress.loss_history(
+                self._row, self._now(info), training_progress.loss_points(points)
+            )
         ]
 
     def _now(self, info: strawberry.Info) -> datetime:
         """The instant; a running job's progress moves with it (so the response cache keeps neither)."""
-        now: datetime = info.context.exact_now() if training.progressing(self._row) else info.context.now
+        now: datetime = (
+            info.context.exact_now() if training_progress.progressing(self._row) else info.context.now
+        )
         return now
 
     @classmethod
@@ -156,7 +160,7 @@ class TrainingJob(Node):
             created_at=row.created_at,
             started_at=row.started_at,
             completed_at=row.completed_at,
-            deployable=training.deployable(row),
+            deployable=training_progress.deployable(row),
         )
 
 

@@ -30,7 +30,7 @@ from db.engine import Database
 from resolvers import lifecycle
 from resolvers.context import Context
 from resolvers.errors import DatabaseUnavailable
-from resolvers.fleet import FleetCache
+from resolvers.snapshot import FleetCache
 from schema import build_schema, yielding
 from settings import Settings
 from web import deadline, graphiql
