@@ -22,11 +22,12 @@ from schema.common import (
     ModelSize,
     Node,
     OrderDirection,
-    direction_desc,
     mirrors,
+    order_keys,
+    values_of,
 )
 from schema.connection import Connection, Edge, described
-from schema.deployment import DeploymentConnection, DeploymentFilter, DeploymentOrder
+from schema.deployment import DeploymentConnection, DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment import to_filter as deployment_filter
 from schema.deployment import to_order as deployment_order
 
@@ -88,14 +89,8 @@ class TrainingJob(Node):
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[
-            DeploymentFilter | None,
-            strawberry.argument(description="Only deployments matching all conditions."),
-        ] = None,
-        order_by: Annotated[
-            list[DeploymentOrder] | None,
-            strawberry.argument(description="Sort keys, most significant first."),
-        ] = None,
+        filter: DeploymentFilterArg = None,
+        order_by: DeploymentOrderArg = None,
     ) -> DeploymentConnection:
         conn = await deployment_resolvers.job_deployments(
             info.context,
@@ -217,13 +212,11 @@ def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
     if flt is None:
         return resolvers.job_filter()
     return resolvers.job_filter(
-        statuses=[s.value for s in flt.status] if flt.status is not None else None,
+        statuses=values_of(flt.status),
         model_name=flt.model_name,
         deployable=flt.deployable,
     )
 
 
 def to_order(order_by: list[TrainingJobOrder] | None) -> list[tuple[str, bool]] | None:
-    if not order_by:
-        return None
-    return [(o.field.value, direction_desc(o.direction)) for o in order_by]
+    return order_keys(order_by)
