@@ -49,6 +49,15 @@ def _row_id(global_id: str, type_name: str, field_name: str) -> int:
         raise _fail(Code.INVALID_ID, exc.message, field_name) from None
 
 
+async def _job(session: AsyncSession, global_id: str, field_name: str) -> TrainingJob:
+    """The live training job a mutation's input names; NOT_FOUND (on that field) when there is none."""
+    job_id = _row_id(global_id, "TrainingJob", field_name)
+    job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
+    if job is None:
+        raise _fail(Code.NOT_FOUND, f"No training job {global_id}", field_name)
+    return job
+
+
 async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Result[T]:
     """Run `work` in one transaction; retried a few times while the database is busy."""
     for attempt in range(_BUSY_RETRIES):
@@ -82,10 +91,7 @@ async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
     """Deploy a COMPLETE job as the next version of its model."""
 
     async def work(session: AsyncSession) -> Deployment:
-        job_id = _row_id(job_global_id, "TrainingJob", "jobId")
-        job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
-        if job is None:
-            raise _fail(Code.NOT_FOUND, f"No training job {job_global_id}", "jobId")
+        job = await _job(session, job_global_id, "jobId")
         if job.status != DEPLOYABLE_JOB_STATUS:
             raise _fail(
                 Code.JOB_NOT_COMPLETE,
@@ -153,10 +159,8 @@ async def delete_deployment(ctx: Context, global_id: str) -> Result[str]:
 
 async def delete_training_job(ctx: Context, global_id: str) -> Result[str]:
     async def work(session: AsyncSession) -> str:
-        job_id = _row_id(global_id, "TrainingJob", "id")
-        job: TrainingJob | None = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
-        if job is None:
-            raise _fail(Code.NOT_FOUND, f"No training job {global_id}", "id")
+        job = await _job(session, global_id, "id")
+        job_id = job.id
         if await deployments.has_live_deployments(session=session, job_id=job_id):
             raise _fail(Code.HAS_DEPLOYMENTS, "Delete this job's deployments first", "id")
         await training_jobs.soft_delete(session=session, job_id=job_id, at=ctx.now)
@@ -206,10 +210,8 @@ async def cancel_training_job(ctx: Context, global_id: str) -> Result[TrainingJo
     """QUEUED or RUNNING -> CANCELLED, progress frozen where it was."""
 
     async def work(session: AsyncSession) -> TrainingJob:
-        job_id = _row_id(global_id, "TrainingJob", "id")
-        job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
-        if job is None:
-            raise _fail(Code.NOT_FOUND, f"No training job {global_id}", "id")
+        job = await _job(session, global_id, "id")
+        job_id = job.id
         if job.status not in CANCEL_TRAINING.sources or not await training_jobs.transition(
             session=session,
             job_id=job_id,
