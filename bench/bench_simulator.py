@@ -83,7 +83,7 @@ def per_pair_rate(fleet: Fleet, index: np.ndarray, window: np.ndarray, repeat: i
 def next_window_health(fleet: Fleet, window: int, earlier: list[np.ndarray]) -> object:
     """A poll in a new window: that window's figures and levels, the run's others kept.
 
-    As the API's fleet snapshot does it (resolvers/fleet.py): the trailing means once.
+    As the API's fleet snapshot does it (resolvers/snapshot.py): the trailing means once.
     """
     everyone = np.arange(fleet.n)
     current = compute_metrics(fleet, everyone, window)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from db.engine import Database
 from db.models import Deployment
-from resolvers.fleet import FleetCache
+from resolvers.snapshot import FleetCache
 from simulator import WINDOW_SECONDS, compute_metrics
 
 _T = Deployment.__table__.c

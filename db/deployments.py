@@ -75,7 +75,9 @@ async def _slug(session: AsyncSession, name: str) -> str:
         return endpoints.slug_of(earlier)
     wanted = endpoints.readable(name)  # letters, digits and single dashes: no LIKE wildcards
     holder = await session.scalar(
-        select(Deployment.model_name).where(Deployment.endpoint.like(f"{endpoints.PREFIX}{wanted}/%")).limit(1)
+        select(Deployment.model_name)
+        .where(Deployment.endpoint.like(f"{endpoints.PREFIX}{wanted}/%"))
+        .limit(1)
     )
     return endpoints.choose(name, holder)
 

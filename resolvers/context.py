@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from db.engine import Database
-from resolvers.fleet import FleetCache, Snapshot
 from resolvers.loaders import Loaders
 from resolvers.metrics import FiguresLoader
+from resolvers.snapshot import FleetCache, Snapshot
 
 if TYPE_CHECKING:  # only its type: the settings module sits above the resolvers
     from settings import Settings

@@ -8,7 +8,7 @@ from db import demo
 from db.engine import Database
 from db.models import TrainingJob
 from domain import JobStatus
-from resolvers import training
+from resolvers import training_progress
 
 
 async def load(db: Database, now: datetime, time_scale: float) -> bool:
@@ -23,9 +23,9 @@ async def load(db: Database, now: datetime, time_scale: float) -> bool:
         await demo.load_demo(session, now)
         for job in (await session.scalars(select(TrainingJob))).all():
             if job.status == JobStatus.COMPLETE:
-                job.final_loss = training.final_loss(job)
+                job.final_loss = training_progress.final_loss(job)
             elif job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-                plan = training.schedule(job.id, job.model_size, job.epochs, now, time_scale)
+                plan = training_progress.schedule(job.id, job.model_size, job.epochs, now, time_scale)
                 if job.status == JobStatus.RUNNING:
                     # Already part-way through its run: shift the plan back to match its progress.
                     span = plan["scheduled_end_at"] - plan["scheduled_start_at"]

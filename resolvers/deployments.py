@@ -5,7 +5,7 @@ from datetime import datetime
 
 from db.models import Deployment, DeploymentEvent
 from resolvers import ids, listing
-from resolvers.connections import Connection, name_filter, order_fields, tuple_or_none, utc
+from resolvers.arguments import name_filter, tuple_or_none, utc
 from resolvers.context import Context
 from resolvers.metrics import (
     HealthRecord,
@@ -18,7 +18,7 @@ from resolvers.metrics import (
     stats,
     window_of,
 )
-from resolvers.pagination import PageArgs, encode_cursor, page_request, scope_of
+from resolvers.pagination import Connection, PageArgs, encode_cursor, order_fields, page_request, scope_of
 
 TYPE_NAME = "Deployment"
 

@@ -27,7 +27,7 @@ from db import deployments, schedule
 from db.engine import Database, DatabaseBusy, DatabaseUnavailable
 from db.faults import WritesRefused
 from domain import ACTIVATE, FAIL_ROLLOUT
-from resolvers.training import settle_jobs
+from resolvers.training_progress import settle_jobs
 from simulator import rollout_fails, rollout_failure_reason
 
 SYSTEM_ACTOR = "system"
@@ -124,22 +124,14 @@ async def write_due(db: Database, now: datetime, *, wait: bool) -> int:
         written += await settle_jobs(session, now)
         fails = rollout_fails(np.array([row_id for row_id, _ in due], dtype=np.int64))
         for (row_id, due_at), failed in zip(due, fails.tolist(), strict=True):
-            if failed:
-                written += await deployments.transition(
-                    session=session,
-                    deployment_id=row_id,
-                    move=FAIL_ROLLOUT,
-                    actor=SYSTEM_ACTOR,
-                    at=due_at,
-                    reason=rollout_failure_reason(row_id),
-                )
-            else:
-                written += await deployments.transition(
-                    session=session,
-                    deployment_id=row_id,
-                    move=ACTIVATE,
-                    actor=SYSTEM_ACTOR,
-                    at=due_at,
-                    message="Rollout finished",
-                )
+            # A rollout either fails, with its reason, or finishes: one move or the other.
+            written += await deployments.transition(
+                session=session,
+                deployment_id=row_id,
+                move=FAIL_ROLLOUT if failed else ACTIVATE,
+                actor=SYSTEM_ACTOR,
+                at=due_at,
+                reason=rollout_failure_reason(row_id) if failed else None,
+                message=None if failed else "Rollout finished",
+            )
     return written  # counted once the transaction committed

@@ -1,6 +1,6 @@
 """The deployments listing engine: every filter and ordering, one mechanism, over the fleet snapshot.
 
-Every live deployment is in the process's snapshot (resolvers/fleet.py), so a filter is a
+Every live deployment is in the process's snapshot (resolvers/snapshot.py), so a filter is a
 boolean mask over its arrays and an ordering is a tuple of numeric columns, each declared once
 below, whether it is stored (CREATED_AT) or computed by the simulator (P95_LATENCY). A page is
 cut from the order's sorted permutation, computed once per snapshot (and window, for metric
@@ -21,8 +21,8 @@ from db import folding
 from db.paging import KeyValue, Order, PageRequest, SortKey
 from domain import DEPLOYMENT_STATUSES, MODEL_SIZES
 from resolvers import snapshot_index
-from resolvers.fleet import Snapshot
 from resolvers.metrics import HEALTH_NAMES
+from resolvers.snapshot import Snapshot
 from simulator import Metrics
 
 

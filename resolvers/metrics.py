@@ -11,9 +11,9 @@ from strawberry.dataloader import DataLoader
 
 from domain import DEPLOYMENT_STATUSES, HEALTH_LEVELS, Code
 from domain import Health as Level
-from resolvers.connections import utc
+from resolvers.arguments import utc
 from resolvers.errors import ApiError
-from resolvers.fleet import Snapshot
+from resolvers.snapshot import Snapshot
 from simulator import (
     NO_TRAFFIC,
     RANGES,

@@ -23,7 +23,7 @@ from domain import (
     Code,
     Move,
 )
-from resolvers import ids, training
+from resolvers import ids, training_input, training_progress
 from resolvers.context import Context
 from resolvers.errors import ApiError, UserError, UserErrorException
 
@@ -47,6 +47,15 @@ def _row_id(global_id: str, type_name: str, field_name: str) -> int:
         return ids.decode(global_id, type_name)
     except ApiError as exc:
         raise _fail(Code.INVALID_ID, exc.message, field_name) from None
+
+
+async def _job(session: AsyncSession, global_id: str, field_name: str) -> TrainingJob:
+    """The live training job a mutation's input names; NOT_FOUND (on that field) when there is none."""
+    job_id = _row_id(global_id, "TrainingJob", field_name)
+    job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
+    if job is None:
+        raise _fail(Code.NOT_FOUND, f"No training job {global_id}", field_name)
+    return job
 
 
 async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Result[T]:
@@ -82,10 +91,7 @@ async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
     """Deploy a COMPLETE job as the next version of its model."""
 
     async def work(session: AsyncSession) -> Deployment:
-        job_id = _row_id(job_global_id, "TrainingJob", "jobId")
-        job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
-        if job is None:
-            raise _fail(Code.NOT_FOUND, f"No training job {job_global_id}", "jobId")
+        job = await _job(session, job_global_id, "jobId")
         if job.status != DEPLOYABLE_JOB_STATUS:
             raise _fail(
                 Code.JOB_NOT_COMPLETE,
@@ -153,10 +159,8 @@ async def delete_deployment(ctx: Context, global_id: str) -> Result[str]:
 
 async def delete_training_job(ctx: Context, global_id: str) -> Result[str]:
     async def work(session: AsyncSession) -> str:
-        job_id = _row_id(global_id, "TrainingJob", "id")
-        job: TrainingJob | None = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
-        if job is None:
-            raise _fail(Code.NOT_FOUND, f"No training job {global_id}", "id")
+        job = await _job(session, global_id, "id")
+        job_id = job.id
         if await deployments.has_live_deployments(session=session, job_id=job_id):
             raise _fail(Code.HAS_DEPLOYMENTS, "Delete this job's deployments first", "id")
         await training_jobs.soft_delete(session=session, job_id=job_id, at=ctx.now)
@@ -165,9 +169,9 @@ async def delete_training_job(ctx: Context, global_id: str) -> Result[str]:
     return await _run(ctx, work)
 
 
-async def create_training_job(ctx: Context, spec: training.JobSpec) -> Result[TrainingJob]:
+async def create_training_job(ctx: Context, spec: training_input.JobSpec) -> Result[TrainingJob]:
     """A QUEUED job; every invalid field gets its own UserError and nothing is created."""
-    problems = training.validate(spec)
+    problems = training_input.validate(spec)
     if problems:
         return Result(
             errors=[UserError(Code.INVALID_INPUT, message, ("input", *path)) for path, message in problems]
@@ -192,7 +196,7 @@ async def create_training_job(ctx: Context, spec: training.JobSpec) -> Result[Tr
                 created_at=ctx.now,
             ),
         )
-        for key, value in training.schedule(
+        for key, value in training_progress.schedule(
             job.id, job.model_size, spec.epochs, ctx.now, ctx.training_time_scale
         ).items():
             setattr(job, key, value)
@@ -206,10 +210,8 @@ async def cancel_training_job(ctx: Context, global_id: str) -> Result[TrainingJo
     """QUEUED or RUNNING -> CANCELLED, progress frozen where it was."""
 
     async def work(session: AsyncSession) -> TrainingJob:
-        job_id = _row_id(global_id, "TrainingJob", "id")
-        job = (await training_jobs.get_jobs(session=session, ids=[job_id])).get(job_id)
-        if job is None:
-            raise _fail(Code.NOT_FOUND, f"No training job {global_id}", "id")
+        job = await _job(session, global_id, "id")
+        job_id = job.id
         if job.status not in CANCEL_TRAINING.sources or not await training_jobs.transition(
             session=session,
             job_id=job_id,
@@ -217,7 +219,7 @@ async def cancel_training_job(ctx: Context, global_id: str) -> Result[TrainingJo
             values={
                 "status": CANCEL_TRAINING.target,
                 "completed_at": ctx.now,
-                "progress": training.progress(job, ctx.now),
+                "progress": training_progress.progress(job, ctx.now),
             },
         ):
             raise _fail(Code.INVALID_TRANSITION, CANCEL_TRAINING.refusal(job.status), "id")

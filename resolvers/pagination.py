@@ -1,16 +1,17 @@
-"""Connection arguments: page-size checks and opaque, validated keyset cursors."""
+"""Connections in and out: page-size checks, opaque validated keyset cursors, and the page of rows
+with its cursors that the schema's Connection types read."""
 
 import base64
 import binascii
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
-from db.paging import KeyValue, Order, PageRequest
+from db.paging import KeyValue, Order, Page, PageRequest
 from db.types import INTEGER_MAX, INTEGER_MIN
 from domain import Code
 from resolvers.errors import ApiError
@@ -131,3 +132,42 @@ def _parse_time(value: Any) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError("naive timestamp")
     return parsed.astimezone(UTC)
+
+
+Row = TypeVar("Row")
+
+
+# A page of rows with its cursors, as plain data for the schema's Connection types.
+@dataclass
+class Connection(Generic[Row]):
+    rows: list[Row]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    count: Callable[[], Awaitable[int]]  # totalCount runs only when asked for
+    as_of: datetime | None = None  # the instant the nodes' figures are for
+    figures: Any = None  # a PageFigures for the rows at as_of, when the listing made one
+
+
+def from_page(
+    page: Page[Row],
+    order: Order,
+    count: Callable[[], Awaitable[int]],
+    as_of: datetime | None = None,
+    scope: str = "",
+) -> Connection[Row]:
+    cursors = [encode_cursor(order, key, scope=scope) for key in page.keys]
+    return Connection(page.rows, cursors, page.has_next, page.has_previous, count, as_of)
+
+
+def order_fields(
+    order_by: Sequence[tuple[str, bool]] | None, default: tuple[str, bool]
+) -> list[tuple[str, bool]]:
+    """The requested (field, descending) keys, or the default; a field may appear once."""
+    fields = list(order_by or [default])
+    names = [name for name, _ in fields]
+    if len(set(names)) != len(names):
+        raise ApiError("`orderBy` names a field more than once", Code.INVALID_ORDER)
+    if len(fields) > 5:
+        raise ApiError("`orderBy` takes at most 5 keys", Code.INVALID_ORDER)
+    return fields

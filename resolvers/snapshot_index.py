@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from resolvers.fleet import Snapshot
+from resolvers.snapshot import Snapshot
 
 T = TypeVar("T")
 _KEPT = 32  # sorted permutations and name matches per snapshot

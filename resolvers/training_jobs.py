@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from db import training_jobs
 from db.models import TrainingJob
 from resolvers import ids
-from resolvers.connections import Connection, from_page, name_filter, order_fields, tuple_or_none
+from resolvers.arguments import name_filter, tuple_or_none
 from resolvers.context import Context
-from resolvers.pagination import PageArgs, page_request, scope_of
+from resolvers.pagination import Connection, PageArgs, from_page, order_fields, page_request, scope_of
 
 TYPE_NAME = "TrainingJob"
 

@@ -1,16 +1,16 @@
 """Types shared by every entity: Node, PageInfo, ordering, model sizes, UserError."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum, StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types.enum import EnumValueDefinition
 
 import domain
 from domain import Code
-from resolvers.connections import Connection
 from resolvers.errors import UserError as UserErrorRow
+from resolvers.pagination import Connection
 
 E = TypeVar("E", bound=type[Enum])
 
@@ -120,6 +120,18 @@ class UserError:
 
 def direction_desc(direction: OrderDirection) -> bool:
     return direction is OrderDirection.DESC
+
+
+def order_keys(order_by: Sequence[Any] | None) -> list[tuple[str, bool]] | None:
+    """An orderBy argument (items with `field`, `direction`) as (field, descending) keys; None if absent."""
+    if not order_by:
+        return None
+    return [(o.field.value, direction_desc(o.direction)) for o in order_by]
+
+
+def values_of(items: Sequence[Enum] | None) -> list[Any] | None:
+    """The values of a list-of-enums filter argument; None when the argument is absent."""
+    return None if items is None else [item.value for item in items]
 
 
 @strawberry.type(description="A foundation model that training jobs fine-tune.")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 import strawberry
 from strawberry.annotation import StrawberryAnnotation
 
-from resolvers.connections import Connection as Rows
+from resolvers.pagination import Connection as Rows
 from schema.common import PageInfo
 
 T = TypeVar("T")

@@ -12,10 +12,10 @@ from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
 from resolvers import ids
 from resolvers import training_jobs as job_resolvers
-from resolvers.connections import Connection as Rows
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
-from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, direction_desc, mirrors
+from resolvers.pagination import Connection as Rows
+from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, mirrors, order_keys, values_of
 from schema.connection import Connection, Edge, described
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
@@ -201,6 +201,15 @@ class DeploymentOrder:
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
 
 
+# The `filter` and `orderBy` arguments of every deployments connection (Query and TrainingJob).
+DeploymentFilterArg = Annotated[
+    DeploymentFilter | None, strawberry.argument(description="Only deployments matching all conditions.")
+]
+DeploymentOrderArg = Annotated[
+    list[DeploymentOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
+]
+
+
 @described(node="The deployment.")
 @strawberry.type(description="A deployment and its cursor.")
 class DeploymentEdge(Edge[Deployment]):
@@ -224,17 +233,15 @@ def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
     if flt is None:
         return resolvers.deployment_filter()
     return resolvers.deployment_filter(
-        statuses=[s.value for s in flt.status] if flt.status is not None else None,
+        statuses=values_of(flt.status),
         model_name=flt.model_name,
         training_job_id=flt.training_job_id,
-        model_sizes=[s.value for s in flt.model_size] if flt.model_size is not None else None,
+        model_sizes=values_of(flt.model_size),
         created_after=flt.created_after,
         created_before=flt.created_before,
-        health=[h.value for h in flt.health] if flt.health is not None else None,
+        health=values_of(flt.health),
     )
 
 
 def to_order(order_by: list[DeploymentOrder] | None) -> list[tuple[str, bool]] | None:
-    if not order_by:
-        return None
-    return [(o.field.value, direction_desc(o.direction)) for o in order_by]
+    return order_keys(order_by)

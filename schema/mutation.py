@@ -5,7 +5,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers import mutations
-from resolvers.training import JobSpec
+from resolvers.training_input import JobSpec
 from schema.connection import described
 from schema.deployment import Deployment
 from schema.payload import Deleted, Payload

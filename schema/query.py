@@ -11,7 +11,12 @@ from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.pagination import PageArgs
 from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node
-from schema.deployment import Deployment, DeploymentConnection, DeploymentFilter, DeploymentOrder
+from schema.deployment import (
+    Deployment,
+    DeploymentConnection,
+    DeploymentFilterArg,
+    DeploymentOrderArg,
+)
 from schema.deployment import to_filter as deployment_filter
 from schema.deployment import to_order as deployment_order
 from schema.metrics import DeploymentStats
@@ -107,14 +112,8 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[
-            DeploymentFilter | None,
-            strawberry.argument(description="Only deployments matching all conditions."),
-        ] = None,
-        order_by: Annotated[
-            list[DeploymentOrder] | None,
-            strawberry.argument(description="Sort keys, most significant first."),
-        ] = None,
+        filter: DeploymentFilterArg = None,
+        order_by: DeploymentOrderArg = None,
         as_of: Annotated[
             datetime | None, strawberry.argument(description="Instant the metrics are for; default: now.")
         ] = None,

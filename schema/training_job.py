@@ -10,9 +10,9 @@ import domain
 from db.models import TrainingJob as TrainingJobRow
 from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
-from resolvers import ids, training
+from resolvers import ids, training_progress
 from resolvers import training_jobs as resolvers
-from resolvers.connections import Connection as Rows
+from resolvers.pagination import Connection as Rows
 from resolvers.pagination import PageArgs
 from schema.common import (
     After,
@@ -22,11 +22,12 @@ from schema.common import (
     ModelSize,
     Node,
     OrderDirection,
-    direction_desc,
     mirrors,
+    order_keys,
+    values_of,
 )
 from schema.connection import Connection, Edge, described
-from schema.deployment import DeploymentConnection, DeploymentFilter, DeploymentOrder
+from schema.deployment import DeploymentConnection, DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment import to_filter as deployment_filter
 from schema.deployment import to_order as deployment_order
 
@@ -88,14 +89,8 @@ class TrainingJob(Node):
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[
-            DeploymentFilter | None,
-            strawberry.argument(description="Only deployments matching all conditions."),
-        ] = None,
-        order_by: Annotated[
-            list[DeploymentOrder] | None,
-            strawberry.argument(description="Sort keys, most significant first."),
-        ] = None,
+        filter: DeploymentFilterArg = None,
+        order_by: DeploymentOrderArg = None,
     ) -> DeploymentConnection:
         conn = await deployment_resolvers.job_deployments(
             info.context,
@@ -110,7 +105,7 @@ class TrainingJob(Node):
 
     @strawberry.field(description="Fraction done, 0 to 1.")
     def progress(self, info: strawberry.Info) -> float:
-        return training.progress(self._row, self._now(info))
+        return training_progress.progress(self._row, self._now(info))
 
     @strawberry.field(
         description="Training loss from the start to the job's progress, evenly spaced; empty while QUEUED. "
@@ -125,12 +120,16 @@ class TrainingJob(Node):
     ) -> list[LossPoint]:
         return [
             LossPoint(progress=p.progress, epoch=p.epoch, loss=p.loss)
-            for p in training.loss_history(self._row, self._now(info), training.loss_points(points))
+            for p in training_progress.loss_history(
+                self._row, self._now(info), training_progress.loss_points(points)
+            )
         ]
 
     def _now(self, info: strawberry.Info) -> datetime:
         """The instant; a running job's progress moves with it (so the response cache keeps neither)."""
-        now: datetime = info.context.exact_now() if training.progressing(self._row) else info.context.now
+        now: datetime = (
+            info.context.exact_now() if training_progress.progressing(self._row) else info.context.now
+        )
         return now
 
     @classmethod
@@ -156,7 +155,7 @@ class TrainingJob(Node):
             created_at=row.created_at,
             started_at=row.started_at,
             completed_at=row.completed_at,
-            deployable=training.deployable(row),
+            deployable=training_progress.deployable(row),
         )
 
 
@@ -213,13 +212,11 @@ def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
     if flt is None:
         return resolvers.job_filter()
     return resolvers.job_filter(
-        statuses=[s.value for s in flt.status] if flt.status is not None else None,
+        statuses=values_of(flt.status),
         model_name=flt.model_name,
         deployable=flt.deployable,
     )
 
 
 def to_order(order_by: list[TrainingJobOrder] | None) -> list[tuple[str, bool]] | None:
-    if not order_by:
-        return None
-    return [(o.field.value, direction_desc(o.direction)) for o in order_by]
+    return order_keys(order_by)

@@ -1,8 +1,8 @@
 """Simulated inference metrics and training progress: pure numpy functions of time.
 
 Imports nothing of the project but the leaf `domain` (the states' names, for its integer codes);
-every figure is a deterministic function of the deployment's stored facts and the window (see
-DESIGN.md, "Realism").
+every figure is a deterministic function of the deployment's stored facts and the window (how
+the figures behave: README.md, "Metrics and health"; where it sits: ARCHITECTURE.md).
 """
 
 from .fleet import MODEL_SIZES, Fleet

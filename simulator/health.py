@@ -20,7 +20,8 @@ from domain import HEALTH_LEVELS
 from domain import Health as Level
 
 from .fleet import Fleet
-from .metrics import Metrics, compute_metrics, gatherer
+from .gather import gatherer
+from .metrics import Metrics, compute_metrics
 from .traffic import RAMP_WINDOWS, load_factor, ramp
 
 # Integer codes: each level's index in domain.Health.

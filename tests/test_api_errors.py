@@ -116,7 +116,9 @@ async def test_tampered_cursors_are_refused(api: Api, payload: str) -> None:
 
 @pytest.mark.parametrize("connection", ["deployments", "trainingJobs"])
 @pytest.mark.parametrize("row_id", [2**31, -(2**31) - 1, 2**63])
-async def test_a_cursor_id_no_database_integer_holds_is_invalid(api: Api, connection: str, row_id: int) -> None:
+async def test_a_cursor_id_no_database_integer_holds_is_invalid(
+    api: Api, connection: str, row_id: int
+) -> None:
     async with api.db.write() as s:
         job = make_job(s)
         for minor in range(2):
@@ -134,9 +136,9 @@ async def test_a_cursor_id_no_database_integer_holds_is_invalid(api: Api, connec
 async def test_an_id_beyond_a_database_integer_is_invalid(api: Api, row_id: int) -> None:
     error = await api.error("query($id: ID!) { node(id: $id) { id } }", {"id": B64(f"Deployment:{row_id}")})
     assert error["extensions"]["code"] == "INVALID_ID"
-    assert (await api.query("query($id: ID!) { node(id: $id) { id } }", {"id": B64(f"Deployment:{2**31 - 1}")}))[
-        "node"
-    ] is None  # the largest possible id is merely not there
+    assert (
+        await api.query("query($id: ID!) { node(id: $id) { id } }", {"id": B64(f"Deployment:{2**31 - 1}")})
+    )["node"] is None  # the largest possible id is merely not there
 
 
 async def test_nodes_limit(api: Api) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 import resolvers.training_jobs as job_resolvers
 from db import deployments as deployments_db
 from db.engine import Database
-from resolvers.fleet import FleetCache
+from resolvers.snapshot import FleetCache
 from settings import parse_settings
 from tests.databases import ON_POSTGRES
 from tests.support import Api, make_deployment, make_job, running_api

@@ -82,7 +82,13 @@ async def test_a_mutation_over_budget_changes_nothing(api: Api) -> None:
 async def test_page_sizes_from_variables_count(api: Api) -> None:
     query = "query($n: Int) { trainingJobs(first: $n) { nodes { deployments(first: $n) { nodes { id } } } } }"
     assert "errors" not in await post(api, query, {"n": 10})
-    assert_refused(await post(api, query.replace("{ id }", "{ id trainingJob { deployments(first: $n) { nodes { id } } } }"), {"n": 100}))
+    assert_refused(
+        await post(
+            api,
+            query.replace("{ id }", "{ id trainingJob { deployments(first: $n) { nodes { id } } } }"),
+            {"n": 100},
+        )
+    )
 
 
 async def test_fragments_do_not_hide_cost(api: Api) -> None:
@@ -103,9 +109,13 @@ async def test_skipped_selections_cost_nothing(api: Api) -> None:
 
 async def test_nodes_costs_by_its_ids_and_the_costliest_type(api: Api) -> None:
     one = cost('{ nodes(ids: ["a"]) { id ... on Deployment { events { kind at } } } }')
-    ten = cost('{ nodes(ids: ["a","b","c","d","e","f","g","h","i","j"]) { id ... on Deployment { events { kind at } } } }')
+    ten = cost(
+        '{ nodes(ids: ["a","b","c","d","e","f","g","h","i","j"]) { id ... on Deployment { events { kind at } } } }'
+    )
     assert ten - 1 == 10 * (one - 1)  # the field itself, then each id
-    history = cost('{ nodes(ids: ["a"]) { ... on Deployment { metricsHistory(range: LAST_30_DAYS) { stepSeconds } } } }')
+    history = cost(
+        '{ nodes(ids: ["a"]) { ... on Deployment { metricsHistory(range: LAST_30_DAYS) { stepSeconds } } } }'
+    )
     assert history > 4000  # 43,200 windows aggregated
 
 

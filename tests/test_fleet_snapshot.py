@@ -4,8 +4,8 @@ from dataclasses import fields
 
 import numpy as np
 
-from db.fleet import FleetRows
-from resolvers.fleet import _empty_snapshot, _merge, model_key
+from db.fleet_rows import FleetRows
+from resolvers.snapshot import _empty_snapshot, _merge, model_key
 from simulator import Traits, traits_of
 
 

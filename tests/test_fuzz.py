@@ -306,7 +306,12 @@ COSTLY: list[tuple[str, bytes, str]] = [
     ("a batch of 10 of those", *_json([{"query": LOSS_ALIASES}] * 10)),
     (
         "nodes(ids: [100]) × 30 aliases with events and histories",
-        *_json({"query": NODES_ALIASES, "variables": {"ids": [b64(f"Deployment:{i}".encode()) for i in range(1, 101)]}}),
+        *_json(
+            {
+                "query": NODES_ALIASES,
+                "variables": {"ids": [b64(f"Deployment:{i}".encode()) for i in range(1, 101)]},
+            }
+        ),
     ),
 ]
 
@@ -500,7 +505,7 @@ HOSTILE: list[tuple[str, bytes, str]] = [
     # - a modelName filter over SQLite's LIKE pattern limit (50,000 bytes) or holding a lone surrogate
     #   fails in sqlite3: masked INTERNAL_SERVER_ERROR;
     # - an instant within a day of datetime.min/max with an offset overflows astimezone(UTC)
-    #   (resolvers/connections.py utc, resolvers/pagination.py _parse_time): INTERNAL_SERVER_ERROR.
+    #   (resolvers/arguments.py utc, resolvers/pagination.py _parse_time): INTERNAL_SERVER_ERROR.
     ("JSON body is a string", *_json("{ serverTime }")),
     ("JSON body is null", *_json(None)),
     ("JSON body is a number", *_json(42)),
@@ -552,8 +557,12 @@ def test_hostile_request_is_refused_cleanly(client: httpx.Client, body: bytes, c
     still_serving(client)
 
 
-@pytest.mark.parametrize(("body", "content_type"), [(b, t) for _, b, t in COSTLY], ids=[n for n, *_ in COSTLY])
-def test_costly_requests_are_refused_before_they_run(client: httpx.Client, body: bytes, content_type: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "content_type"), [(b, t) for _, b, t in COSTLY], ids=[n for n, *_ in COSTLY]
+)
+def test_costly_requests_are_refused_before_they_run(
+    client: httpx.Client, body: bytes, content_type: str
+) -> None:
     answer = check(client.post("/graphql", content=body, headers={"content-type": content_type}), body[:300])
     for item in answer if isinstance(answer, list) else [answer]:
         assert item.get("data") is None

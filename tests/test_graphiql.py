@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support import Api
-from web import graphiql
+from web import graphiql, graphiql_page
 
 HTML = {"Accept": "text/html"}
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -112,7 +112,7 @@ async def test_the_first_tab_holds_an_example_query_that_runs(api: Api) -> None:
     assert "query DeploymentsByP95" in html
     assert "orderBy: {field: P95_LATENCY, direction: DESC}" in html
     # It stays valid as the schema changes.
-    data = await api.query(graphiql.EXAMPLE_QUERY)
+    data = await api.query(graphiql_page.EXAMPLE_QUERY)
     assert data["deployments"]["totalCount"] == 0
     assert data["deployments"]["nodes"] == []
 

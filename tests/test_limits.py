@@ -73,7 +73,9 @@ async def test_body_size_at_its_edge(tmp_path: Path) -> None:
         assert len(body(1000)) == 1000
         ok = await api.http.post("/graphql", content=body(1000), headers={"Content-Type": "application/json"})
         assert ok.status_code == 200, ok.text
-        over = await api.http.post("/graphql", content=body(1001), headers={"Content-Type": "application/json"})
+        over = await api.http.post(
+            "/graphql", content=body(1001), headers={"Content-Type": "application/json"}
+        )
         assert over.status_code == 413 and over.json()["errors"][0]["extensions"]["code"] == "BODY_TOO_LARGE"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from resolvers.fleet import FleetCache
+from resolvers.snapshot import FleetCache
 from tests.databases import ON_POSTGRES
 from tests.support import T0, Api, make_deployment, make_job
 from tests.test_listing_property import FIELDS

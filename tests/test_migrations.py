@@ -161,9 +161,22 @@ async def test_migration_0003_gives_every_model_its_own_endpoint(tmp_path: Path)
             await conn.execute(
                 Deployment.__table__.insert(),
                 [
-                    dict(id=i, training_job_id=i, model_name=n, version_major=1, version_minor=0, version_patch=0,
-                         status="ACTIVE", endpoint=path, deployed_by="t", model_size="NANO", created_at=T0,
-                         updated_at=T0, activated_at=T0, revision=0)
+                    dict(
+                        id=i,
+                        training_job_id=i,
+                        model_name=n,
+                        version_major=1,
+                        version_minor=0,
+                        version_patch=0,
+                        status="ACTIVE",
+                        endpoint=path,
+                        deployed_by="t",
+                        model_size="NANO",
+                        created_at=T0,
+                        updated_at=T0,
+                        activated_at=T0,
+                        revision=0,
+                    )
                     for i, (n, path) in enumerate(zip(names, old, strict=True), 1)
                 ],
             )

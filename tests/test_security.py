@@ -320,11 +320,24 @@ def test_secrets_stay_out_of_the_logs(tmp_path: Path) -> None:
     secret = "s3cr3t_pasted_token_0123456789"
     with live_server(tmp_path, "--log-level", "debug") as base_url, httpx.Client(base_url=base_url) as http:
         http.get("/graphql", params={"query": "{ serverTime }", "token": secret})
-        http.post("/graphql", json={"query": "query($id: ID!) { deployment(id: $id) { id } }", "variables": {"id": secret}})
-        http.post("/graphql", json={"query": "query($n: Int) { deployments(first: $n) { totalCount } }", "variables": {"n": secret}})
+        http.post(
+            "/graphql",
+            json={"query": "query($id: ID!) { deployment(id: $id) { id } }", "variables": {"id": secret}},
+        )
+        http.post(
+            "/graphql",
+            json={
+                "query": "query($n: Int) { deployments(first: $n) { totalCount } }",
+                "variables": {"n": secret},
+            },
+        )
         http.post("/graphql", json={"query": "query Q { serverTime }", "operationName": secret})
         http.post("/graphql", json={"query": f'{{ deployments(after: "{secret}") {{ totalCount }} }}'})
-        http.post("/graphql", json={"query": PAUSE, "variables": {"id": secret}}, headers={"Authorization": f"Bearer {secret}"})
+        http.post(
+            "/graphql",
+            json={"query": PAUSE, "variables": {"id": secret}},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
     log = (tmp_path / "server.log").read_text()
     assert log.count("path=/graphql") >= 6, log  # the requests were logged ...
     assert secret not in log  # ... without the secret
@@ -342,7 +355,9 @@ async def test_a_rebound_page_cannot_write_through_another_host_name(api: Api, h
         job = make_job(s)
     deploy = "mutation($j: ID!) { deployJob(input: {jobId: $j}) { deployment { id } } }"
     response = await api.http.post(
-        "/graphql", json={"query": deploy, "variables": {"j": gid("TrainingJob", job.id)}}, headers={"Host": host}
+        "/graphql",
+        json={"query": deploy, "variables": {"j": gid("TrainingJob", job.id)}},
+        headers={"Host": host},
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "UNTRUSTED_HOST"
@@ -352,10 +367,14 @@ async def test_a_rebound_page_cannot_write_through_another_host_name(api: Api, h
 
 async def test_allowed_hosts_are_a_setting(tmp_path: Path) -> None:
     async with running_api(tmp_path, allowed_hosts=("deploydeck.internal",)) as api:
-        ok = await api.http.post("/graphql", json={"query": "{ serverTime }"}, headers={"Host": "deploydeck.internal:443"})
+        ok = await api.http.post(
+            "/graphql", json={"query": "{ serverTime }"}, headers={"Host": "deploydeck.internal:443"}
+        )
         assert ok.status_code == 200
         assert (await api.http.post("/graphql", json={"query": "{ serverTime }"})).status_code == 400
-    assert parse_settings(["--allowed-host", "a.example", "--allowed-host", "b.example"], env={}).trusted_hosts == {
+    assert parse_settings(
+        ["--allowed-host", "a.example", "--allowed-host", "b.example"], env={}
+    ).trusted_hosts == {
         "a.example",
         "b.example",
     }

@@ -1,4 +1,4 @@
-"""Health is calm and meaningful, incidents look like real ones (DESIGN.md, "Realism")."""
+"""Health is calm and meaningful, incidents look like real ones (README.md, "Metrics and health")."""
 
 import math
 

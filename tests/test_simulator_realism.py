@@ -1,4 +1,4 @@
-"""The simulated fleet's traffic and latency look like a real one's (DESIGN.md, "Realism")."""
+"""The simulated fleet's traffic and latency look like a real one's (README.md, "Metrics and health")."""
 
 import numpy as np
 import pytest

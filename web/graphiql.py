@@ -9,7 +9,6 @@ import base64
 import functools
 import gzip
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from web.graphiql_page import SCRIPT, STYLE
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
 URL_PREFIX = "/static/graphiql"
@@ -87,124 +88,6 @@ LICENSES = tuple(
 )
 ASSETS: dict[str, Asset] = {asset.path: asset for asset in (*STYLESHEETS, *SCRIPTS, *LICENSES)}
 
-EXAMPLE_QUERY = """\
-# Welcome to Deploydeck. Press ▶ or Ctrl-Enter to run.
-# Ctrl-Space completes; Docs (top left) lists all types.
-# orderBy takes a list; one sort key needs no brackets.
-query DeploymentsByP95 {
-  deployments(first: 10, orderBy: {field: P95_LATENCY, direction: DESC}) {
-    totalCount
-    nodes {
-      modelName
-      version
-      status
-      health
-      metrics {
-        requestVolume
-        p50Latency
-        p95Latency
-        errorRate
-        nextUpdateAt
-      }
-    }
-  }
-}
-"""
-
-# The app: GraphiQL with the explorer plugin, posting to this page's own URL. No subscriptions
-# (the API has none), no CSRF cookie (no CSRF middleware). The query, variables and operation name
-# go to the URL so that a link shares them, and the server serves this page for such a link; the
-# page reads them from the URL itself, so nothing of the URL is written into the HTML. Headers do
-# not go to the URL (they may hold credentials).
-_SCRIPT = """
-(function () {
-  "use strict";
-  const EXAMPLE_QUERY = __EXAMPLE_QUERY__;
-  const params = new URLSearchParams(window.location.search);
-  // What the link holds, read once: GraphiQL owns the editors after that, and the URL follows them.
-  const linkedQuery = params.get("query") || EXAMPLE_QUERY;
-  const linkedVariables = params.get("variables") || undefined;
-  const linkedOperation = params.get("operationName");
-
-  function updateURL(key, value) {
-    if (value) {
-      params.set(key, value);
-    } else {
-      params.delete(key);
-    }
-    const search = params.toString();
-    history.replaceState(null, "", window.location.pathname + (search ? "?" + search : ""));
-  }
-
-  // GraphiQL learns the operation name 100 ms after an edit, so a run right after a paste would
-  // send the previous one (400 "Unknown operation"). Check the name against the text being sent.
-  function operationNameFor(query, wanted) {
-    let names;
-    try {
-      names = GraphiQL.GraphQL.parse(query).definitions
-        .filter(function (d) { return d.kind === "OperationDefinition"; })
-        .map(function (d) { return d.name ? d.name.value : undefined; });
-    } catch (error) {
-      return wanted; // a syntax error: the server reports it, whatever the name
-    }
-    // One operation: its name, or none if anonymous. Several: the wanted one, else the first.
-    return wanted && names.includes(wanted) ? wanted : names[0];
-  }
-
-  const send = GraphiQL.createFetcher({ url: window.location.pathname });
-  function fetcher(request, options) {
-    const operationName = operationNameFor(request.query, request.operationName);
-    return send(Object.assign({}, request, { operationName: operationName }), options);
-  }
-
-  // Selects the link's operation once the editor exists (GraphiQL keeps it while it is in the
-  // document). Not the `operationName` prop: that one would override every later choice.
-  function SelectLinkedOperation() {
-    const editors = GraphiQL.React.useEditorContext();
-    const ready = Boolean(editors.queryEditor);
-    React.useEffect(function () {
-      if (ready && linkedOperation) {
-        editors.setOperationName(linkedOperation);
-      }
-    }, [ready]);
-    return null;
-  }
-
-  function App() {
-    const plugins = React.useMemo(() => [GraphiQLPluginExplorer.explorerPlugin()], []);
-    // query and variables are the initial contents only: a controlled `query` gains nothing
-    // and re-renders everything on every edit.
-    return React.createElement(GraphiQL, {
-      fetcher: fetcher,
-      plugins: plugins,
-      defaultQuery: EXAMPLE_QUERY,
-      query: linkedQuery,
-      variables: linkedVariables,
-      onEditQuery: function (value) {
-        updateURL("query", value === EXAMPLE_QUERY ? "" : value);
-      },
-      onEditVariables: function (value) {
-        updateURL("variables", value);
-      },
-      onEditOperationName: function (value) {
-        updateURL("operationName", value);
-      },
-      toolbar: { additionalComponent: SelectLinkedOperation },
-      inputValueDeprecation: true,
-      isHeadersEditorEnabled: true,
-    });
-  }
-
-  ReactDOM.createRoot(document.getElementById("graphiql")).render(React.createElement(App));
-})();
-""".replace("__EXAMPLE_QUERY__", json.dumps(EXAMPLE_QUERY, ensure_ascii=False).replace("</", "<\\/"))
-
-_STYLE = """
-body { height: 100%; margin: 0; width: 100%; overflow: hidden; }
-#graphiql { height: 100vh; display: flex; }
-.graphiql-explorer-actions select { margin-left: 4px; }
-"""
-
 
 def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
@@ -215,7 +98,7 @@ def _csp_hash(text: str) -> str:
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
-        f"script-src 'self' {_csp_hash(_SCRIPT)}",
+        f"script-src 'self' {_csp_hash(SCRIPT)}",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data:",
         "font-src 'self' data:",
@@ -240,13 +123,13 @@ def _build_page() -> str:
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>Deploydeck GraphiQL</title>
     <link rel="icon" href="data:," />
-    <style>{_STYLE}</style>
+    <style>{STYLE}</style>
 {links}
   </head>
   <body>
     <div id="graphiql">Loading GraphiQL…</div>
 {scripts}
-    <script>{_SCRIPT}</script>
+    <script>{SCRIPT}</script>
   </body>
 </html>
 """

@@ -1,12 +1,8 @@
 """The GraphQL endpoint: strawberry's ASGI app with our context and GraphQL over HTTP done right.
 
-On top of strawberry: one clock reading per request, orjson, the
-`application/graphql-response+json` media type (400 and no `data` for request errors, as
-the GraphQL-over-HTTP spec asks), 405 with `Allow` for mutations over GET, and every HTTP
-error as a GraphQL-shaped JSON body. Bounds while a request runs: a deadline (web/deadline.py),
-a response-size cap, database sessions per request (web/sessions.py) and the client's cost
-budget (web/ratelimit.py; HTTP 429 with Retry-After when it stopped everything). A repeated query
-is answered from the response cache (web/response_cache.py) while nothing it shows can have changed.
+On top of strawberry: one clock reading per request, orjson, the GraphQL-over-HTTP media types and
+status codes, the deadline, response-size cap, session bound and cost budget while a request runs,
+and the response cache. The steps in order: ARCHITECTURE.md, "How a request flows".
 """
 
 import asyncio
@@ -30,7 +26,7 @@ from db.engine import Database
 from resolvers import lifecycle
 from resolvers.context import Context
 from resolvers.errors import DatabaseUnavailable
-from resolvers.fleet import FleetCache
+from resolvers.snapshot import FleetCache
 from schema import build_schema, yielding
 from settings import Settings
 from web import deadline, graphiql

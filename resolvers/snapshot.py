@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from db import fleet as fleet_db
+from db import fleet_rows
 from db.engine import Database
 from simulator import (
     HEALTH_WINDOWS,
@@ -157,7 +157,7 @@ def _empty_snapshot() -> Snapshot:
     )
 
 
-def _merge(old: Snapshot, rows: fleet_db.FleetRows, revision: int) -> Snapshot:
+def _merge(old: Snapshot, rows: fleet_rows.FleetRows, revision: int) -> Snapshot:
     """`old` with the changed rows replaced (or dropped when deleted), still sorted by id."""
     keep = ~np.isin(old.ids, rows.ids)
     live = ~rows.deleted
@@ -224,7 +224,7 @@ class FleetCache:
         """The snapshot at the database's revision: `revision` when the caller just read it, else read now."""
         if revision is None:
             async with db.read() as session:
-                revision = await fleet_db.revision(session)
+                revision = await fleet_rows.revision(session)
         if revision == self._snapshot.revision:
             return self._snapshot
         async with self._lock:
@@ -232,8 +232,8 @@ class FleetCache:
             if revision > held.revision:
                 async with db.read() as session:
                     # Re-read inside the session so the rows and the revision agree.
-                    revision = await fleet_db.revision(session)
-                    rows = await fleet_db.changed_since(session, held.revision)
+                    revision = await fleet_rows.revision(session)
+                    rows = await fleet_rows.changed_since(session, held.revision)
                 self._snapshot = _merge(held, rows, revision)
                 self.reloads += 1
             return self._snapshot
