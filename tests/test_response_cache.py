@@ -20,11 +20,9 @@ import orjson
 from sqlalchemy.engine import make_url
 
 from db.models import TrainingJob
-from server import create_app
-from settings import Settings, parse_settings
-from tests.databases import database_for
+from settings import parse_settings
 from tests.process import live_server
-from tests.support import T0, Api, Clock, make_job
+from tests.support import T0, Api, Clock, make_job, running_api
 from tests.test_api_mutations import DEPLOY, PAUSE, complete_job, gid
 from tests.test_api_training import CREATE, job_input
 from web.graphql_app import GraphQLApp
@@ -39,16 +37,11 @@ FIGURES = "query($id: ID!) { deployment(id: $id) { status metrics { asOf request
 @asynccontextmanager
 async def cached_api(tmp_path: Path, clock: Clock | None = None, **settings: Any) -> AsyncIterator[Api]:
     """tests.support.running_api, with the GraphQL app at hand (`api.graphql`)."""
-    clock = clock or Clock()
-    options: dict[str, Any] = {"db": await database_for(tmp_path), "demo": False, "rollout_seconds": 0}
-    options.update(settings)
-    app = create_app(Settings(**options), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-            api = Api(http=http, db=app.state.db, clock=clock, app=app)
-            api.graphql = next(r.app for r in app.routes if getattr(r, "path", None) == "/graphql")  # type: ignore[attr-defined]
-            yield api
+    async with running_api(tmp_path, clock, **settings) as api:
+        app = api.app
+        assert app is not None
+        api.graphql = next(r.app for r in app.routes if getattr(r, "path", None) == "/graphql")  # type: ignore[attr-defined]
+        yield api
 
 
 def cache(api: Api) -> ResponseCache:
