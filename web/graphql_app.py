@@ -39,13 +39,13 @@ from web.http_shapes import (
     OPERATION,
     MutationOverGet,
     error_response,
+    etag_of,
     is_request_error,
     prefers_html,
     response_media_type,
     too_large,
     without_rate_limit,
 )
-from web.middleware import etag_of
 from web.persisted import PersistedQueries
 from web.ratelimit import RateLimiter, RequestBudget
 from web.response_cache import Lookup, ResponseCache, key_of

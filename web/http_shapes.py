@@ -3,6 +3,7 @@
 Pure functions of headers and results, for the endpoint in web/graphql_app.py.
 """
 
+import hashlib
 import re
 from typing import Any
 
@@ -32,6 +33,11 @@ class MutationOverGet(HTTPException):
 
 
 OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def etag_of(body: bytes) -> str:
+    """A strong validator of a response body: its content hash."""
+    return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
 
 
 def _accept_weights(accept: str) -> dict[str, float]:

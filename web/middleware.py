@@ -1,6 +1,5 @@
 """ASGI middleware: request ids and access log, ETags, body-size limit, masking of unhandled errors."""
 
-import hashlib
 import logging
 import re
 import time
@@ -12,6 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain import Code
+from web.http_shapes import etag_of
 from web.logs import ACCESS_FIELDS
 from web.metrics import Metrics
 
@@ -77,10 +77,6 @@ class RequestIdMiddleware:
             )
             if self.metrics is not None:
                 self.metrics.request_done(scope["path"], operation, status, seconds)
-
-
-def etag_of(body: bytes) -> str:
-    return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
 
 
 class ETagMiddleware:
