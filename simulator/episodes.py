@@ -13,17 +13,15 @@ BLOCK_WINDOWS = 1 << BLOCK_BITS
 NONE, ERRORS, SLOWDOWN, TRAFFIC_DROP = 0, 1, 2, 3
 ROLLOUT_SHARE = 0.15
 # Durations: log-normal, median 20 min, log-sd 0.75 (a tenth last over 50 min), 3 min to 6 h.
-_DURATION = np.clip(np.rint(20.0 * np.exp(0.75 * NORMAL)), 3, 360).astype(np.int64)
+DURATIONS = np.clip(np.rint(20.0 * np.exp(0.75 * NORMAL)), 3, 360).astype(np.int64)
 _ROLLOUT_THRESHOLD = round(ROLLOUT_SHARE * LEVELS)
 _ROLLOUT_WINDOWS = 120  # a rollout's incident starts within this many minutes
 _SLOWDOWN_FROM, _DROP_FROM = round(0.45 * LEVELS), round(0.8 * LEVELS)  # slot draws: kinds' shares
 _STREAM_ROLLOUT = 0x1C1E0
-_NO_INCIDENTS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-#: Durations by slot value, and (where, kind, level) of no incident, for the incident sources.
-DURATIONS, NO_INCIDENTS = _DURATION, _NO_INCIDENTS
+NO_INCIDENTS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))  # (where, kind, level)
 
 
-def _envelope(offset: np.ndarray, duration: np.ndarray) -> np.ndarray:
+def envelope(offset: np.ndarray, duration: np.ndarray) -> np.ndarray:
     """Ramp up over the first quarter, full strength, recover over the last third (0 outside)."""
     onset = np.maximum(2.0, 0.25 * duration)
     recovery = np.maximum(3.0, 0.35 * duration)
@@ -31,27 +29,21 @@ def _envelope(offset: np.ndarray, duration: np.ndarray) -> np.ndarray:
     return np.where((offset >= 0) & (offset < duration), env, 0.0)
 
 
-def _offset(draw: np.ndarray, duration: np.ndarray) -> np.ndarray:
+def start_offset(draw: np.ndarray, duration: np.ndarray) -> np.ndarray:
     """Start within the block, uniform over the starts that let the incident end inside it."""
     return (draw * (BLOCK_WINDOWS - duration + 1)) >> SLOT_BITS
 
 
-def _kind(draw: np.ndarray, drops: bool = True) -> np.ndarray:
+def kind_of(draw: np.ndarray, drops: bool = True) -> np.ndarray:
     """45 % error spikes, 35 % slowdowns, 20 % traffic drops (or slowdowns instead of drops)."""
     kind = ERRORS + (draw >= _SLOWDOWN_FROM) + (drops & (draw >= _DROP_FROM))
     return kind.astype(np.int64)
 
 
-envelope, start_offset, kind_of = _envelope, _offset, _kind  # for the incident sources
-
-
-def _in_rows(positions: np.ndarray, rows: tuple[object, int], size: int) -> slice:
+def in_rows(positions: np.ndarray, rows: tuple[object, int], size: int) -> slice:
     """The part of ascending fleet positions that falls in the rows first .. first + size − 1."""
     low, high = np.searchsorted(positions, (rows[1], rows[1] + size))
     return slice(int(low), int(high))
-
-
-in_rows = _in_rows
 
 
 def _rollout(key: np.ndarray, age: np.ndarray, candidates: np.ndarray | None) -> tuple[np.ndarray, ...]:
@@ -63,12 +55,12 @@ def _rollout(key: np.ndarray, age: np.ndarray, candidates: np.ndarray | None) ->
         candidates = np.arange(age.size)
     young = candidates[(age[candidates] >= 0) & (age[candidates] < _ROLLOUT_WINDOWS + 360)]
     if young.size == 0:  # past its first hours: no rollout incident to look up
-        return _NO_INCIDENTS
+        return NO_INCIDENTS
     bits = hash_counter(key[young], _STREAM_ROLLOUT, np.zeros(young.size, dtype=np.int64))
     start = (slot(bits, 1) * _ROLLOUT_WINDOWS) >> SLOT_BITS
-    level = _envelope(age[young] - start, _DURATION.take(slot(bits, 2))) * UNIFORM.take(slot(bits, 4))
+    level = envelope(age[young] - start, DURATIONS.take(slot(bits, 2))) * UNIFORM.take(slot(bits, 4))
     keep = (slot(bits, 0) < _ROLLOUT_THRESHOLD) & (level > 0)
-    return young[keep], _kind(slot(bits[keep], 3), drops=False), level[keep]
+    return young[keep], kind_of(slot(bits[keep], 3), drops=False), level[keep]
 
 
 def rollout_traits(key: np.ndarray) -> dict[str, np.ndarray]:
@@ -78,9 +70,9 @@ def rollout_traits(key: np.ndarray) -> dict[str, np.ndarray]:
     goes_wrong = slot(bits, 0) < _ROLLOUT_THRESHOLD
     return {
         "rollout_start": (slot(bits, 1) * _ROLLOUT_WINDOWS) >> SLOT_BITS,
-        "rollout_duration": np.where(goes_wrong, _DURATION.take(slot(bits, 2)), 0),
+        "rollout_duration": np.where(goes_wrong, DURATIONS.take(slot(bits, 2)), 0),
         "rollout_amplitude": UNIFORM.take(slot(bits, 4)),
-        "rollout_kind": _kind(slot(bits, 3), drops=False),
+        "rollout_kind": kind_of(slot(bits, 3), drops=False),
     }
 
 
@@ -92,9 +84,9 @@ def rollout_incidents(traits: object, position: np.ndarray, age: np.ndarray, you
     duration = traits.rollout_duration.take(pos)
     inside = np.flatnonzero((offset >= 0) & (offset < duration))
     if inside.size == 0:
-        return _NO_INCIDENTS
+        return NO_INCIDENTS
     pos = pos.take(inside)
-    level = _envelope(offset.take(inside), duration.take(inside)) * traits.rollout_amplitude.take(pos)
+    level = envelope(offset.take(inside), duration.take(inside)) * traits.rollout_amplitude.take(pos)
     keep = level > 0
     return young.take(inside)[keep], traits.rollout_kind.take(pos)[keep], level[keep]
 

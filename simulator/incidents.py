@@ -43,14 +43,6 @@ OWN_PER_DAY = 0.05
 _PEAK_BOOST_MAX = 2.5  # the load factor at the start (to the power 1.5) scales the chance, capped here
 _OWN_MAX = OWN_PER_DAY * BLOCK_WINDOWS / MINUTES_PER_DAY * _PEAK_BOOST_MAX * LEVELS
 _STREAM_OWN = 0x1C1DE
-_DURATION, _NO_INCIDENTS, _envelope, _in_rows, _kind, _offset = (
-    DURATIONS,
-    NO_INCIDENTS,
-    envelope,
-    in_rows,
-    kind_of,
-    start_offset,
-)
 
 
 @dataclass(frozen=True)
@@ -69,7 +61,7 @@ _FIRST_RUN = np.zeros(1, dtype=np.int64)  # one deployment's pairs: one run from
 def own_at(fleet: Fleet, window: int) -> tuple[np.ndarray, ...]:
     """(at, kind, level) of the fleet's own incidents at one window (at: ascending positions)."""
     at, start, duration, amplitude, kind = _fleet_block(fleet, window >> BLOCK_BITS)
-    level = _envelope(window - start, duration) * amplitude
+    level = envelope(window - start, duration) * amplitude
     keep = np.flatnonzero(level > 0)
     return at[keep], kind[keep], level[keep]
 
@@ -87,13 +79,13 @@ def _own_starts(
     draw = slot(bits, 0)
     at = np.flatnonzero(draw < _OWN_MAX * proneness)
     bits = bits[at]
-    duration = _DURATION.take(slot(bits, 2))
-    start = (block[at] << BLOCK_BITS) + _offset(slot(bits, 1), duration)
+    duration = DURATIONS.take(slot(bits, 2))
+    start = (block[at] << BLOCK_BITS) + start_offset(slot(bits, 1), duration)
     boost = np.minimum(load_factor(week_start[at], start) ** 1.5, _PEAK_BOOST_MAX)
     accepted = np.flatnonzero(draw[at] < _OWN_MAX * proneness[at] * boost / _PEAK_BOOST_MAX)
     bits = bits[accepted]
     amplitude = UNIFORM.take(slot(bits, 4))
-    return at[accepted], start[accepted], duration[accepted], amplitude, _kind(slot(bits, 3))
+    return at[accepted], start[accepted], duration[accepted], amplitude, kind_of(slot(bits, 3))
 
 
 def _own(
@@ -106,7 +98,7 @@ def _own(
 ) -> tuple[np.ndarray, ...]:
     """(where, kind, level) of the pairs' own incidents (of their blocks)."""
     at, start, duration, amplitude, kind = _own_starts(key, proneness, week_start, block, one_deployment)
-    level = _envelope(window[at] - start, duration) * amplitude
+    level = envelope(window[at] - start, duration) * amplitude
     keep = level > 0
     return at[keep], kind[keep], level[keep]
 
@@ -139,12 +131,12 @@ def _own_runs(
         key.take(starts), proneness.take(starts), week_start.take(starts), block.take(starts), False
     )
     if hit.size == 0:
-        return _NO_INCIDENTS
+        return NO_INCIDENTS
     # The pairs of the runs hit: each run's range of pairs, concatenated.
     counts = lengths.take(hit)
     first = np.repeat(starts.take(hit) - (np.cumsum(counts) - counts), counts)
     at = first + np.arange(first.size)
-    level = _envelope(window.take(at) - np.repeat(start, counts), np.repeat(duration, counts))
+    level = envelope(window.take(at) - np.repeat(start, counts), np.repeat(duration, counts))
     level *= np.repeat(amplitude, counts)
     keep = level > 0
     return at[keep], np.repeat(kind, counts)[keep], level[keep]
@@ -171,16 +163,16 @@ def _fleet_block(fleet: Fleet, block: int) -> tuple[np.ndarray, ...]:
 def _own_in_order(rows: tuple[Fleet, int], window: np.ndarray, block: int) -> tuple[np.ndarray, ...]:
     """_own for pairs that are consecutive fleet positions at one window, from the block's cache."""
     at, start, duration, amplitude, kind = _fleet_block(rows[0], block)
-    part = _in_rows(at, rows, window.size)
+    part = in_rows(at, rows, window.size)
     at = at[part] - rows[1]
-    level = _envelope(window[at] - start[part], duration[part]) * amplitude[part]
+    level = envelope(window[at] - start[part], duration[part]) * amplitude[part]
     keep = level > 0
     return at[keep], kind[part][keep], level[keep]
 
 
 def _slice_own(own: tuple[np.ndarray, ...], rows: tuple[Fleet, int], size: int) -> tuple[np.ndarray, ...]:
     """The part of a fleet-wide (at, kind, level) in the rows first .. first + size − 1."""
-    part = _in_rows(own[0], rows, size)
+    part = in_rows(own[0], rows, size)
     return own[0][part] - rows[1], own[1][part], own[2][part]
 
 

@@ -31,14 +31,6 @@ _POOLS = 3 * POOLS_PER_SIZE
 _POOL_THRESHOLD = round(POOL_PER_DAY * _POOLS * BLOCK_WINDOWS / MINUTES_PER_DAY * LEVELS)
 _STREAM_POOL = 0x1C1DF
 _FLEET_KEY = deployment_key(np.array([_STREAM_POOL]))  # pool incidents are the fleet's stream
-_DURATION, _NO_INCIDENTS, _envelope, _in_rows, _kind, _offset = (
-    DURATIONS,
-    NO_INCIDENTS,
-    envelope,
-    in_rows,
-    kind_of,
-    start_offset,
-)
 
 
 _TABLE_BLOCKS = 1 << 12  # calls spanning fewer blocks (~4 years) read pool incidents from tables
@@ -74,10 +66,10 @@ def window_terms(low: int, high: int, own: tuple[np.ndarray, ...] | None = None)
     pool = _struck_pool(bits)
     if not np.any(pool >= 0):  # most blocks: no pool incident anywhere
         return WindowTerms(first, None, None, None, None, None, own)
-    duration = _DURATION.take(slot(bits, 3))
-    start = ((np.arange(first, last + 1)) << BLOCK_BITS) + _offset(slot(bits, 2), duration)
+    duration = DURATIONS.take(slot(bits, 3))
+    start = ((np.arange(first, last + 1)) << BLOCK_BITS) + start_offset(slot(bits, 2), duration)
     amplitude = 0.3 + 0.7 * nibble(bits) / 15
-    return WindowTerms(first, pool, start, duration, amplitude, _kind(slot(bits, 4), drops=False), own)
+    return WindowTerms(first, pool, start, duration, amplitude, kind_of(slot(bits, 4), drops=False), own)
 
 
 def _pool_of_table(
@@ -92,30 +84,30 @@ def _pool_of_table(
     """(where, kind, level) of pool incidents, from the call's per-block terms
     (`one_deployment`: every pair is one deployment's, so all are in one pool)."""
     if terms.pool is None:
-        return _NO_INCIDENTS
+        return NO_INCIDENTS
     if one_window:  # one level for the whole pool
         b = int(block[0]) - terms.first_block
         struck = int(terms.pool[b])
-        level = float(_envelope(window[:1] - terms.start[b], terms.duration[b])[0] * terms.amplitude[b])
+        level = float(envelope(window[:1] - terms.start[b], terms.duration[b])[0] * terms.amplitude[b])
         if struck < 0 or not level > 0:
-            return _NO_INCIDENTS
+            return NO_INCIDENTS
         if rows is not None:  # consecutive fleet positions: the pool's members among them
             members = _pool_members(rows[0], struck)
-            at = members[_in_rows(members, rows, window.size)] - rows[1]
+            at = members[in_rows(members, rows, window.size)] - rows[1]
         else:
             at = np.flatnonzero(pool == struck)
         return at, np.full(at.size, int(terms.kind[b]), dtype=np.int64), np.full(at.size, level)
     if one_deployment:  # the blocks that strike its pool, often none: then no pass per pair
         struck = terms.pool == pool[0]
         if not struck.any():
-            return _NO_INCIDENTS
+            return NO_INCIDENTS
         offset = block - terms.first_block
         at = np.flatnonzero(struck.take(offset))
     else:
         offset = block - terms.first_block
         at = np.flatnonzero(pool == terms.pool.take(offset))
     b = offset.take(at)
-    level = _envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
+    level = envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
     keep = level > 0
     return at[keep], terms.kind.take(b[keep]), level[keep]
 
@@ -145,10 +137,10 @@ def _pool(
         block_bits = hash_counter(fleet_key, _STREAM_POOL, np.arange(low, high + 1))
         struck = _struck_pool(block_bits)
         if not np.any(struck >= 0):  # most blocks: no pool incident anywhere, nothing per pair
-            return _NO_INCIDENTS
+            return NO_INCIDENTS
         if rows is not None:  # consecutive fleet positions at one window: the pool's members
             members = _pool_members(rows[0], int(struck[0]))
-            at = members[_in_rows(members, rows, window.size)] - rows[1]
+            at = members[in_rows(members, rows, window.size)] - rows[1]
         elif high == low:  # one window: compare with one pool
             at = np.flatnonzero(pool == struck[0])
         else:
@@ -158,11 +150,11 @@ def _pool(
         bits = hash_counter(fleet_key, _STREAM_POOL, block)
         at = np.flatnonzero(pool == _struck_pool(bits))
         bits = bits[at]
-    duration = _DURATION.take(slot(bits, 3))
-    start = (block[at] << BLOCK_BITS) + _offset(slot(bits, 2), duration)
-    level = _envelope(window[at] - start, duration) * (0.3 + 0.7 * nibble(bits) / 15)
+    duration = DURATIONS.take(slot(bits, 3))
+    start = (block[at] << BLOCK_BITS) + start_offset(slot(bits, 2), duration)
+    level = envelope(window[at] - start, duration) * (0.3 + 0.7 * nibble(bits) / 15)
     keep = level > 0
-    return at[keep], _kind(slot(bits[keep], 4), drops=False), level[keep]
+    return at[keep], kind_of(slot(bits[keep], 4), drops=False), level[keep]
 
 
 pool, pool_of_table = _pool, _pool_of_table  # for simulator/incidents.py
