@@ -1,6 +1,7 @@
 """The per-request context: one clock reading, the database, the fleet, and DataLoaders."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ class Context:
     # The fleet revision this request read at its start (with the settler's check), if it did: its
     # snapshot is then checked against it instead of with a query of its own.
     known_revision: int | None = None
+    # Else, when it can: the revision a settling check started after the request read, shared by the
+    # requests reading the fleet together (None when that check is behind a write: read it here).
+    fresh_revision: Callable[[], Awaitable[int | None]] | None = None
     loaders: Loaders = field(init=False)
     figures: FiguresLoader = field(init=False)
     _snapshot: asyncio.Task[Snapshot] | None = field(init=False, default=None)
@@ -44,8 +48,14 @@ class Context:
         # One task shared by every resolver: sibling fields resolve concurrently, and each checking
         # the fleet revision itself cost one query per row (100 for a table with a chart per row).
         if self._snapshot is None:
-            self._snapshot = asyncio.ensure_future(self.fleet_cache.current(self.db, self.known_revision))
+            self._snapshot = asyncio.ensure_future(self._take())
         return await self._snapshot
+
+    async def _take(self) -> Snapshot:
+        revision = self.known_revision
+        if revision is None and self.fresh_revision is not None:
+            revision = await self.fresh_revision()
+        return await self.fleet_cache.current(self.db, revision)
 
     @property
     def rollout_seconds(self) -> float:
@@ -64,5 +74,6 @@ class Context:
         """A mutation committed: later fields of this response see its effect."""
         self._snapshot = None
         self.known_revision = None  # the write moved it
+        self.fresh_revision = None  # a check started before the commit could miss it
         self.loaders = Loaders(self.db)
         self.figures = FiguresLoader(self.snapshot)

@@ -42,6 +42,13 @@ class Check:
     # Its query started after the request and found nothing due: no write can be missing from it, so
     # its fleet revision is the request's (the snapshot is checked against it, with no query of its own).
     current: bool
+    # The number of the latest attempt started before this request's (None while a background write
+    # is pending): an attempt numbered above it started after the request arrived.
+    since: int | None = None
+
+
+def _due(observed: schedule.Observed, now: datetime) -> bool:
+    return observed.due_at is not None and observed.due_at <= now
 
 
 class Settler:
@@ -63,10 +70,30 @@ class Settler:
         (the response cache serves by it; joining an attempt already in flight could miss that write).
         Raises DatabaseUnavailable when the database cannot even be read (the request would fail anyway).
         """
-        if self._background is not None and not self._background.done():
+        if self._pending():
             return Check(None, current=False)  # being written beside the reads; they see the committed state
         before = self._started
-        wanted = before + 1 if fresh else 0  # the first attempt to start after this call
+        observed, number = await self._observe(db, now, before + 1 if fresh else 0)
+        return Check(observed, current=number > before and not _due(observed, now), since=before)
+
+    async def revision_since(self, db: Database, now: datetime, since: int) -> int | None:
+        """The fleet revision an attempt started after attempt number `since` read (one is started if needed).
+
+        For a request that joined an attempt already in flight and then reads the fleet: the requests
+        reading it together share one later check instead of a revision query each, and a request that
+        never reads the fleet (`{ serverTime }`) never waits for it. None when what the attempt saw is
+        behind a write (due transitions, a background write): the caller reads the revision itself.
+        """
+        if self._pending():
+            return None
+        observed, _ = await self._observe(db, now, since + 1)
+        return None if _due(observed, now) else observed.fleet_revision
+
+    def _pending(self) -> bool:
+        return self._background is not None and not self._background.done()
+
+    async def _observe(self, db: Database, now: datetime, wanted: int) -> tuple[schedule.Observed, int]:
+        """What the first attempt numbered `wanted` or later saw, and its number."""
         while True:
             if self._attempt is None or self._attempt.done():
                 self._started += 1
@@ -76,8 +103,7 @@ class Settler:
             # for a lock, so neither do they. Shielded: a cancelled request does not cancel the others'.
             observed = await asyncio.shield(attempt)
             if number >= wanted:
-                due = observed.due_at is not None and observed.due_at <= now
-                return Check(observed, current=number > before and not due)
+                return observed, number
 
     async def _try(self, db: Database, now: datetime) -> schedule.Observed:
         async with db.read() as session:

@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -139,6 +140,11 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             request=request,
             response=response,
             known_revision=check.observed.fleet_revision if check.current and check.observed else None,
+            fresh_revision=(
+                None
+                if check.current or check.since is None
+                else partial(self.settler.revision_since, self.db, now, check.since)
+            ),
         )
 
     def decode_json(self, data: str | bytes) -> object:
