@@ -17,6 +17,7 @@ from resolvers.metrics import PageFigures
 from resolvers.pagination import Connection as Rows
 from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, mirrors, order_keys, values_of
 from schema.connection import Connection, Edge, described
+from schema.leaves import quick
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
 if TYPE_CHECKING:
@@ -84,13 +85,21 @@ class Deployment(Node):
     _as_of: strawberry.Private[datetime | None]  # the instant its connection was sorted at
     _page: strawberry.Private[PageFigures | None] = None  # its listing's figures, when it made them
 
-    @strawberry.field(description="Figures for the window holding asOf (default: the request's clock).")
+    @strawberry.field(
+        description="Figures for the window holding asOf (default: the request's clock).",
+        metadata=quick("page_metrics"),
+    )
     def metrics(self, info: strawberry.Info, as_of: AsOf = None) -> InferenceMetrics:
         # Synchronous from the page's one pass (no task per node); else an awaitable through the loader.
         record = resolvers.page_metrics(self._page, self.database_id, as_of)
         if record is not None:
             return InferenceMetrics.of(record)
         return self._loaded_metrics(info, as_of)  # type: ignore[return-value]
+
+    def page_metrics(self) -> InferenceMetrics | None:
+        """`metrics` with no arguments, read the short way (schema/leaves.py) when its page made it."""
+        record = resolvers.page_metrics(self._page, self.database_id, None)
+        return None if record is None else InferenceMetrics.of(record)
 
     async def _loaded_metrics(self, info: strawberry.Info, as_of: datetime | None) -> InferenceMetrics:
         return InferenceMetrics.of(

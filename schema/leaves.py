@@ -12,6 +12,12 @@ The short way reads the value and coerces it; whenever that would not give a pla
 raises, an exception or awaitable comes back, a null in a non-null field, coercion fails), the
 field runs again the normal way from the start, so every error, path and location is graphql-core's
 own. Reading twice is safe: a basic field's resolver only does `getattr`, as the short way does.
+
+A field declared with `metadata=quick("method")` (an object-typed field such as a node's `metrics`)
+is read the short way when the query gives it no arguments: `source.method()` builds the value
+without strawberry's resolver wrappers or its conversion of the argument defaults (~12 % of a cold
+page), and its sub-fields complete as usual. `None` from the method means "not the short way": the
+field's own resolver runs.
 """
 
 import inspect
@@ -30,6 +36,13 @@ from strawberry.types.field import StrawberryField
 
 _PLAIN = frozenset({str, int, float, bool})  # neither awaitable nor an exception: no need to ask
 _Leaf = tuple[str, GraphQLLeafType, bool]  # attribute name, leaf type, nullable
+_Quick = tuple[str, GraphQLObjectType]  # the source's method, the object type it returns
+_QUICK = "deploydeck.quick"
+
+
+def quick(method: str) -> dict[str, str]:
+    """A field's metadata: with no arguments given, `source.method()` is its value unless it is None."""
+    return {_QUICK: method}
 
 
 class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -38,7 +51,26 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # (parent type, field name) -> _Leaf or None; one operation's, shared by graphql-core's copies.
-        self._leaves: dict[tuple[GraphQLObjectType, str], _Leaf | None] = {}
+        self._leaves: dict[tuple[GraphQLObjectType, str], _Leaf | _Quick | None] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType, field_name: str) -> _Leaf | _Quick | None:
+        return self._quick(parent_type, field_name) or self._leaf(parent_type, field_name)
+
+    def _quick(self, parent_type: GraphQLObjectType, field_name: str) -> _Quick | None:
+        field_def = self.schema.get_field(parent_type, field_name)
+        middleware = self.middleware_manager
+        if field_def is None or (middleware is not None and middleware.middlewares):
+            return None
+        field = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if not isinstance(field, StrawberryField) or _QUICK not in field.metadata:
+            return None
+        # Permissions and extensions run in the resolver path: such a field never goes the short way.
+        if field.permission_classes or field.extensions:
+            return None
+        object_type = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
+        if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is not None:
+            return None
+        return field.metadata[_QUICK], object_type
 
     def _leaf(self, parent_type: GraphQLObjectType, field_name: str) -> _Leaf | None:
         field_def = self.schema.get_field(parent_type, field_name)
@@ -72,12 +104,22 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         if self.fast_leaves and not node.arguments:
             key = (parent_type, node.name.value)
             if key in self._leaves:
-                leaf = self._leaves[key]
+                plan = self._leaves[key]
             else:
-                leaf = self._leaves[key] = self._leaf(parent_type, node.name.value)
-            if leaf is not None:
+                plan = self._leaves[key] = self._plan(parent_type, node.name.value)
+            if plan is not None and len(plan) == 2:
+                method, object_type = plan  # type: ignore[misc]
+                try:
+                    value = getattr(source, method)()
+                except Exception:  # the resolver runs and reports it
+                    value = None
+                if value is not None:
+                    return self.collect_and_execute_subfields(
+                        object_type, field_details_list, path, value, position_context
+                    )
+            elif plan is not None:
                 # Inline (this runs ~700 times a page); any doubt goes to graphql-core below.
-                name, leaf_type, nullable = leaf
+                name, leaf_type, nullable = plan  # type: ignore[misc]
                 try:
                     value = getattr(source, name)
                     if value is None:

@@ -125,3 +125,34 @@ async def test_errors_are_the_same_either_way(
     if message is not None:  # an unexpected error is masked for the client: the log has it, once each way
         logged = sum(message in r.getMessage() for r in caplog.records)
         assert message in error["message"] or logged == 2
+
+
+async def test_a_quick_field_is_read_from_its_page_and_falls_back_to_its_resolver(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`metrics` without arguments comes from the page's figures (Deployment.page_metrics); with an
+    `asOf`, or when the method has nothing, its resolver runs: the figures are the same."""
+    page_metrics = Deployment.page_metrics
+    quick_reads: list[int] = []
+    answered_quick: list[bool] = []
+
+    def counted(self: Deployment) -> Any:
+        quick_reads.append(self.database_id)
+        value = page_metrics(self)
+        answered_quick.append(value is not None)
+        return value
+
+    monkeypatch.setattr(Deployment, "page_metrics", counted)
+    fields = "databaseId metrics { requestVolume p50Latency p99Latency errorRate }"
+    plain = await api.post(f"{{ serverTime deployments(first: 10) {{ nodes {{ {fields} }} }} }}")
+    assert "errors" not in plain
+    nodes = plain["data"]["deployments"]["nodes"]
+    assert sorted(quick_reads) == sorted(n["databaseId"] for n in nodes) and all(answered_quick)
+    quick_reads.clear()
+    pinned = fields.replace("metrics", f'metrics(asOf: "{plain["data"]["serverTime"]}")')
+    explicit = await api.post(f"{{ deployments(first: 10) {{ nodes {{ {pinned} }} }} }}")
+    assert quick_reads == [] and explicit["data"]["deployments"]["nodes"] == nodes
+    # The method declining (None) runs the resolver: the same answer.
+    monkeypatch.setattr(Deployment, "page_metrics", lambda self: None)
+    declined = await api.post(f"{{ deployments(first: 10) {{ nodes {{ {fields} }} }} }}")
+    assert declined["data"]["deployments"]["nodes"] == nodes
