@@ -49,18 +49,21 @@ class Settings:
         boolean,
     )
     db_pool_size: int = setting(
-        Pool.size, "DEPLOYDECK_DB_POOL_SIZE", "connections kept open per process (PostgreSQL)", positive_int
+        Pool.size,
+        "DEPLOYDECK_DB_POOL_SIZE",
+        "connections kept open per process (SQLite: reading connections)",
+        positive_int,
     )
     db_pool_max_overflow: int = setting(
         Pool.max_overflow,
         "DEPLOYDECK_DB_POOL_MAX_OVERFLOW",
-        "extra connections allowed under load, per process (PostgreSQL)",
+        "extra connections allowed under load, per process (SQLite: kept open too)",
         int,
     )
     db_pool_timeout: float = setting(
         Pool.timeout,
         "DEPLOYDECK_DB_POOL_TIMEOUT",
-        "seconds to wait for a connection or to connect (PostgreSQL)",
+        "seconds to wait for a free connection, or to connect",
         non_negative,
     )
     demo: bool = setting(True, "DEPLOYDECK_DEMO", "load demo data into an empty database", boolean)

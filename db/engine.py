@@ -61,7 +61,7 @@ class Database:
         self._settings: dict[str, str] = {}  # see reconnect(); the engines' hooks read it
         if self.is_sqlite:
             self._read_engine = sqlite_engine(
-                self.url, immediate=False, busy_timeout=busy_timeout, settings=self._settings
+                self.url, immediate=False, busy_timeout=busy_timeout, settings=self._settings, pool=pool
             )
             self._write_engine = sqlite_engine(
                 self.url, immediate=True, busy_timeout=busy_timeout, settings=self._settings
