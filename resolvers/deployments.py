@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from db.models import Deployment, DeploymentEvent
+from db.deployments import DeploymentView
+from db.models import DeploymentEvent
 from resolvers import ids, listing
 from resolvers.arguments import name_filter, tuple_or_none, utc
 from resolvers.context import Context
@@ -51,7 +52,7 @@ async def list_deployments(
     order_by: Sequence[tuple[str, bool]] | None,
     page_args: PageArgs,
     as_of: datetime | None,
-) -> Connection[Deployment]:
+) -> Connection[DeploymentView]:
     return await _listing(ctx, flt, order_by, page_args, as_of, job_id=None)
 
 
@@ -62,7 +63,7 @@ async def job_deployments(
     flt: listing.DeploymentFilter,
     order_by: Sequence[tuple[str, bool]] | None,
     page_args: PageArgs,
-) -> Connection[Deployment]:
+) -> Connection[DeploymentView]:
     """A job's deployments: a per-job slice of the snapshot; sibling jobs' rows load in one query."""
     return await _listing(ctx, flt, order_by, page_args, None, job_id=job_id)
 
@@ -74,7 +75,7 @@ async def _listing(
     page_args: PageArgs,
     as_of: datetime | None,
     job_id: int | None,
-) -> Connection[Deployment]:
+) -> Connection[DeploymentView]:
     """Any filter and order: the page is found in the snapshot, then its rows are fetched by id."""
     ordering = listing.Ordering.of(order_fields(order_by, ("CREATED_AT", True)))
     # Sorted or filtered by figures: cursors carry the asOf, so page 2 continues page 1's window.
@@ -107,7 +108,7 @@ async def _listing(
     return Connection(page_rows, cursors_out, found.has_next, found.has_previous, count, instant, figures)
 
 
-async def get_deployment(ctx: Context, global_id: str) -> Deployment | None:
+async def get_deployment(ctx: Context, global_id: str) -> DeploymentView | None:
     return await ctx.loaders.deployment.load(ids.decode(global_id, TYPE_NAME))
 
 

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from strawberry.dataloader import DataLoader
 
 from db import deployments, training_jobs
+from db.deployments import DeploymentView
 from db.engine import Database
-from db.models import Deployment, DeploymentEvent, TrainingJob
+from db.models import DeploymentEvent, TrainingJob
 
 # Rows one query may return: 100 jobs × 61 nested rows in one go was 0.1–0.2 s of ORM work without
 # a pause for the event loop; ~500 rows at a time leave it a turn every ~10 ms (tests/test_starvation.py).
@@ -24,7 +25,7 @@ class Loaders:
         self.deployment = DataLoader(self._deployments)
         self.events = DataLoader(self._events)
 
-    async def deployments_now(self, ids: Sequence[int]) -> list[Deployment | None]:
+    async def deployments_now(self, ids: Sequence[int]) -> list[DeploymentView | None]:
         """The rows of these ids in one query of their own, past the loader: a top-level page has no
         siblings to batch with, and 50 loads were 50 futures and done-callbacks per request."""
         return await self._deployments(ids)
@@ -35,8 +36,8 @@ class Loaders:
             found = await training_jobs.get_jobs(session=session, ids=ids, include_deleted=True)
         return [found.get(i) for i in ids]
 
-    async def _deployments(self, ids: Sequence[int]) -> list[Deployment | None]:
-        found: dict[int, Deployment] = {}
+    async def _deployments(self, ids: Sequence[int]) -> list[DeploymentView | None]:
+        found: dict[int, DeploymentView] = {}
         async with self.db.read() as session:
             for start in range(0, len(ids), ROWS_PER_QUERY):
                 chunk = ids[start : start + ROWS_PER_QUERY]

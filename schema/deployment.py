@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 import domain
+from db.deployments import DeploymentView
 from db.models import Deployment as DeploymentRow
 from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
@@ -143,7 +144,10 @@ class Deployment(Node):
 
     @classmethod
     def from_row(
-        cls, row: DeploymentRow, as_of: datetime | None = None, page: PageFigures | None = None
+        cls,
+        row: DeploymentRow | DeploymentView,
+        as_of: datetime | None = None,
+        page: PageFigures | None = None,
     ) -> "Deployment":
         return cls(
             id=strawberry.ID(ids.encode(resolvers.TYPE_NAME, row.id)),
@@ -234,7 +238,7 @@ class DeploymentEdge(Edge[Deployment]):
 @strawberry.type(description="A page of deployments.")
 class DeploymentConnection(Connection[Deployment]):
     @classmethod
-    def of(cls, conn: Rows[DeploymentRow]) -> "DeploymentConnection":
+    def of(cls, conn: Rows[DeploymentView]) -> "DeploymentConnection":
         return cls.page(conn, [Deployment.from_row(row, conn.as_of, conn.figures) for row in conn.rows])
 
 
