@@ -19,7 +19,7 @@ from resolvers.metrics import (
     stats,
     window_of,
 )
-from resolvers.pagination import Connection, PageArgs, encode_cursor, order_fields, page_request, scope_of
+from resolvers.pagination import Connection, Cursors, PageArgs, order_fields, page_request, scope_of
 
 TYPE_NAME = "Deployment"
 
@@ -93,18 +93,26 @@ async def _listing(
     else:
         rows = await ctx.loaders.deployments_now(page_ids)
     # A row deleted since the snapshot was taken drops out of the page.
-    kept = [(row, key) for row, key in zip(rows, found.keys, strict=True) if row is not None]
-    carried = instant if by_figures else None
-    cursors_out = [encode_cursor(ordering.cursor_order, key, carried, scope) for _, key in kept]
+    page_rows = [row for row in rows if row is not None]
+    keys = (
+        found.keys
+        if len(page_rows) == len(rows)
+        else [k for r, k in zip(rows, found.keys, strict=True) if r is not None]
+    )
+    cursors_out = Cursors(ordering.cursor_order, keys, instant if by_figures else None, scope)
     total = found.total
 
     async def count() -> int:
         return total
 
-    page_rows = [row for row, _ in kept]
     # A top-level page's figures in one pass for its rows. Nested pages (a job's deployments) keep the
     # loader: siblings' rows share its one pass, where a pass per page would cost more.
-    figures = PageFigures(snap, [row.id for row in page_rows], window_of(instant)) if job_id is None else None
+    window = window_of(instant)
+    figures = (
+        PageFigures(snap, [row.id for row in page_rows], window, fleet_wide=window == window_of(ctx.now))
+        if job_id is None
+        else None
+    )
     return Connection(page_rows, cursors_out, found.has_next, found.has_previous, count, instant, figures)
 
 

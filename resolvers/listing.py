@@ -107,7 +107,7 @@ class Ordering:
 @dataclass
 class ListingPage:
     positions: np.ndarray  # snapshot positions of the page's rows, in order
-    keys: list[tuple[KeyValue, ...]]  # each row's cursor values
+    keys: Sequence[tuple[KeyValue, ...]]  # each row's cursor values (made when read)
     has_next: bool
     has_previous: bool
     total: int  # rows matching the filter, over all pages
@@ -167,6 +167,19 @@ class _Columns:
         return tuple(out)
 
 
+class _Keys(Sequence[tuple[KeyValue, ...]]):
+    """The page's cursor values, each made when read (its cursor is; most tables read none)."""
+
+    def __init__(self, columns: _Columns, positions: np.ndarray) -> None:
+        self.columns, self.positions = columns, positions
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, i: int) -> tuple[KeyValue, ...]:  # type: ignore[override]  # no slices
+        return self.columns.values_at(int(self.positions[i]))
+
+
 def _comparable(number: float, desc: bool) -> float:
     if number != number:  # NaN: null sorts last in both directions
         return np.inf
@@ -222,6 +235,9 @@ def matching(
     return mask
 
 
+_NO_FILTER = DeploymentFilter()
+
+
 def _by_codes_only(flt: DeploymentFilter) -> bool:
     """Only statuses and/or model sizes (the filters with a handful of possible values) are set."""
     return (flt.statuses is not None or flt.model_sizes is not None) and flt == DeploymentFilter(
@@ -275,6 +291,8 @@ def page(
                 lambda: every[matching(snap, flt, window, every)],
             )
             keep, total = None, len(seq)
+        elif flt == _NO_FILTER:
+            keep, total = None, len(seq)  # no mask over the whole fleet for a page of every row
         else:
             keep = matching(snap, flt, window, None)
             total = int(keep.sum())
@@ -291,5 +309,4 @@ def page(
         assert request.first is not None, "the caller sets a default page size"
         chosen = between[: request.first]
         has_next, has_previous = len(between) > request.first, request.after is not None
-    keys = [columns.values_at(int(pos)) for pos in chosen]
-    return ListingPage(chosen, keys, has_next, has_previous, total)
+    return ListingPage(chosen, _Keys(columns, chosen), has_next, has_previous, total)

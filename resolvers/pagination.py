@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import orjson
 
@@ -51,6 +51,30 @@ def encode_cursor(
     if as_of is not None:
         payload["t"] = as_of.isoformat()
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
+
+
+class Cursors(Sequence[str]):
+    """A page's cursors, each encoded when it is read: a table that selects only `nodes` (the
+    dashboard's) encodes none, where 50 encodings were ~1 ms of a cold page."""
+
+    __slots__ = ("_as_of", "_keys", "_order", "_scope")
+
+    def __init__(
+        self, order: Order, keys: Sequence[Sequence[KeyValue]], as_of: datetime | None = None, scope: str = ""
+    ) -> None:
+        self._order, self._keys, self._as_of, self._scope = order, keys, as_of, scope
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return encode_cursor(self._order, self._keys[i], self._as_of, self._scope)
 
 
 def decode_cursor(cursor: str, order: Order, argument: str, scope: str = "") -> Cursor:
@@ -141,7 +165,7 @@ Row = TypeVar("Row")
 @dataclass
 class Connection(Generic[Row]):
     rows: list[Row]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next: bool
     has_previous: bool
     count: Callable[[], Awaitable[int]]  # totalCount runs only when asked for
@@ -156,8 +180,9 @@ def from_page(
     as_of: datetime | None = None,
     scope: str = "",
 ) -> Connection[Row]:
-    cursors = [encode_cursor(order, key, scope=scope) for key in page.keys]
-    return Connection(page.rows, cursors, page.has_next, page.has_previous, count, as_of)
+    return Connection(
+        page.rows, Cursors(order, page.keys, scope=scope), page.has_next, page.has_previous, count, as_of
+    )
 
 
 def order_fields(

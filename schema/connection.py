@@ -6,7 +6,7 @@ field object between a generic and its subclasses, so the descriptions are set o
 """
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import strawberry
@@ -25,13 +25,33 @@ class Edge(Generic[T]):
     node: T = strawberry.field(description="The node.")
 
 
+class _Edges(Sequence[Any]):
+    """A page's edges, each made when read: a table that selects only `nodes` makes none."""
+
+    __slots__ = ("_cursors", "_edge_type", "_nodes")
+
+    def __init__(self, edge_type: type, cursors: Sequence[str], nodes: list[Any]) -> None:
+        if len(cursors) != len(nodes):
+            raise ValueError("a cursor for every node")
+        self._edge_type, self._cursors, self._nodes = edge_type, cursors, nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __getitem__(self, i: int) -> Any:  # type: ignore[override]  # no slices
+        return self._edge_type(cursor=self._cursors[i], node=self._nodes[i])
+
+
 @strawberry.type
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="Nodes with their cursors.")
     nodes: list[T] = strawberry.field(description="The nodes of this page.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
     _rows: strawberry.Private[Rows[Any]]
     edge_type: ClassVar[type] = Edge  # the subclass's own edge type, set by described()
+
+    @strawberry.field(description="Paging information.")
+    def page_info(self) -> PageInfo:
+        return PageInfo.of(self._rows)  # encodes its two cursors only when asked for
 
     @strawberry.field(description="Nodes matching the filter, over all pages.")
     async def total_count(self) -> int:
@@ -40,8 +60,7 @@ class Connection(Generic[T]):
     @classmethod
     def page(cls, rows: Rows[Any], nodes: list[T]) -> Self:
         """The page of `nodes`, made of `rows` (their cursors, paging and count)."""
-        edges = [cls.edge_type(cursor=c, node=n) for c, n in zip(rows.cursors, nodes, strict=True)]
-        return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(rows), _rows=rows)
+        return cls(edges=_Edges(cls.edge_type, rows.cursors, nodes), nodes=nodes, _rows=rows)  # type: ignore[arg-type]
 
 
 def described(
