@@ -78,16 +78,28 @@ class Database:
         # Migrations may rightly run longer than any request: they get an engine without statement_timeout.
         self._migration_settings = (busy_timeout, pool)
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
+        # A read of one statement needs no transaction around it: on PostgreSQL that saves the BEGIN
+        # and ROLLBACK round trips (asyncpg's autocommit is a client-side flag). SQLite's reads are
+        # a deferred BEGIN on the connection's own thread, as before.
+        self._statement_reader = (
+            self._reader
+            if self.is_sqlite
+            else async_sessionmaker(
+                self._read_engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            )
+        )
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
         self._no_wait_writer = async_sessionmaker(self._no_wait_engine, expire_on_commit=False)
         # SQLite has one writer at a time anyway; queueing here avoids busy-waiting on the lock.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads; sibling resolvers each take their own."""
+    async def read(self, *, one_statement: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session for reads; sibling resolvers each take their own. `one_statement`: the block runs
+        a single statement, so nothing needs it in a transaction (reads of several statements that must
+        agree, such as a revision and the rows it counts, leave it off)."""
         try:
-            async with self._reader() as session:
+            async with (self._statement_reader if one_statement else self._reader)() as session:
                 yield session
         except (DBAPIError, PoolTimeout, OSError) as exc:
             if is_unreachable(exc):

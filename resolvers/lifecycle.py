@@ -106,7 +106,7 @@ class Settler:
                 return observed, number
 
     async def _try(self, db: Database, now: datetime) -> schedule.Observed:
-        async with db.read() as session:
+        async with db.read(one_statement=True) as session:
             observed = await schedule.observe(session)
         if observed.due_at is None or observed.due_at > now:
             return observed  # the common case: one small query per request

@@ -38,7 +38,7 @@ class Loaders:
 
     async def _deployments(self, ids: Sequence[int]) -> list[DeploymentView | None]:
         found: dict[int, DeploymentView] = {}
-        async with self.db.read() as session:
+        async with self.db.read(one_statement=len(ids) <= ROWS_PER_QUERY) as session:
             for start in range(0, len(ids), ROWS_PER_QUERY):
                 chunk = ids[start : start + ROWS_PER_QUERY]
                 found.update(await deployments.get_deployments(session=session, ids=chunk))

@@ -225,7 +225,7 @@ class FleetCache:
     async def current(self, db: Database, revision: int | None = None) -> Snapshot:
         """The snapshot at the database's revision: `revision` when the caller just read it, else read now."""
         if revision is None:
-            async with db.read() as session:
+            async with db.read(one_statement=True) as session:
                 revision = await fleet_rows.revision(session)
         if revision == self._snapshot.revision:
             return self._snapshot

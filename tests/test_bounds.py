@@ -161,11 +161,11 @@ async def test_database_sessions_per_request_are_capped(
     most = 0
     real = Database.read
 
-    def counting(self: Database) -> Any:
+    def counting(self: Database, **options: Any) -> Any:
         class Counted:
             async def __aenter__(inner: Any) -> Any:
                 nonlocal open_now, most
-                inner.cm = real(self)
+                inner.cm = real(self, **options)
                 session = await inner.cm.__aenter__()
                 open_now += 1
                 most = max(most, open_now)

@@ -44,8 +44,8 @@ class RequestDatabase:
                 self._holders.discard(task)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._slot(), self._db.read() as session:
+    async def read(self, *, one_statement: bool = False) -> AsyncIterator[AsyncSession]:
+        async with self._slot(), self._db.read(one_statement=one_statement) as session:
             yield session
 
     @asynccontextmanager
