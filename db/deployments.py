@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import endpoints
+from db import endpoints, traffic
 from db.models import Deployment, DeploymentEvent, FleetState, TrainingJob
 from domain import ACTIVATE, DELETE, DEPLOY, DeploymentStatus, Move
 
@@ -170,6 +170,10 @@ async def transition(
         )
     )
     await session.flush()
+    # The split follows the move (domain.Move.share) in the same transaction, behind the same lock.
+    await traffic.follow_move(
+        session, deployment_id=deployment_id, move=move, actor=actor, at=at, revision=revision
+    )
     return True
 
 

@@ -111,6 +111,8 @@ class Deployment(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # FleetState.revision of the last write that touched this row (for incremental cache reloads).
     revision: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # Its share of its model's traffic, percent: the ACTIVE versions' shares sum to 100 (db/traffic.py).
+    traffic_percent: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     @property
     def version(self) -> str:
@@ -140,9 +142,12 @@ class DeploymentEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="RESTRICT"))
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))
     from_status: Mapped[str | None] = mapped_column(String(10))
     to_status: Mapped[str | None] = mapped_column(String(10))
     actor: Mapped[str] = mapped_column(String(100))
     message: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # TRAFFIC_CHANGED: the share before and after (the audit trail rebuilds past splits from them).
+    traffic_from: Mapped[float | None] = mapped_column(Float)
+    traffic_to: Mapped[float | None] = mapped_column(Float)

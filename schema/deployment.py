@@ -40,6 +40,10 @@ class DeploymentEventKind(Enum):
     RESUMED = strawberry.enum_value(domain.EventKind.RESUMED, description="A user resumed it.")
     FAILED = strawberry.enum_value(domain.EventKind.FAILED, description="The rollout failed.")
     DELETED = strawberry.enum_value(domain.EventKind.DELETED, description="A user deleted it.")
+    TRAFFIC_CHANGED = strawberry.enum_value(
+        domain.EventKind.TRAFFIC_CHANGED,
+        description="Its share of the model's traffic changed; the message says from and to.",
+    )
 
 
 @strawberry.type(description="One entry of a deployment's audit trail.")

@@ -20,7 +20,6 @@ NOT_BUILT_RELEASES = {
     "Enum value DeploymentEventKind.ROLLED_BACK was removed.",
     "Enum value DeploymentEventKind.ROLLOUT_PROMOTED was removed.",
     "Enum value DeploymentEventKind.ROLLOUT_STARTED was removed.",
-    "Enum value DeploymentEventKind.TRAFFIC_CHANGED was removed.",
     "Enum value UserErrorCode.INVALID_SPLIT was removed.",
     "Enum value UserErrorCode.PROTECTED was removed.",
     "Enum value UserErrorCode.ROLLOUT_IN_PROGRESS was removed.",
