@@ -115,7 +115,7 @@ async def events(ctx: Context, deployment_id: int) -> list[DeploymentEvent]:
     return await ctx.loaders.events.load(deployment_id)
 
 
-def _instant(ctx: Context, pinned: datetime | None, as_of: datetime | None) -> datetime:
+def instant(ctx: Context, pinned: datetime | None, as_of: datetime | None) -> datetime:
     """A field's own asOf wins; else the instant its connection was sorted at; else now."""
     if as_of is not None:
         return resolve_as_of(ctx.now, as_of)
@@ -134,21 +134,21 @@ def page_metrics(
 async def metrics(
     ctx: Context, deployment_id: int, pinned: datetime | None, as_of: datetime | None
 ) -> MetricsRecord:
-    window = window_of(_instant(ctx, pinned, as_of))
+    window = window_of(instant(ctx, pinned, as_of))
     return await ctx.figures.metrics.load((deployment_id, window))
 
 
 async def health(
     ctx: Context, deployment_id: int, pinned: datetime | None, as_of: datetime | None
 ) -> HealthRecord:
-    window = window_of(_instant(ctx, pinned, as_of))
+    window = window_of(instant(ctx, pinned, as_of))
     return await ctx.figures.health.load((deployment_id, window))
 
 
 async def history(
     ctx: Context, deployment_id: int, range_name: str, pinned: datetime | None, as_of: datetime | None
 ) -> SeriesRecord:
-    return await series(await ctx.snapshot(), deployment_id, range_name, _instant(ctx, pinned, as_of))
+    return await series(await ctx.snapshot(), deployment_id, range_name, instant(ctx, pinned, as_of))
 
 
 async def fleet_stats(ctx: Context, as_of: datetime | None) -> StatsRecord:

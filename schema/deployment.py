@@ -11,6 +11,7 @@ from db.models import Deployment as DeploymentRow
 from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
 from resolvers import ids
+from resolvers import traffic as traffic_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
@@ -85,6 +86,7 @@ class Deployment(Node):
     updated_at: datetime = strawberry.field(description="When its status last changed.")
     model_size: ModelSize = strawberry.field(description="Size class of the model.")
     _training_job_id: strawberry.Private[int]
+    _row: strawberry.Private[DeploymentRow]
     _as_of: strawberry.Private[datetime | None]  # the instant its connection was sorted at
     _page: strawberry.Private[PageFigures | None] = None  # its listing's figures, when it made them
 
@@ -123,7 +125,34 @@ class Deployment(Node):
 
     @strawberry.field(description="Human-readable reasons behind health, empty when HEALTHY.")
     async def health_reasons(self, info: strawberry.Info, as_of: AsOf = None) -> list[str]:
-        return (await resolvers.health(info.context, self.database_id, self._as_of, as_of)).reasons
+        reasons = (await resolvers.health(info.context, self.database_id, self._as_of, as_of)).reasons
+        at = resolvers.instant(info.context, self._as_of, as_of)
+        return await traffic_resolvers.health_reasons(info.context, self._row, at, reasons)
+
+    @strawberry.field(
+        description="Share of its model's traffic this version receives, 0-100, at asOf (default now)."
+    )
+    async def traffic_percent(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[
+            datetime | None, strawberry.argument(description="Instant the share is for (default: now).")
+        ] = None,
+    ) -> float:
+        return await traffic_resolvers.traffic_percent(info.context, self._row, as_of)
+
+    @strawberry.field(
+        description=(
+            "Status at asOf, rebuilt from the audit trail; null when the deployment did not exist yet."
+        )
+    )
+    async def status_at(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[datetime, strawberry.argument(description="Instant the status is for.")],
+    ) -> DeploymentStatus | None:
+        found = await traffic_resolvers.status_at_instant(info.context, self._row, as_of)
+        return None if found is None else DeploymentStatus(found)
 
     @strawberry.field(description="The training job this deployment was built from.")
     async def training_job(self, info: strawberry.Info) -> _TrainingJob:
@@ -153,6 +182,7 @@ class Deployment(Node):
             updated_at=row.updated_at,
             model_size=ModelSize(row.model_size),
             _training_job_id=row.training_job_id,
+            _row=row,
             _as_of=as_of,
             _page=page,
         )

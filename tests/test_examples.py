@@ -48,7 +48,7 @@ VARIABLES: dict[str, Any] = {
 }
 
 DEMO_IDS = """{
-  active: deployments(first: 1, filter: {status: [ACTIVE]}) { nodes { id } }
+  active: deployments(first: 1, filter: {status: [ACTIVE], health: [HEALTHY]}) { nodes { id } }
   failed: deployments(first: 1, filter: {status: [FAILED]}) { nodes { id } }
   completeJob: trainingJobs(first: 1, filter: {deployable: true}) { nodes { id } }
   runningJob: trainingJobs(first: 1, filter: {status: [RUNNING]}) { nodes { id } }

@@ -128,7 +128,10 @@ async def test_migration_0002_folds_the_names_already_stored(tmp_path: Path) -> 
             deps = (
                 await session.execute(sa.select(Deployment.model_name, Deployment.model_name_folded))
             ).all()
-            events = await session.scalar(sa.select(sa.func.count()).select_from(DeploymentEvent))
+            events = await session.scalar(
+                # (0005 adds a TRAFFIC_CHANGED event to each older ACTIVE version: a standby now)
+                sa.select(sa.func.count()).where(DeploymentEvent.kind != "TRAFFIC_CHANGED")
+            )
     finally:
         await db.dispose()
     # then: every row got its name's casefold, and nothing else was lost
@@ -275,7 +278,19 @@ async def test_migration_0005_gives_each_model_s_newest_active_version_all_its_t
         await db.prepare(migrate=True)
         async with db.read() as session:
             shares = dict((await session.execute(sa.select(Deployment.id, Deployment.traffic_percent))).all())
+            events = (
+                await session.execute(
+                    sa.select(
+                        DeploymentEvent.deployment_id,
+                        DeploymentEvent.kind,
+                        DeploymentEvent.traffic_from,
+                        DeploymentEvent.traffic_to,
+                    )
+                )
+            ).all()
     finally:
         await db.dispose()
-    # then
+    # then: the newest ACTIVE version holds all of its model's traffic; the older one stands by,
+    # and its trail says when it gave its own traffic up
     assert shares == {1: 0.0, 2: 100.0, 3: 0.0, 4: 100.0, 5: 0.0}
+    assert [tuple(e) for e in events] == [(1, "TRAFFIC_CHANGED", 100.0, 0.0)]

@@ -26,8 +26,6 @@ NOT_BUILT_RELEASES = {
     "Field DeployJobInput.rollout was removed.",
     "Field Deployment.aliases was removed.",
     "Field Deployment.model was removed.",
-    "Field Deployment.statusAt was removed.",
-    "Field Deployment.trafficPercent was removed.",
     "Field Mutation.removeModelAlias was removed.",
     "Field Mutation.rollbackModel was removed.",
     "Field Mutation.setModelAlias was removed.",

@@ -1,8 +1,10 @@
 """deployments.traffic_percent: each version's share of its model's traffic; TRAFFIC_CHANGED events
 
 The newest ACTIVE version of each model takes 100 %, the other ACTIVE ones 0 % (standbys), as
-activating a version does from now on. Event kinds grow past ten characters, and a traffic event
-keeps the share before and after it.
+activating a version does from now on; until now every version had traffic of its own, so each
+new standby's trail says it gave its traffic up here (a TRAFFIC_CHANGED event, from which the
+simulator stops its traffic). Event kinds grow past ten characters, and a traffic event keeps the
+share before and after it.
 
 Revision ID: 0005
 Revises: 0004
@@ -10,9 +12,12 @@ Create Date: 2026-12-02 15:10:00.000000
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+
+from db.types import UTCDateTime
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -33,6 +38,18 @@ _DEPLOYMENTS = sa.table(
     sa.column("status", sa.String),
     sa.column("deleted_at", sa.DateTime),
     sa.column("traffic_percent", sa.Float),
+)
+_EVENTS = sa.table(
+    "deployment_events",
+    sa.column("deployment_id", sa.Integer),
+    sa.column("kind", sa.String),
+    sa.column("from_status", sa.String),
+    sa.column("to_status", sa.String),
+    sa.column("actor", sa.String),
+    sa.column("message", sa.Text),
+    sa.column("at", UTCDateTime()),
+    sa.column("traffic_from", sa.Float),
+    sa.column("traffic_to", sa.Float),
 )
 
 
@@ -65,6 +82,27 @@ def upgrade() -> None:
         bind.execute(
             t.update().where(t.c.id == sa.bindparam("row_id")).values(traffic_percent=100.0),
             [{"row_id": row_id} for _, row_id in newest.values()],
+        )
+    holders = {row_id for _, row_id in newest.values()}
+    standbys = [r for r in rows if r.id not in holders]
+    if standbys:
+        now = datetime.now(UTC)
+        bind.execute(
+            _EVENTS.insert(),
+            [
+                dict(
+                    deployment_id=r.id,
+                    kind="TRAFFIC_CHANGED",
+                    from_status="ACTIVE",
+                    to_status="ACTIVE",
+                    actor="system",
+                    message="Traffic 100 % → 0 %: a newer ACTIVE version takes the model's traffic",
+                    at=now,
+                    traffic_from=100.0,
+                    traffic_to=0.0,
+                )
+                for r in standbys
+            ],
         )
 
 
