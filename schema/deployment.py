@@ -11,6 +11,7 @@ from db.models import Deployment as DeploymentRow
 from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
 from resolvers import ids
+from resolvers import models as model_resolvers
 from resolvers import traffic as traffic_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
@@ -21,9 +22,11 @@ from schema.connection import Connection, Edge, described
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
 if TYPE_CHECKING:
+    from schema.model import Model
     from schema.training_job import TrainingJob
 
 _TrainingJob = Annotated["TrainingJob", strawberry.lazy("schema.training_job")]
+_Model = Annotated["Model", strawberry.lazy("schema.model")]
 AsOf = Annotated[
     datetime | None,
     strawberry.argument(description="Instant the figures are for (default: the request's clock)."),
@@ -159,6 +162,12 @@ class Deployment(Node):
         # The type by its name in the schema: schema.training_job imports this module, not the reverse.
         job_type = info.schema.get_type_by_name("TrainingJob").origin  # type: ignore[union-attr]
         return job_type.from_row(await job_resolvers.job_of(info.context, self._training_job_id))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The model this deployment is a version of.")
+    async def model(self, info: strawberry.Info) -> _Model:
+        # By its name in the schema, as trainingJob: schema.model imports this module, not the reverse.
+        model_type = info.schema.get_type_by_name("Model").origin  # type: ignore[union-attr]
+        return model_type.of(await model_resolvers.model_of(info.context, self._row))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Audit trail, oldest first.")
     async def events(self, info: strawberry.Info) -> list[DeploymentEvent]:
