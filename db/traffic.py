@@ -57,7 +57,7 @@ def _label(percent: float) -> str:
     return f"{round(percent, 2):g} %"
 
 
-def _rounded(shares: Mapping[int, float]) -> dict[int, float]:
+def rounded(shares: Mapping[int, float]) -> dict[int, float]:
     """Shares rounded, still summing to 100 exactly: the largest absorbs the rounding."""
     out = {i: round(p, _DIGITS) for i, p in shares.items()}
     if out:
@@ -83,7 +83,7 @@ def after_move(versions: Sequence[Version], moved: int, share: Share) -> dict[in
         newest = max(active, key=lambda v: v.version)
         new[newest.id] = FULL
         return new
-    new.update(_rounded({i: p * FULL / total for i, p in kept.items()}))
+    new.update(rounded({i: p * FULL / total for i, p in kept.items()}))
     return new
 
 
@@ -163,3 +163,36 @@ async def follow_move(
         revision=revision,
         why=why,
     )
+
+
+_LOOK_BACK = 500  # traffic events read to find the last change (one change touches each version once)
+
+
+async def last_change(session: AsyncSession, model_name: str) -> dict[int, float]:
+    """The model's latest traffic change: each version it changed, with its share before it.
+
+    Writers are serialised, so one change's events are the model's newest run of events with one
+    instant and actor, each version at most once."""
+    of_model = select(Deployment.id).where(Deployment.model_name == model_name)
+    events = (
+        await session.execute(
+            select(
+                DeploymentEvent.deployment_id,
+                DeploymentEvent.at,
+                DeploymentEvent.actor,
+                DeploymentEvent.traffic_from,
+            )
+            .where(
+                DeploymentEvent.kind == EventKind.TRAFFIC_CHANGED, DeploymentEvent.deployment_id.in_(of_model)
+            )
+            .order_by(DeploymentEvent.id.desc())
+            .limit(_LOOK_BACK)
+        )
+    ).all()
+    change: dict[int, float] = {}
+    for deployment_id, at, actor, before in events:
+        first = events[0]
+        if deployment_id in change or (at, actor) != (first.at, first.actor):
+            break
+        change[deployment_id] = float(before or 0.0)
+    return change

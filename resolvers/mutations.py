@@ -87,6 +87,10 @@ async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Re
     raise AssertionError("unreachable")
 
 
+# The same transaction and errors for the release mutations (resolvers/split_mutations.py).
+run, fail, row_id = _run, _fail, _row_id
+
+
 async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
     """Deploy a COMPLETE job as the next version of its model."""
 
