@@ -37,6 +37,8 @@ class EventKind(StrEnum):
     DELETED = "DELETED"
     # Not moves of the status (it stays as it is): changes of the version's share of its model's traffic.
     TRAFFIC_CHANGED = "TRAFFIC_CHANGED"
+    ALIAS_SET = "ALIAS_SET"
+    ALIAS_REMOVED = "ALIAS_REMOVED"
 
 
 @unique
@@ -67,6 +69,7 @@ class Code(StrEnum):
     HAS_DEPLOYMENTS = "HAS_DEPLOYMENTS"
     CONFLICT = "CONFLICT"
     INVALID_SPLIT = "INVALID_SPLIT"
+    PROTECTED = "PROTECTED"
     # GraphQL errors: the query's arguments.
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_CURSOR = "INVALID_CURSOR"
@@ -148,7 +151,9 @@ del S
 
 BY_KIND = {move.kind: move for move in MOVES}
 # Events that record something other than a move of the status (which they leave as it was).
-NOT_MOVES = (EventKind.TRAFFIC_CHANGED,)
+NOT_MOVES = (EventKind.TRAFFIC_CHANGED, EventKind.ALIAS_SET, EventKind.ALIAS_REMOVED)
+# Moves an aliased version refuses (PROTECTED): the alias must be removed or moved first.
+PROTECTED_BY_ALIAS = (PAUSE, DELETE)
 assert len(BY_KIND) == len(MOVES) == len(EventKind) - len(NOT_MOVES), "one move per status event kind"
 assert not BY_KIND.keys() & set(NOT_MOVES)
 # The fleet snapshot's serving gaps: from an event that stops serving to the next that restarts it.

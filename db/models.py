@@ -119,6 +119,24 @@ class Deployment(Base):
         return f"v{self.version_major}.{self.version_minor}.{self.version_patch}"
 
 
+class ModelAlias(Base):
+    """A named pointer to one version of a model (production, staging): that version cannot be paused
+    or deleted while it points there."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (
+        UniqueConstraint("model_name", "alias", name="uq_alias"),
+        Index("ix_model_aliases_deployment", "deployment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(Name)
+    alias: Mapped[str] = mapped_column(String(40))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="RESTRICT"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
 class FleetState(Base):
     """One row of counters, so caches in any process can tell what changed.
 

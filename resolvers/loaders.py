@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from db import deployments, training_jobs
+from db import aliases, deployments, training_jobs
 from db.engine import Database
 from db.models import Deployment, DeploymentEvent, TrainingJob
 
@@ -23,6 +23,7 @@ class Loaders:
         self.job = DataLoader(self._jobs)
         self.deployment = DataLoader(self._deployments)
         self.events = DataLoader(self._events)
+        self.aliases = DataLoader(self._aliases)
 
     async def deployments_now(self, ids: Sequence[int]) -> list[Deployment | None]:
         """The rows of these ids in one query of their own, past the loader: a top-level page has no
@@ -47,3 +48,8 @@ class Loaders:
         async with self.db.read() as session:
             trails = await deployments.events_of(session=session, deployment_ids=ids)
         return [trails[i] for i in ids]
+
+    async def _aliases(self, ids: Sequence[int]) -> list[list[str]]:
+        async with self.db.read() as session:
+            found = await aliases.names_of(session=session, deployment_ids=ids)
+        return [found[i] for i in ids]

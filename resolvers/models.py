@@ -12,8 +12,9 @@ from datetime import datetime
 
 import numpy as np
 
+from db import aliases as alias_rows
 from db import endpoints, folding, releases
-from db.models import Deployment
+from db.models import Deployment, ModelAlias
 from db.paging import Order, SortKey
 from domain import MODEL_SIZES, DeploymentStatus
 from resolvers import deployments, ids, listing, snapshot_index, traffic
@@ -227,3 +228,11 @@ async def history(ctx: Context, model: ModelRecord, range_name: str, as_of: date
 
 def global_id(model: ModelRecord) -> str:
     return ids.encode(TYPE_NAME, model.first_id)
+
+
+async def aliases(ctx: Context, model: ModelRecord) -> list[tuple[ModelAlias, Deployment]]:
+    """The model's aliases with the versions they point at (live: an aliased version cannot be deleted)."""
+    async with ctx.db.read() as session:
+        found = await alias_rows.of_model(session=session, model_name=model.name)
+    rows = await ctx.loaders.deployment.load_many([a.deployment_id for a in found])
+    return [(a, row) for a, row in zip(found, rows, strict=True) if row is not None]

@@ -105,6 +105,9 @@ class UserErrorCode(Enum):
             "Traffic shares that do not sum to 100 or name a version that is not ACTIVE in the model."
         ),
     )
+    PROTECTED = strawberry.enum_value(
+        Code.PROTECTED, description="The version has an alias: remove the alias first."
+    )
 
 
 @strawberry.type(description="An expected failure of a mutation; nothing was changed.")

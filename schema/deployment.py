@@ -48,6 +48,12 @@ class DeploymentEventKind(Enum):
         domain.EventKind.TRAFFIC_CHANGED,
         description="Its share of the model's traffic changed; the message says from and to.",
     )
+    ALIAS_SET = strawberry.enum_value(
+        domain.EventKind.ALIAS_SET, description="A model alias now points at it."
+    )
+    ALIAS_REMOVED = strawberry.enum_value(
+        domain.EventKind.ALIAS_REMOVED, description="A model alias no longer points at it."
+    )
 
 
 @strawberry.type(description="One entry of a deployment's audit trail.")
@@ -168,6 +174,10 @@ class Deployment(Node):
         # By its name in the schema, as trainingJob: schema.model imports this module, not the reverse.
         model_type = info.schema.get_type_by_name("Model").origin  # type: ignore[union-attr]
         return model_type.of(await model_resolvers.model_of(info.context, self._row))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Names of the model aliases that point at this version (e.g. production).")
+    async def aliases(self, info: strawberry.Info) -> list[str]:
+        return await info.context.loaders.aliases.load(self.database_id)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Audit trail, oldest first.")
     async def events(self, info: strawberry.Info) -> list[DeploymentEvent]:

@@ -134,8 +134,17 @@ class Model(Node):
         return [TrafficShare(deployment=Deployment.from_row(row), percent=p) for row, p in split]
 
     @strawberry.field(description="Its aliases, by name.")
-    def aliases(self) -> list[ModelAlias]:
-        return []
+    async def aliases(self, info: strawberry.Info) -> list[ModelAlias]:
+        found = await resolvers.aliases(info.context, self._record)
+        return [
+            ModelAlias(
+                name=alias.alias,
+                deployment=Deployment.from_row(row),
+                updated_at=alias.updated_at,
+                updated_by=alias.updated_by,
+            )
+            for alias, row in found
+        ]
 
     @strawberry.field(description="The rollout in progress, or the latest one.")
     def rollout(self) -> Rollout | None:

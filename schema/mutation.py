@@ -4,13 +4,19 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import mutations, split_mutations
+from resolvers import alias_mutations, mutations, split_mutations
 from resolvers.training_input import JobSpec
 from schema.connection import described
 from schema.deployment import Deployment
 from schema.payload import Deleted, Payload
 from schema.permissions import GUARDED
-from schema.release_inputs import ModelNameInput, ModelPayload, SetTrafficSplitInput
+from schema.release_inputs import (
+    ModelNameInput,
+    ModelPayload,
+    RemoveModelAliasInput,
+    SetModelAliasInput,
+    SetTrafficSplitInput,
+)
 from schema.training_job import TrainingJob
 
 _INPUT = strawberry.argument(description="The mutation's arguments.")
@@ -173,3 +179,23 @@ class Mutation:
         self, info: strawberry.Info, input: Annotated[ModelNameInput, _INPUT]
     ) -> ModelPayload:
         return ModelPayload.of(await split_mutations.rollback_model(info.context, input.model_name))
+
+    @strawberry.mutation(
+        permission_classes=GUARDED,
+        description="Point a model alias at a version; an aliased version cannot be paused or deleted.",
+    )
+    async def set_model_alias(
+        self, info: strawberry.Info, input: Annotated[SetModelAliasInput, _INPUT]
+    ) -> ModelPayload:
+        result = await alias_mutations.set_model_alias(
+            info.context, input.model_name, input.alias, input.deployment_id
+        )
+        return ModelPayload.of(result)
+
+    @strawberry.mutation(permission_classes=GUARDED, description="Remove a model alias.")
+    async def remove_model_alias(
+        self, info: strawberry.Info, input: Annotated[RemoveModelAliasInput, _INPUT]
+    ) -> ModelPayload:
+        return ModelPayload.of(
+            await alias_mutations.remove_model_alias(info.context, input.model_name, input.alias)
+        )

@@ -29,6 +29,19 @@ class ModelNameInput:
     model_name: str = strawberry.field(description="The model, by its exact name.")
 
 
+@strawberry.input(description="Point one of a model's aliases at a version.")
+class SetModelAliasInput:
+    model_name: str = strawberry.field(description="The model, by its exact name.")
+    alias: str = strawberry.field(description="The alias: 1-40 characters of a-z, 0-9 and -.")
+    deployment_id: strawberry.ID = strawberry.field(description="Global ID of a live version of the model.")
+
+
+@strawberry.input(description="Remove one of a model's aliases.")
+class RemoveModelAliasInput:
+    model_name: str = strawberry.field(description="The model, by its exact name.")
+    alias: str = strawberry.field(description="The alias to remove.")
+
+
 @described(names={"node": "model"}, node="The model after the change; null on error.")
 @strawberry.type(description="Result of a model mutation.")
 class ModelPayload(Payload[Model]):

@@ -192,6 +192,12 @@ LEGAL_STEPS = {
     # A version's share of its model's traffic changed; its status did not.
     ("TRAFFIC_CHANGED", "ACTIVE", "ACTIVE"),
     ("TRAFFIC_CHANGED", "PAUSED", "PAUSED"),
+    # An alias of its model was set on it or removed from it.
+    *(
+        (kind, status, status)
+        for kind in ("ALIAS_SET", "ALIAS_REMOVED")
+        for status in ("DEPLOYING", "ACTIVE", "PAUSED", "FAILED")
+    ),
 }
 
 

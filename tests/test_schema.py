@@ -15,21 +15,13 @@ CONTRACT = ROOT.parent / "shared" / "api" / "contract.graphql"
 # Contract parts later issues build. This list only shrinks.
 # The release API (issue 15: models, traffic split, rollouts, aliases).
 NOT_BUILT_RELEASES = {
-    "Enum value DeploymentEventKind.ALIAS_REMOVED was removed.",
-    "Enum value DeploymentEventKind.ALIAS_SET was removed.",
     "Enum value DeploymentEventKind.ROLLED_BACK was removed.",
     "Enum value DeploymentEventKind.ROLLOUT_PROMOTED was removed.",
     "Enum value DeploymentEventKind.ROLLOUT_STARTED was removed.",
-    "Enum value UserErrorCode.PROTECTED was removed.",
     "Enum value UserErrorCode.ROLLOUT_IN_PROGRESS was removed.",
     "Field DeployJobInput.rollout was removed.",
-    "Field Deployment.aliases was removed.",
-    "Field Mutation.removeModelAlias was removed.",
-    "Field Mutation.setModelAlias was removed.",
     "Field Mutation.startRollout was removed.",
-    "RemoveModelAliasInput was removed.",
     "RolloutInput was removed.",
-    "SetModelAliasInput was removed.",
     "StartRolloutInput was removed.",
 }
 NOT_BUILT_YET: set[str] = NOT_BUILT_RELEASES
