@@ -39,7 +39,7 @@ async def set_model_alias(ctx: Context, model_name: str, alias: str, global_id: 
 async def remove_model_alias(ctx: Context, model_name: str, alias: str) -> Result[ModelRecord]:
     async def work(session: AsyncSession) -> ModelRecord:
         await versions_or_not_found(session, model_name)
-        if not await aliases.remove_alias(
+        if not ALIAS.fullmatch(alias) or not await aliases.remove_alias(
             session=session, model_name=model_name, alias=alias, actor=ctx.actor, at=ctx.now
         ):
             raise fail(Code.NOT_FOUND, f"{model_name!r} has no alias {alias[:40]!r}", "alias")

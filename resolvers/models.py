@@ -87,7 +87,17 @@ async def _records(ctx: Context, names: Sequence[str]) -> dict[str, ModelRecord]
     return {name: ModelRecord.of(facts) for name, facts in found.items() if facts.live}
 
 
+MAX_NAME = 100  # model names are 1-100 printable characters (resolvers/training_input.py)
+
+
+def could_be_a_name(name: str) -> bool:
+    """Whether a model may have this name: anything else is no model's (and PostgreSQL refuses NUL)."""
+    return 0 < len(name) <= MAX_NAME and name.isprintable()
+
+
 async def get_model(ctx: Context, name: str) -> ModelRecord | None:
+    if not could_be_a_name(name):
+        return None
     return (await _records(ctx, [name])).get(name)
 
 

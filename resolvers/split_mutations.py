@@ -16,14 +16,14 @@ from domain import Code, DeploymentStatus
 from resolvers import ids
 from resolvers.context import Context
 from resolvers.errors import ApiError
-from resolvers.models import ModelRecord
+from resolvers.models import ModelRecord, could_be_a_name
 from resolvers.mutations import Result, fail, run
 
 SUM_TOLERANCE = 0.01  # percent: the shares must sum to 100 within this
 
 
 async def versions_or_not_found(session: AsyncSession, model_name: str) -> list[traffic.Version]:
-    versions = await traffic.versions_of(session, model_name)
+    versions = await traffic.versions_of(session, model_name) if could_be_a_name(model_name) else []
     if not versions:
         raise fail(Code.NOT_FOUND, f"No model {model_name[:100]!r} with a live version", "modelName")
     return versions

@@ -1,9 +1,13 @@
 """setModelAlias / removeModelAlias (issue 15, item 6): protected, named pointers to one version."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.support import Api
+from tests.test_api_split import SET as SPLIT
 from tests.test_api_traffic import shares, versions
+from tests.test_response_cache import cache, cached_api
 
 SET = """mutation($model: String!, $alias: String!, $id: ID!) {
   setModelAlias(input: {modelName: $model, alias: $alias, deploymentId: $id}) {
@@ -115,3 +119,32 @@ async def test_removing_an_alias_that_is_not_there_is_not_found(api: Api) -> Non
     await versions(api, 1)
     payload = (await api.query(REMOVE, {"model": "ranker", "alias": "production"}))["removeModelAlias"]
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("NOT_FOUND", ["input", "alias"])]
+
+
+async def test_split_and_alias_changes_show_at_once_through_the_response_cache(tmp_path: Path) -> None:
+    async with cached_api(tmp_path) as api:
+        # given: a model page answered from the response cache
+        v0, v1 = await versions(api, 2)
+        page = '{ model(name: "ranker") { trafficSplit { percent } aliases { name } } }'
+        before = await api.query(page)
+        assert await api.query(page) == before and cache(api).hits >= 1
+        # when / then: a split and an alias are writes like any other
+        split = [{"deploymentId": v0, "percent": 50}, {"deploymentId": v1, "percent": 50}]
+        assert (await api.query(SPLIT, {"model": "ranker", "shares": split}))["setTrafficSplit"][
+            "errors"
+        ] == []
+        assert [s["percent"] for s in (await api.query(page))["model"]["trafficSplit"]] == [50.0, 50.0]
+        assert (await api.query(SET, {"model": "ranker", "alias": "production", "id": v1}))["setModelAlias"][
+            "errors"
+        ] == []
+        assert (await api.query(page))["model"]["aliases"] == [{"name": "production"}]
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "x" * 101, ""])
+async def test_a_name_no_model_can_have_is_simply_not_found(api: Api, name: str) -> None:
+    await versions(api, 1)
+    assert (await api.query("query($n: String!) { model(name: $n) { name } }", {"n": name}))["model"] is None
+    removed = (await api.query(REMOVE, {"model": name, "alias": "x\x00"}))["removeModelAlias"]
+    assert [e["code"] for e in removed["errors"]] == ["NOT_FOUND"]
+    removed = (await api.query(REMOVE, {"model": "ranker", "alias": "x\x00"}))["removeModelAlias"]
+    assert [e["code"] for e in removed["errors"]] == ["NOT_FOUND"]
