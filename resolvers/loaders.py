@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from db import aliases, deployments, training_jobs
+from db import aliases, deployments, releases, training_jobs
 from db.engine import Database
 from db.models import Deployment, DeploymentEvent, TrainingJob
 
@@ -24,6 +24,7 @@ class Loaders:
         self.deployment = DataLoader(self._deployments)
         self.events = DataLoader(self._events)
         self.aliases = DataLoader(self._aliases)
+        self.model = DataLoader(self._models)  # by model name: a page's models in one query
 
     async def deployments_now(self, ids: Sequence[int]) -> list[Deployment | None]:
         """The rows of these ids in one query of their own, past the loader: a top-level page has no
@@ -53,3 +54,8 @@ class Loaders:
         async with self.db.read() as session:
             found = await aliases.names_of(session=session, deployment_ids=ids)
         return [found[i] for i in ids]
+
+    async def _models(self, names: Sequence[str]) -> list[releases.ModelFacts | None]:
+        async with self.db.read() as session:
+            found = await releases.models_named(session=session, names=names)
+        return [found.get(name) for name in names]

@@ -82,9 +82,9 @@ def _table(snap: Snapshot) -> _Table:
 
 
 async def _records(ctx: Context, names: Sequence[str]) -> dict[str, ModelRecord]:
-    async with ctx.db.read() as session:
-        found = await releases.models_named(session=session, names=names)
-    return {name: ModelRecord.of(facts) for name, facts in found.items() if facts.live}
+    """The models of these names that have a live version (through the loader: one query for a page)."""
+    found = await ctx.loaders.model.load_many(list(names))
+    return {facts.name: ModelRecord.of(facts) for facts in found if facts is not None and facts.live}
 
 
 MAX_NAME = 100  # model names are 1-100 printable characters (resolvers/training_input.py)
@@ -103,8 +103,8 @@ async def get_model(ctx: Context, name: str) -> ModelRecord | None:
 
 async def model_of(ctx: Context, row: Deployment) -> ModelRecord:
     """The model a deployment is a version of (even when it was deleted since it was loaded)."""
-    async with ctx.db.read() as session:
-        facts = (await releases.models_named(session=session, names=[row.model_name]))[row.model_name]
+    facts = await ctx.loaders.model.load(row.model_name)
+    assert facts is not None, "a deployment's own rows make its model"
     return ModelRecord.of(facts)
 
 
