@@ -35,6 +35,10 @@ class EventKind(StrEnum):
     RESUMED = "RESUMED"
     FAILED = "FAILED"
     DELETED = "DELETED"
+    # Not moves of the status (it stays as it is): changes of the version's share of its model's traffic.
+    TRAFFIC_CHANGED = "TRAFFIC_CHANGED"
+    ALIAS_SET = "ALIAS_SET"
+    ALIAS_REMOVED = "ALIAS_REMOVED"
 
 
 @unique
@@ -64,6 +68,8 @@ class Code(StrEnum):
     INVALID_TRANSITION = "INVALID_TRANSITION"
     HAS_DEPLOYMENTS = "HAS_DEPLOYMENTS"
     CONFLICT = "CONFLICT"
+    INVALID_SPLIT = "INVALID_SPLIT"
+    PROTECTED = "PROTECTED"
     # GraphQL errors: the query's arguments.
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_CURSOR = "INVALID_CURSOR"
@@ -107,6 +113,14 @@ class By(StrEnum):
     CLOCK = "CLOCK"  # time: written when due by whichever request first sees it (resolvers/lifecycle.py)
 
 
+class Share(StrEnum):
+    """What a move does to the version's share of its model's traffic (db/traffic.py makes it so)."""
+
+    TAKE_ALL = "TAKE_ALL"  # it takes 100 %; the versions that had it stay ACTIVE at 0 % (standbys)
+    STANDBY = "STANDBY"  # it comes back at 0 %, or 100 % when it is the model's only ACTIVE version
+    RELEASE = "RELEASE"  # its share goes to the other ACTIVE versions, in proportion (or to the newest)
+
+
 @dataclass(frozen=True)
 class Move:
     """One legal change of a deployment, and the event the audit trail records for it."""
@@ -117,6 +131,7 @@ class Move:
     serving: bool | None  # True: it starts serving; False: it stops; None: no change
     by: By
     verb: str  # for messages: "only ACTIVE deployments can be paused"
+    share: Share | None = None  # its effect on the model's traffic split; None: none
 
     def refusal(self, status: str) -> str:
         return f"Deployment is {status}; only {' or '.join(self.sources)} deployments can be {self.verb}"
@@ -126,16 +141,21 @@ S = DeploymentStatus
 # Every legal move of a deployment. Adding one: a line here, then its mutation (resolvers/mutations.py)
 # or its settling (resolvers/lifecycle.py); db/deployments.py writes any move with its event.
 DEPLOY = Move((), S.DEPLOYING, EventKind.CREATED, None, By.MUTATION, "deployed")
-ACTIVATE = Move((S.DEPLOYING,), S.ACTIVE, EventKind.ACTIVATED, True, By.CLOCK, "activated")
+ACTIVATE = Move((S.DEPLOYING,), S.ACTIVE, EventKind.ACTIVATED, True, By.CLOCK, "activated", Share.TAKE_ALL)
 FAIL_ROLLOUT = Move((S.DEPLOYING,), S.FAILED, EventKind.FAILED, None, By.CLOCK, "failed")
-PAUSE = Move((S.ACTIVE,), S.PAUSED, EventKind.PAUSED, False, By.MUTATION, "paused")
-RESUME = Move((S.PAUSED,), S.ACTIVE, EventKind.RESUMED, True, By.MUTATION, "resumed")
+PAUSE = Move((S.ACTIVE,), S.PAUSED, EventKind.PAUSED, False, By.MUTATION, "paused", Share.RELEASE)
+RESUME = Move((S.PAUSED,), S.ACTIVE, EventKind.RESUMED, True, By.MUTATION, "resumed", Share.STANDBY)
 DELETE = Move((S.PAUSED, S.FAILED), None, EventKind.DELETED, None, By.MUTATION, "deleted")
 MOVES = (DEPLOY, ACTIVATE, FAIL_ROLLOUT, PAUSE, RESUME, DELETE)
 del S
 
 BY_KIND = {move.kind: move for move in MOVES}
-assert len(BY_KIND) == len(MOVES) == len(EventKind), "one move per event kind"
+# Events that record something other than a move of the status (which they leave as it was).
+NOT_MOVES = (EventKind.TRAFFIC_CHANGED, EventKind.ALIAS_SET, EventKind.ALIAS_REMOVED)
+# Moves an aliased version refuses (PROTECTED): the alias must be removed or moved first.
+PROTECTED_BY_ALIAS = (PAUSE, DELETE)
+assert len(BY_KIND) == len(MOVES) == len(EventKind) - len(NOT_MOVES), "one move per status event kind"
+assert not BY_KIND.keys() & set(NOT_MOVES)
 # The fleet snapshot's serving gaps: from an event that stops serving to the next that restarts it.
 # (The first start, ACTIVATED, is the deployment's `activated_at`, not the end of a gap.)
 STOPS_SERVING = tuple(m.kind for m in MOVES if m.serving is False)

@@ -15,10 +15,10 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import endpoints
+from db import endpoints, traffic
 from db.catalog import BY_NAME
 from db.models import Deployment, DeploymentEvent, TrainingJob
-from domain import ACTIVATE, DELETE, DEPLOY, FAIL_ROLLOUT, PAUSE, RESUME, ModelSize, Move
+from domain import ACTIVATE, BY_KIND, DELETE, DEPLOY, FAIL_ROLLOUT, PAUSE, RESUME, EventKind, ModelSize, Move
 from domain import DeploymentStatus as D
 from domain import JobStatus as J
 
@@ -108,6 +108,8 @@ def plan(now: datetime, seed: int = 7) -> tuple[list[TrainingJob], list[_Planned
         _product(rng, now, name, base, datasets, _LATEST[index % len(_LATEST)], jobs, planned)
     jobs.sort(key=lambda j: j.created_at)
     planned.sort(key=lambda p: p.deployment.created_at)
+    for name, *_ in _PRODUCTS:
+        _split([p for p in planned if p.deployment.model_name == name])
     return jobs, planned
 
 
@@ -164,6 +166,47 @@ def _product(
         fresh = job(J.COMPLETE, now - timedelta(hours=rng.uniform(1, 6)), dataset)
         rolling_out = now - timedelta(seconds=rng.uniform(10, 25))
         planned.append(_deployment(rng, now, fresh, len(times), rolling_out, D.DEPLOYING, 0))
+
+
+def _split(versions: list[_Planned]) -> None:
+    """The model's traffic split as its history made it: each move's default change (db/traffic.py),
+    replayed in time order, with the TRAFFIC_CHANGED events it wrote."""
+    shares = {i: 0.0 for i in range(len(versions))}
+    status: dict[int, str | None] = {i: None for i in range(len(versions))}
+    moves = sorted(
+        ((event.at, i, event) for i, p in enumerate(versions) for event in p.events), key=lambda m: m[:2]
+    )
+    for at, i, event in moves:
+        status[i] = event.to_status
+        move = BY_KIND[EventKind(event.kind)]
+        if move.share is None:
+            continue
+        live = [
+            traffic.Version(j, (1, p.deployment.version_minor, 0), str(status[j]), shares[j])
+            for j, p in enumerate(versions)
+            if status[j] is not None
+        ]
+        new = traffic.after_move(live, i, move.share)
+        for v in live:
+            if abs(new[v.id] - v.percent) > 1e-9:
+                versions[v.id].events.append(
+                    DeploymentEvent(
+                        kind=EventKind.TRAFFIC_CHANGED,
+                        from_status=v.status,
+                        to_status=v.status,
+                        actor=event.actor,
+                        at=at,
+                        message=traffic.message(
+                            v.percent, new[v.id], f"v1.{versions[i].deployment.version_minor}.0 {move.verb}"
+                        ),
+                        traffic_from=v.percent,
+                        traffic_to=new[v.id],
+                    )
+                )
+                shares[v.id] = new[v.id]
+    for i, p in enumerate(versions):
+        p.events.sort(key=lambda e: e.at)  # stable: a move's own event stays before its traffic event
+        p.deployment.traffic_percent = shares[i]
 
 
 def _job(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, String, bindparam, cast, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import endpoints
+from db import endpoints, traffic
 from db.models import Deployment, DeploymentEvent, FleetState, TrainingJob
 from domain import ACTIVATE, DELETE, DEPLOY, DeploymentStatus, Move
 
@@ -188,6 +188,10 @@ async def transition(
         )
     )
     await session.flush()
+    # The split follows the move (domain.Move.share) in the same transaction, behind the same lock.
+    await traffic.follow_move(
+        session, deployment_id=deployment_id, move=move, actor=actor, at=at, revision=revision
+    )
     return True
 
 

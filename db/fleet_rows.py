@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from db.models import Deployment, DeploymentEvent, FleetState
-from domain import DEPLOYMENT_STATUSES, MODEL_SIZES, RESTARTS_SERVING, STOPS_SERVING
+from domain import DEPLOYMENT_STATUSES, MODEL_SIZES, RESTARTS_SERVING, STOPS_SERVING, EventKind
 
 
 @dataclass(frozen=True)
@@ -130,13 +130,20 @@ async def changed_since(session: AsyncSession, since: int) -> FleetRows:
 
 
 async def _pauses(session: AsyncSession, since: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Paused intervals, from each event that stops serving (PAUSED) to the next that restarts it
-    (RESUMED): the moves' `serving` in domain.py."""
+    """Not-serving intervals: paused, from each event that stops serving (PAUSED) to the next that
+    restarts it (RESUMED: the moves' `serving` in domain.py), or standing by at 0 % of the model's
+    traffic, from a TRAFFIC_CHANGED to 0 to the next to more. A version with no traffic event yet
+    (stored before the split existed) serves whenever it is not paused."""
     changed = select(Deployment.id).where(Deployment.revision > since)
     stmt = select(
-        DeploymentEvent.deployment_id, DeploymentEvent.kind, DeploymentEvent.at, DeploymentEvent.id
+        DeploymentEvent.deployment_id,
+        DeploymentEvent.kind,
+        DeploymentEvent.at,
+        DeploymentEvent.id,
+        DeploymentEvent.traffic_to,
     ).where(
-        DeploymentEvent.kind.in_(STOPS_SERVING + RESTARTS_SERVING), DeploymentEvent.deployment_id.in_(changed)
+        DeploymentEvent.kind.in_((*STOPS_SERVING, *RESTARTS_SERVING, EventKind.TRAFFIC_CHANGED)),
+        DeploymentEvent.deployment_id.in_(changed),
     )
     events = (await session.execute(stmt)).all()
     # In each deployment's own order of events, sorted here rather than by the database.
@@ -144,11 +151,21 @@ async def _pauses(session: AsyncSession, since: int) -> tuple[np.ndarray, np.nda
     owners: list[int] = []
     starts: list[float] = []
     ends: list[float] = []
-    for owner, kind, at, _ in events:
+    owner_now, paused, standby = None, False, False
+    for owner, kind, at, _, traffic_to in events:
+        if owner != owner_now:
+            owner_now, paused, standby = owner, False, False
+        was_off = paused or standby
         if kind in STOPS_SERVING:
+            paused = True
+        elif kind in RESTARTS_SERVING:
+            paused = False
+        else:
+            standby = traffic_to == 0
+        if (paused or standby) and not was_off:
             owners.append(owner)
             starts.append(at.timestamp())
             ends.append(np.inf)
-        elif owners and owners[-1] == owner and ends[-1] == np.inf:
+        elif was_off and not (paused or standby):
             ends[-1] = at.timestamp()
     return np.array(owners, dtype=np.int64), np.array(starts), np.array(ends)

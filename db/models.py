@@ -111,10 +111,30 @@ class Deployment(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # FleetState.revision of the last write that touched this row (for incremental cache reloads).
     revision: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # Its share of its model's traffic, percent: the ACTIVE versions' shares sum to 100 (db/traffic.py).
+    traffic_percent: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     @property
     def version(self) -> str:
         return f"v{self.version_major}.{self.version_minor}.{self.version_patch}"
+
+
+class ModelAlias(Base):
+    """A named pointer to one version of a model (production, staging): that version cannot be paused
+    or deleted while it points there."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (
+        UniqueConstraint("model_name", "alias", name="uq_alias"),
+        Index("ix_model_aliases_deployment", "deployment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(Name)
+    alias: Mapped[str] = mapped_column(String(40))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="RESTRICT"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(100))
 
 
 class FleetState(Base):
@@ -140,9 +160,12 @@ class DeploymentEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="RESTRICT"))
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))
     from_status: Mapped[str | None] = mapped_column(String(10))
     to_status: Mapped[str | None] = mapped_column(String(10))
     actor: Mapped[str] = mapped_column(String(100))
     message: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # TRAFFIC_CHANGED: the share before and after (the audit trail rebuilds past splits from them).
+    traffic_from: Mapped[float | None] = mapped_column(Float)
+    traffic_to: Mapped[float | None] = mapped_column(Float)

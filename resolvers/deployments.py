@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
+
 from db.deployments import DeploymentView
 from db.models import DeploymentEvent
 from resolvers import ids, listing
@@ -20,6 +22,7 @@ from resolvers.metrics import (
     window_of,
 )
 from resolvers.pagination import Connection, Cursors, PageArgs, order_fields, page_request, scope_of
+from resolvers.snapshot import Snapshot
 
 TYPE_NAME = "Deployment"
 
@@ -68,6 +71,18 @@ async def job_deployments(
     return await _listing(ctx, flt, order_by, page_args, None, job_id=job_id)
 
 
+async def model_deployments(
+    ctx: Context,
+    model_name: str,
+    *,
+    flt: listing.DeploymentFilter,
+    order_by: Sequence[tuple[str, bool]] | None,
+    page_args: PageArgs,
+) -> Connection[DeploymentView]:
+    """A model's versions: the snapshot's rows of its name."""
+    return await _listing(ctx, flt, order_by, page_args, None, job_id=None, model_name=model_name)
+
+
 async def _listing(
     ctx: Context,
     flt: listing.DeploymentFilter,
@@ -75,17 +90,23 @@ async def _listing(
     page_args: PageArgs,
     as_of: datetime | None,
     job_id: int | None,
+    model_name: str | None = None,
 ) -> Connection[DeploymentView]:
     """Any filter and order: the page is found in the snapshot, then its rows are fetched by id."""
     ordering = listing.Ordering.of(order_fields(order_by, ("CREATED_AT", True)))
     # Sorted or filtered by figures: cursors carry the asOf, so page 2 continues page 1's window.
     by_figures = ordering.needs_window or flt.needs_window
     scope = scope_of(flt) if job_id is None else scope_of(flt, job_id)
+    if model_name is not None:
+        scope = scope_of(flt, "model", model_name)
     request, cursors = page_request(ordering.cursor_order, page_args, scope)
     pinned = next((c.as_of for c in cursors if c.as_of is not None), None) if by_figures else None
     instant = resolve_as_of(ctx.now, as_of if as_of is not None else pinned)
     snap = await ctx.snapshot()
-    found = listing.page(snap, flt, ordering, request, window_of(instant) if by_figures else None, job_id)
+    within = rows_of_model(snap, model_name) if model_name is not None else None
+    found = listing.page(
+        snap, flt, ordering, request, window_of(instant) if by_figures else None, job_id, within
+    )
     page_ids = snap.ids[found.positions].tolist()
     # A job's page goes through the loader: sibling jobs' pages share its one query.
     if job_id is not None:
@@ -116,6 +137,15 @@ async def _listing(
     return Connection(page_rows, cursors_out, found.has_next, found.has_previous, count, instant, figures)
 
 
+def rows_of_model(snap: Snapshot, model_name: str) -> np.ndarray:
+    """Snapshot positions of a model's live versions."""
+    try:
+        code = snap.names.index(model_name)
+    except ValueError:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(snap.name_code == code)
+
+
 async def get_deployment(ctx: Context, global_id: str) -> DeploymentView | None:
     return await ctx.loaders.deployment.load(ids.decode(global_id, TYPE_NAME))
 
@@ -124,7 +154,7 @@ async def events(ctx: Context, deployment_id: int) -> list[DeploymentEvent]:
     return await ctx.loaders.events.load(deployment_id)
 
 
-def _instant(ctx: Context, pinned: datetime | None, as_of: datetime | None) -> datetime:
+def instant(ctx: Context, pinned: datetime | None, as_of: datetime | None) -> datetime:
     """A field's own asOf wins; else the instant its connection was sorted at; else now."""
     if as_of is not None:
         return resolve_as_of(ctx.now, as_of)
@@ -143,21 +173,21 @@ def page_metrics(
 async def metrics(
     ctx: Context, deployment_id: int, pinned: datetime | None, as_of: datetime | None
 ) -> MetricsRecord:
-    window = window_of(_instant(ctx, pinned, as_of))
+    window = window_of(instant(ctx, pinned, as_of))
     return await ctx.figures.metrics.load((deployment_id, window))
 
 
 async def health(
     ctx: Context, deployment_id: int, pinned: datetime | None, as_of: datetime | None
 ) -> HealthRecord:
-    window = window_of(_instant(ctx, pinned, as_of))
+    window = window_of(instant(ctx, pinned, as_of))
     return await ctx.figures.health.load((deployment_id, window))
 
 
 async def history(
     ctx: Context, deployment_id: int, range_name: str, pinned: datetime | None, as_of: datetime | None
 ) -> SeriesRecord:
-    return await series(await ctx.snapshot(), deployment_id, range_name, _instant(ctx, pinned, as_of))
+    return await series(await ctx.snapshot(), deployment_id, range_name, instant(ctx, pinned, as_of))
 
 
 async def fleet_stats(ctx: Context, as_of: datetime | None) -> StatsRecord:

@@ -249,14 +249,18 @@ def _as_set(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(sorted(set(values)))  # ACTIVE,PAUSED is PAUSED,ACTIVE
 
 
-def _candidates(snap: Snapshot, flt: DeploymentFilter, job_id: int | None) -> np.ndarray | None:
-    """A job's rows when the listing is limited to one job (few rows: sorted per request)."""
+def _candidates(
+    snap: Snapshot, flt: DeploymentFilter, job_id: int | None, within: np.ndarray | None
+) -> np.ndarray | None:
+    """A job's rows when the listing is limited to one job, or the rows it is limited to (`within`, e.g. a
+    model's versions): few rows, sorted per request."""
     jobs = {j for j in (flt.training_job_id, job_id) if j is not None}
     if not jobs:
-        return None
+        return within
     if len(jobs) > 1:
         return np.zeros(0, dtype=np.int64)  # two different jobs: nothing matches
-    return snapshot_index.rows_of_job(snap, jobs.pop())
+    rows = snapshot_index.rows_of_job(snap, jobs.pop())
+    return rows if within is None else np.intersect1d(rows, within)
 
 
 def page(
@@ -266,12 +270,13 @@ def page(
     request: PageRequest,
     window: int | None,
     job_id: int | None = None,
+    within: np.ndarray | None = None,
 ) -> ListingPage:
     """One page of the listing over `snap` (`window`: the metrics window for metric orders and
-    health filters); `job_id` limits it to one training job's deployments."""
+    health filters); `job_id` limits it to one training job's deployments, `within` to these rows."""
     metrics = snap.metrics(window) if ordering.needs_window and window is not None else None
     columns = _Columns(snap, ordering, metrics)
-    rows = _candidates(snap, flt, job_id)
+    rows = _candidates(snap, flt, job_id, within)
     keep: np.ndarray | None
     if rows is not None:
         rows = rows[matching(snap, flt, window, rows)]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from db import deployments, training_jobs
+from db import aliases, deployments, releases, training_jobs
 from db.deployments import DeploymentView
 from db.engine import Database
 from db.models import DeploymentEvent, TrainingJob
@@ -24,6 +24,8 @@ class Loaders:
         self.job = DataLoader(self._jobs)
         self.deployment = DataLoader(self._deployments)
         self.events = DataLoader(self._events)
+        self.aliases = DataLoader(self._aliases)
+        self.model = DataLoader(self._models)  # by model name: a page's models in one query
 
     async def deployments_now(self, ids: Sequence[int]) -> list[DeploymentView | None]:
         """The rows of these ids in one query of their own, past the loader: a top-level page has no
@@ -48,3 +50,13 @@ class Loaders:
         async with self.db.read() as session:
             trails = await deployments.events_of(session=session, deployment_ids=ids)
         return [trails[i] for i in ids]
+
+    async def _aliases(self, ids: Sequence[int]) -> list[list[str]]:
+        async with self.db.read() as session:
+            found = await aliases.names_of(session=session, deployment_ids=ids)
+        return [found[i] for i in ids]
+
+    async def _models(self, names: Sequence[str]) -> list[releases.ModelFacts | None]:
+        async with self.db.read() as session:
+            found = await releases.models_named(session=session, names=names)
+        return [found.get(name) for name in names]

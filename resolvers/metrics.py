@@ -25,6 +25,7 @@ from simulator import (
     compute_metrics,
     compute_series,
     health_reasons,
+    together,
 )
 
 HEALTH_NAMES = HEALTH_LEVELS
@@ -318,6 +319,34 @@ async def series(snap: Snapshot, deployment_id: int, range_name: str, as_of: dat
         records = [_silent(end - step * (points - 1 - i)) for i in range(points)]
     else:
         m = compute_series(snap.fleet, pos, end, step, points)
+        records = [_record(m, k, step) for k in range(points)]
+    return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
+
+
+def model_metrics(snap: Snapshot, positions: np.ndarray, as_of: datetime) -> MetricsRecord:
+    """A model's figures in the window holding `as_of`: its versions' (snapshot positions) together."""
+    window = window_of(as_of)
+    if positions.size == 0:
+        return _silent(window)
+    fleet_wide = snap.cached_metrics(window)
+    if fleet_wide is not None:
+        m = Metrics(*(getattr(fleet_wide, f.name)[positions][None, :] for f in fields(Metrics)))
+    else:
+        m = compute_metrics(snap.fleet, positions[None, :], np.int64(window))
+    return _record(together(m), 0)
+
+
+def model_history(snap: Snapshot, positions: np.ndarray, range_name: str, as_of: datetime) -> SeriesRecord:
+    """A model's chart: each version's series, then each point's versions together."""
+    step, points = RANGES[range_name]
+    end = window_of(as_of)
+    if positions.size == 0:
+        records = [_silent(end - step * (points - 1 - i)) for i in range(points)]
+    else:
+        each = [compute_series(snap.fleet, int(p), end, step, points) for p in positions.tolist()]
+        m = together(
+            Metrics(*(np.stack([getattr(s, f.name) for s in each], axis=1) for f in fields(Metrics)))
+        )
         records = [_record(m, k, step) for k in range(points)]
     return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
 

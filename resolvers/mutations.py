@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import deployments, training_jobs
+from db import aliases, deployments, training_jobs
 from db.catalog import BY_NAME
 from db.engine import DatabaseBusy, DatabaseFull, DatabaseReadOnly
 from db.models import Deployment, TrainingJob
@@ -19,6 +19,7 @@ from domain import (
     DEPLOYABLE_JOB_STATUS,
     NEW_JOB_STATUS,
     PAUSE,
+    PROTECTED_BY_ALIAS,
     RESUME,
     Code,
     Move,
@@ -87,6 +88,10 @@ async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Re
     raise AssertionError("unreachable")
 
 
+# The same transaction and errors for the release mutations (resolvers/split_mutations.py).
+run, fail, row_id = _run, _fail, _row_id
+
+
 async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
     """Deploy a COMPLETE job as the next version of its model."""
 
@@ -115,9 +120,27 @@ async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
     return Result(errors=[UserError(Code.CONFLICT, "Too many concurrent deploys of this model; try again")])
 
 
+async def _refuse_if_aliased(session: AsyncSession, deployment_id: int, move: Move) -> None:
+    """PROTECTED when the move would take an aliased version away (it must be unaliased first)."""
+    if move not in PROTECTED_BY_ALIAS:
+        return
+    row = await deployments.get_deployment_any(session=session, deployment_id=deployment_id)
+    if row is None or row.deleted_at is not None or row.status not in move.sources:
+        return  # NOT_FOUND or INVALID_TRANSITION says why
+    names = (await aliases.names_of(session=session, deployment_ids=[deployment_id]))[deployment_id]
+    if names:
+        raise _fail(
+            Code.PROTECTED,
+            f"The version has an alias ({', '.join(names)}): remove the alias first; "
+            f"until then it cannot be {move.verb}",
+            "id",
+        )
+
+
 async def _move(ctx: Context, global_id: str, move: Move) -> Result[Deployment]:
     async def work(session: AsyncSession) -> Deployment:
         row_id = _row_id(global_id, "Deployment", "id")
+        await _refuse_if_aliased(session, row_id, move)
         moved = await deployments.transition(
             session=session,
             deployment_id=row_id,
@@ -147,6 +170,7 @@ async def resume_deployment(ctx: Context, global_id: str) -> Result[Deployment]:
 async def delete_deployment(ctx: Context, global_id: str) -> Result[str]:
     async def work(session: AsyncSession) -> str:
         row_id = _row_id(global_id, "Deployment", "id")
+        await _refuse_if_aliased(session, row_id, DELETE)
         if await deployments.soft_delete(session=session, deployment_id=row_id, actor=ctx.actor, at=ctx.now):
             return global_id
         row = await deployments.get_deployment_any(session=session, deployment_id=row_id)

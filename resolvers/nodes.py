@@ -4,7 +4,7 @@ import asyncio
 from typing import Any
 
 from domain import Code
-from resolvers import ids
+from resolvers import ids, models
 from resolvers.context import Context
 from resolvers.errors import ApiError
 
@@ -16,6 +16,8 @@ async def load_node(ctx: Context, global_id: str) -> tuple[str, Any] | None:
     type_name, row_id = ids.decode_any(global_id)
     if type_name == "Deployment":
         row = await ctx.loaders.deployment.load(row_id)
+    elif type_name == models.TYPE_NAME:
+        row = await models.model_by_id(ctx, row_id)
     elif type_name == "TrainingJob":
         row = await ctx.loaders.job.load(row_id)
         row = None if row is None or row.deleted_at is not None else row

@@ -99,6 +99,15 @@ class UserErrorCode(Enum):
         Code.HAS_DEPLOYMENTS, description="Deployments still reference this training job."
     )
     CONFLICT = strawberry.enum_value(Code.CONFLICT, description="A concurrent change won; retry.")
+    INVALID_SPLIT = strawberry.enum_value(
+        Code.INVALID_SPLIT,
+        description=(
+            "Traffic shares that do not sum to 100 or name a version that is not ACTIVE in the model."
+        ),
+    )
+    PROTECTED = strawberry.enum_value(
+        Code.PROTECTED, description="The version has an alias: remove the alias first."
+    )
 
 
 @strawberry.type(description="An expected failure of a mutation; nothing was changed.")

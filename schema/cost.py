@@ -48,6 +48,7 @@ WINDOWS_PER_UNIT = 10  # a simulated window is ~1/30 of a field value's work: ch
 ROW = 10  # loading and converting a stored row costs about ten field values
 FLEET_PASS = 1_000  # figures for every deployment at one instant: at least this, or
 DEPLOYMENTS_PER_UNIT = 25  # one unit per 25 deployments (a 100,000 fleet's pass takes ~20 ms)
+MODEL_VERSIONS = 5  # serving versions assumed behind a model's figures
 UNKNOWN_LIST = 10  # items assumed in a list whose length the document does not say (events, errors)
 METRIC_ORDERS = {"REQUEST_VOLUME", "P50_LATENCY", "P95_LATENCY", "P99_LATENCY", "ERROR_RATE"}
 DEFAULT_HISTORY_RANGE = "LAST_24_HOURS"
@@ -124,13 +125,14 @@ def _field_cost(
         items = _list_size(walk, key, args, page)
     if named.name.endswith("Connection"):
         page = _page_size(args)
-        if key[1] == "deployments" and _needs_fleet_pass(args):
+        if key[1] in ("deployments", "models") and _needs_fleet_pass(args):
             instants.add(_window_key(args.get("asOf")))
     if key == ("Query", "deploymentStats"):
         instants.add(_window_key(args.get("asOf")))
-    if key == ("Deployment", "metricsHistory"):
+    if key in (("Deployment", "metricsHistory"), ("Model", "metricsHistory")):
         step, points = RANGES[_range_name(args.get("range"))]
-        cost += step * points / WINDOWS_PER_UNIT
+        # A model's chart is one per version: counted as MODEL_VERSIONS of them.
+        cost += step * points / WINDOWS_PER_UNIT * (MODEL_VERSIONS if key[0] == "Model" else 1)
         page = points  # the series' `points` list
     if node.selection_set is None:
         return cost * items

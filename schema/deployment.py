@@ -12,6 +12,8 @@ from db.models import Deployment as DeploymentRow
 from db.models import DeploymentEvent as EventRow
 from resolvers import deployments as resolvers
 from resolvers import ids
+from resolvers import models as model_resolvers
+from resolvers import traffic as traffic_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
@@ -22,9 +24,11 @@ from schema.leaves import quick
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
 if TYPE_CHECKING:
+    from schema.model import Model
     from schema.training_job import TrainingJob
 
 _TrainingJob = Annotated["TrainingJob", strawberry.lazy("schema.training_job")]
+_Model = Annotated["Model", strawberry.lazy("schema.model")]
 AsOf = Annotated[
     datetime | None,
     strawberry.argument(description="Instant the figures are for (default: the request's clock)."),
@@ -42,6 +46,16 @@ class DeploymentEventKind(Enum):
     RESUMED = strawberry.enum_value(domain.EventKind.RESUMED, description="A user resumed it.")
     FAILED = strawberry.enum_value(domain.EventKind.FAILED, description="The rollout failed.")
     DELETED = strawberry.enum_value(domain.EventKind.DELETED, description="A user deleted it.")
+    TRAFFIC_CHANGED = strawberry.enum_value(
+        domain.EventKind.TRAFFIC_CHANGED,
+        description="Its share of the model's traffic changed; the message says from and to.",
+    )
+    ALIAS_SET = strawberry.enum_value(
+        domain.EventKind.ALIAS_SET, description="A model alias now points at it."
+    )
+    ALIAS_REMOVED = strawberry.enum_value(
+        domain.EventKind.ALIAS_REMOVED, description="A model alias no longer points at it."
+    )
 
 
 @strawberry.type(description="One entry of a deployment's audit trail.")
@@ -83,6 +97,7 @@ class Deployment(Node):
     updated_at: datetime = strawberry.field(description="When its status last changed.")
     model_size: ModelSize = strawberry.field(description="Size class of the model.")
     _training_job_id: strawberry.Private[int]
+    _row: strawberry.Private[DeploymentRow | DeploymentView]
     _as_of: strawberry.Private[datetime | None]  # the instant its connection was sorted at
     _page: strawberry.Private[PageFigures | None] = None  # its listing's figures, when it made them
 
@@ -129,13 +144,50 @@ class Deployment(Node):
 
     @strawberry.field(description="Human-readable reasons behind health, empty when HEALTHY.")
     async def health_reasons(self, info: strawberry.Info, as_of: AsOf = None) -> list[str]:
-        return (await resolvers.health(info.context, self.database_id, self._as_of, as_of)).reasons
+        reasons = (await resolvers.health(info.context, self.database_id, self._as_of, as_of)).reasons
+        at = resolvers.instant(info.context, self._as_of, as_of)
+        return await traffic_resolvers.health_reasons(info.context, self._row, at, reasons)
+
+    @strawberry.field(
+        description="Share of its model's traffic this version receives, 0-100, at asOf (default now)."
+    )
+    async def traffic_percent(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[
+            datetime | None, strawberry.argument(description="Instant the share is for (default: now).")
+        ] = None,
+    ) -> float:
+        return await traffic_resolvers.traffic_percent(info.context, self._row, as_of)
+
+    @strawberry.field(
+        description=(
+            "Status at asOf, rebuilt from the audit trail; null when the deployment did not exist yet."
+        )
+    )
+    async def status_at(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[datetime, strawberry.argument(description="Instant the status is for.")],
+    ) -> DeploymentStatus | None:
+        found = await traffic_resolvers.status_at_instant(info.context, self._row, as_of)
+        return None if found is None else DeploymentStatus(found)
 
     @strawberry.field(description="The training job this deployment was built from.")
     async def training_job(self, info: strawberry.Info) -> _TrainingJob:
         # The type by its name in the schema: schema.training_job imports this module, not the reverse.
         job_type = info.schema.get_type_by_name("TrainingJob").origin  # type: ignore[union-attr]
         return job_type.from_row(await job_resolvers.job_of(info.context, self._training_job_id))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The model this deployment is a version of.")
+    async def model(self, info: strawberry.Info) -> _Model:
+        # By its name in the schema, as trainingJob: schema.model imports this module, not the reverse.
+        model_type = info.schema.get_type_by_name("Model").origin  # type: ignore[union-attr]
+        return model_type.of(await model_resolvers.model_of(info.context, self._row))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Names of the model aliases that point at this version (e.g. production).")
+    async def aliases(self, info: strawberry.Info) -> list[str]:
+        return await info.context.loaders.aliases.load(self.database_id)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Audit trail, oldest first.")
     async def events(self, info: strawberry.Info) -> list[DeploymentEvent]:
@@ -162,6 +214,7 @@ class Deployment(Node):
             updated_at=row.updated_at,
             model_size=ModelSize(row.model_size),
             _training_job_id=row.training_job_id,
+            _row=row,
             _as_of=as_of,
             _page=page,
         )

@@ -4,12 +4,19 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import mutations
+from resolvers import alias_mutations, mutations, split_mutations
 from resolvers.training_input import JobSpec
 from schema.connection import described
 from schema.deployment import Deployment
 from schema.payload import Deleted, Payload
 from schema.permissions import GUARDED
+from schema.release_inputs import (
+    ModelNameInput,
+    ModelPayload,
+    RemoveModelAliasInput,
+    SetModelAliasInput,
+    SetTrafficSplitInput,
+)
 from schema.training_job import TrainingJob
 
 _INPUT = strawberry.argument(description="The mutation's arguments.")
@@ -148,3 +155,47 @@ class Mutation:
         input: Annotated[TrainingJobIdInput, _INPUT],
     ) -> DeleteTrainingJobPayload:
         return DeleteTrainingJobPayload.of_result(await mutations.delete_training_job(info.context, input.id))
+
+    @strawberry.mutation(
+        permission_classes=GUARDED,
+        description="Set the model's traffic shares between its ACTIVE versions; stops a baking rollout.",
+    )
+    async def set_traffic_split(
+        self, info: strawberry.Info, input: Annotated[SetTrafficSplitInput, _INPUT]
+    ) -> ModelPayload:
+        shares = [(share.deployment_id, share.percent) for share in input.shares]
+        return ModelPayload.of(
+            await split_mutations.set_traffic_split(info.context, input.model_name, shares)
+        )
+
+    @strawberry.mutation(
+        permission_classes=GUARDED,
+        description=(
+            "Restore the traffic split in force before the model's last traffic change; "
+            "stops a baking rollout."
+        ),
+    )
+    async def rollback_model(
+        self, info: strawberry.Info, input: Annotated[ModelNameInput, _INPUT]
+    ) -> ModelPayload:
+        return ModelPayload.of(await split_mutations.rollback_model(info.context, input.model_name))
+
+    @strawberry.mutation(
+        permission_classes=GUARDED,
+        description="Point a model alias at a version; an aliased version cannot be paused or deleted.",
+    )
+    async def set_model_alias(
+        self, info: strawberry.Info, input: Annotated[SetModelAliasInput, _INPUT]
+    ) -> ModelPayload:
+        result = await alias_mutations.set_model_alias(
+            info.context, input.model_name, input.alias, input.deployment_id
+        )
+        return ModelPayload.of(result)
+
+    @strawberry.mutation(permission_classes=GUARDED, description="Remove a model alias.")
+    async def remove_model_alias(
+        self, info: strawberry.Info, input: Annotated[RemoveModelAliasInput, _INPUT]
+    ) -> ModelPayload:
+        return ModelPayload.of(
+            await alias_mutations.remove_model_alias(info.context, input.model_name, input.alias)
+        )

@@ -7,6 +7,7 @@ import strawberry
 
 from resolvers import catalog
 from resolvers import deployments as deployment_resolvers
+from resolvers import models as model_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.pagination import PageArgs
@@ -20,6 +21,9 @@ from schema.deployment import (
 from schema.deployment import to_filter as deployment_filter
 from schema.deployment import to_order as deployment_order
 from schema.metrics import DeploymentStats
+from schema.model import Model, ModelConnection, ModelFilter, ModelOrder
+from schema.model import to_filter as model_filter
+from schema.model import to_order as model_order
 from schema.permissions import GUARDED
 from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilter, TrainingJobOrder
 from schema.training_job import to_filter as job_filter
@@ -30,6 +34,8 @@ def _node_of(found: tuple[str, object] | None) -> Node | None:
     if found is None:
         return None
     type_name, row = found
+    if type_name == model_resolvers.TYPE_NAME:
+        return Model.of(row)  # type: ignore[arg-type]
     return Deployment.from_row(row) if type_name == "Deployment" else TrainingJob.from_row(row)  # type: ignore[arg-type]
 
 
@@ -138,6 +144,40 @@ class Query:
         ] = None,
     ) -> DeploymentStats:
         return DeploymentStats.of(await deployment_resolvers.fleet_stats(info.context, as_of))
+
+    @strawberry.field(
+        permission_classes=GUARDED, description="A model by its exact name; null when it has no live version."
+    )
+    async def model(
+        self,
+        info: strawberry.Info,
+        name: Annotated[str, strawberry.argument(description="The model name, exactly.")],
+    ) -> Model | None:
+        record = await model_resolvers.get_model(info.context, name)
+        return None if record is None else Model.of(record)
+
+    @strawberry.field(permission_classes=GUARDED, description="Default order: NAME ASC.")
+    async def models(
+        self,
+        info: strawberry.Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            ModelFilter | None, strawberry.argument(description="Only models matching all conditions.")
+        ] = None,
+        order_by: Annotated[
+            list[ModelOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
+        ] = None,
+    ) -> ModelConnection:
+        conn = await model_resolvers.list_models(
+            info.context,
+            flt=model_filter(filter),
+            order_by=model_order(order_by),
+            page_args=PageArgs(first, after, last, before),
+        )
+        return ModelConnection.of(conn)
 
     @strawberry.field(permission_classes=GUARDED, description="The server's clock for this request (UTC).")
     def server_time(self, info: strawberry.Info) -> datetime:

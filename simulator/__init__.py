@@ -25,6 +25,7 @@ from .profile import traits as traits_of
 from .reasons import Figures, health_reasons
 from .rollout import rollout_fails, rollout_failure_reason
 from .series import RANGES, compute_series
+from .together import together
 from .training import TrainingSchedule, loss_curve, training_failure_reason, training_schedule
 from .windows import WINDOW_SECONDS, window_of
 
@@ -52,6 +53,7 @@ __all__ = [
     "loss_curve",
     "rollout_fails",
     "rollout_failure_reason",
+    "together",
     "trailing_mean_volume",
     "training_failure_reason",
     "training_schedule",

@@ -115,7 +115,7 @@ def mixture_quantile(weight: np.ndarray, mu: np.ndarray, shape: np.ndarray, z: n
     return out
 
 
-def _percentiles(s: Metrics) -> tuple[np.ndarray, ...]:
+def mixture_percentiles(s: Metrics) -> tuple[np.ndarray, ...]:
     """Mixture P50, P95 and P99 per point, one stacked problem (float32: 7 digits are plenty),
     and TTFT P50 as the mixture P50 times the windows' request-weighted TTFT share."""
     present = s.request_count > 0
@@ -157,7 +157,7 @@ def compute_series(fleet: Fleet, position: int, end_window: int, step_windows: i
 
     counts = s.request_count.sum(axis=1)
     errors = s.error_count.sum(axis=1)
-    p50, p95, p99, ttft_p50 = _percentiles(s)
+    p50, p95, p99, ttft_p50 = mixture_percentiles(s)
     # Time to first token keeps its P95 : P50 ratio of the request latency's.
     ttft_p95 = np.minimum(ttft_p50 * (p95 / p50), p95)
     serving = s.serving.any(axis=1)

@@ -189,6 +189,15 @@ LEGAL_STEPS = {
     ("RESUMED", "PAUSED", "ACTIVE"),
     ("DELETED", "PAUSED", None),
     ("DELETED", "FAILED", None),
+    # A version's share of its model's traffic changed; its status did not.
+    ("TRAFFIC_CHANGED", "ACTIVE", "ACTIVE"),
+    ("TRAFFIC_CHANGED", "PAUSED", "PAUSED"),
+    # An alias of its model was set on it or removed from it.
+    *(
+        (kind, status, status)
+        for kind in ("ALIAS_SET", "ALIAS_REMOVED")
+        for status in ("DEPLOYING", "ACTIVE", "PAUSED", "FAILED")
+    ),
 }
 
 
@@ -200,13 +209,15 @@ class DeploymentRow:
     status: str
     deleted: bool
     trail: tuple[tuple[str, str | None, str | None, str], ...]  # (kind, from, to, at) by (at, id)
+    traffic_percent: float = 0.0
 
 
 def read_deployments(db: Path | str) -> dict[int, DeploymentRow]:
     """Every deployment (deleted or not) with its audit trail ordered by (at, id)."""
     rows = query_rows(
         str(db),
-        "SELECT id, model_name, version_major, version_minor, version_patch, status, deleted_at FROM deployments",
+        "SELECT id, model_name, version_major, version_minor, version_patch, status, deleted_at, traffic_percent"
+        " FROM deployments",
     )
     trails: dict[int, list[tuple[str, str | None, str | None, str]]] = {r[0]: [] for r in rows}  # type: ignore[misc]
     for dep_id, kind, from_status, to_status, at in query_rows(
@@ -222,6 +233,7 @@ def read_deployments(db: Path | str) -> dict[int, DeploymentRow]:
             status=r[5],
             deleted=r[6] is not None,
             trail=tuple(trails.pop(r[0])),
+            traffic_percent=float(r[7]),  # type: ignore[arg-type]
         )
         for r in rows
     } | {  # events whose deployment row does not exist show up as a row with no status
@@ -266,4 +278,24 @@ def audit(deployments: Mapping[int, DeploymentRow]) -> list[str]:
                 problems.append(f"{where} is not deleted but has a DELETED event: {trail}")
             if trail[-1][2] != dep.status:
                 problems.append(f"{where} is {dep.status} but its last event says {trail[-1]}")
+    problems += _split_problems(deployments)
+    return problems
+
+
+def _split_problems(deployments: Mapping[int, DeploymentRow]) -> list[str]:
+    """Each model's ACTIVE versions hold shares summing to 100; no other version holds any."""
+    problems = []
+    models: dict[str, list[DeploymentRow]] = {}
+    for dep in deployments.values():
+        if dep.status and not dep.deleted:
+            models.setdefault(dep.model_name, []).append(dep)
+    for name, versions in models.items():
+        active = [d for d in versions if d.status == "ACTIVE"]
+        if active and abs(sum(d.traffic_percent for d in active) - 100.0) > 0.01:
+            problems.append(f"model {name}: ACTIVE shares sum to {sum(d.traffic_percent for d in active)}")
+        problems += [
+            f"model {name}: {d.status} deployment {d.id} holds {d.traffic_percent} %"
+            for d in versions
+            if d.status != "ACTIVE" and d.traffic_percent != 0.0
+        ]
     return problems

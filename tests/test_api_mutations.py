@@ -112,12 +112,17 @@ async def test_pause_resume_delete_round_trip_with_audit_trail(api: Api) -> None
     assert paused["deployment"]["updatedAt"] == (T0 + timedelta(seconds=61)).isoformat()
     assert resumed["deployment"]["status"] == "ACTIVE"
     assert again["deployment"]["status"] == "PAUSED"
+    # the model's only version: it takes all the traffic, gives it up, and so on (issue 15)
     assert [(e["kind"], e["fromStatus"], e["toStatus"]) for e in trail] == [
         ("CREATED", None, "DEPLOYING"),
         ("ACTIVATED", "DEPLOYING", "ACTIVE"),
+        ("TRAFFIC_CHANGED", "ACTIVE", "ACTIVE"),
         ("PAUSED", "ACTIVE", "PAUSED"),
+        ("TRAFFIC_CHANGED", "PAUSED", "PAUSED"),
         ("RESUMED", "PAUSED", "ACTIVE"),
+        ("TRAFFIC_CHANGED", "ACTIVE", "ACTIVE"),
         ("PAUSED", "ACTIVE", "PAUSED"),
+        ("TRAFFIC_CHANGED", "PAUSED", "PAUSED"),
     ]
     assert deleted == {"deletedId": dep["id"], "errors": []}
     assert (await api.query(DETAIL, {"id": dep["id"]}))["deployment"] is None

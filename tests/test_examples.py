@@ -45,13 +45,41 @@ VARIABLES: dict[str, Any] = {
     "watch-training-job.graphql": {"id": "$runningJob", "points": 20},
     "cancel-training-job.graphql": {"id": "$runningJob"},
     "base-models.graphql": {},
+    "model-page.graphql": {"name": "support-triage", "range": "LAST_24_HOURS"},
+    "models.graphql": [
+        {"first": 5},
+        {"first": 5, "orderBy": [{"field": "REQUEST_VOLUME", "direction": "DESC"}]},
+    ],
+    "set-traffic-split.graphql": {
+        "modelName": "support-triage",
+        "shares": [{"deploymentId": "$holder", "percent": 90}, {"deploymentId": "$standby", "percent": 10}],
+    },
+    "rollback-model.graphql": {"modelName": "support-triage"},
+    "set-model-alias.graphql": {
+        "modelName": "support-triage",
+        "alias": "production",
+        "deploymentId": "$holder",
+    },
+    "remove-model-alias.graphql": [
+        {
+            "run": "set-model-alias.graphql",
+            "modelName": "support-triage",
+            "alias": "production",
+            "deploymentId": "$holder",
+        },
+        {"modelName": "support-triage", "alias": "production"},
+    ],
 }
 
 DEMO_IDS = """{
-  active: deployments(first: 1, filter: {status: [ACTIVE]}) { nodes { id } }
+  active: deployments(first: 1, filter: {status: [ACTIVE], health: [HEALTHY]}) { nodes { id } }
   failed: deployments(first: 1, filter: {status: [FAILED]}) { nodes { id } }
   completeJob: trainingJobs(first: 1, filter: {deployable: true}) { nodes { id } }
   runningJob: trainingJobs(first: 1, filter: {status: [RUNNING]}) { nodes { id } }
+  holder: deployments(first: 1, filter: {modelName: "support-triage", status: [ACTIVE], health: [HEALTHY, WARNING]},
+    orderBy: [{field: VERSION, direction: DESC}]) { nodes { id } }
+  standby: deployments(first: 1, filter: {modelName: "support-triage", status: [ACTIVE], health: [NO_TRAFFIC]},
+    orderBy: [{field: VERSION, direction: DESC}]) { nodes { id } }
 }"""
 
 
@@ -102,6 +130,33 @@ def check_node(data: dict[str, Any], variables: dict[str, Any]) -> None:
         expect(node, __typename="TrainingJob", jobStatus="COMPLETE", deployable=True)
 
 
+def check_model(data: dict[str, Any], variables: dict[str, Any]) -> None:
+    model = data["model"]
+    expect(model, name=variables["name"], endpoint=f"/api/inference/{variables['name']}")
+    split = model["trafficSplit"]
+    assert sum(share["percent"] for share in split) == 100.0 and split[0]["percent"] == 100.0, split
+    assert all(share["deployment"]["status"] == "ACTIVE" for share in split)
+    standbys = [share["deployment"] for share in split if share["percent"] == 0.0]
+    assert standbys and all(d["healthReasons"] == ["standby: 0 % of model traffic"] for d in standbys)
+    assert model["metrics"]["requestVolume"] > 0 and len(model["metricsHistory"]["points"]) == 96
+    assert model["deployments"]["totalCount"] >= len(split)
+
+
+def check_models(data: dict[str, Any], variables: dict[str, Any]) -> None:
+    models = data["models"]
+    assert models["totalCount"] == 15 and models["pageInfo"]["hasNextPage"]
+    rows = [edge["node"] for edge in models["edges"]]
+    if "orderBy" in variables:
+        volumes = [row["metrics"]["requestVolume"] for row in rows]
+        assert volumes == sorted(volumes, reverse=True)
+    else:
+        assert [row["name"] for row in rows] == sorted(row["name"] for row in rows)
+
+
+def split_of(payload: dict[str, Any]) -> list[float]:
+    return [share["percent"] for share in payload["model"]["trafficSplit"]]
+
+
 def expect(obj: dict[str, Any] | None, **fields: Any) -> None:
     assert obj is not None
     assert {key: obj.get(key) for key in fields} == fields, obj
@@ -130,6 +185,16 @@ CHECKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
         d["cancelTrainingJob"]["trainingJob"], status="CANCELLED"
     ),
     "base-models.graphql": lambda d, v: expect(d["baseModels"][0], name="LFM2-350M", modelSize="NANO"),
+    "model-page.graphql": check_model,
+    "models.graphql": check_models,
+    "set-traffic-split.graphql": lambda d, v: expect(
+        {"split": sorted(split_of(d["setTrafficSplit"]))[-2:]}, split=[10.0, 90.0]
+    ),
+    "rollback-model.graphql": lambda d, v: expect({"held": max(split_of(d["rollbackModel"]))}, held=100.0),
+    "set-model-alias.graphql": lambda d, v: expect(
+        d["setModelAlias"]["model"]["aliases"][0], name="production", updatedBy="anonymous"
+    ),
+    "remove-model-alias.graphql": lambda d, v: expect(d["removeModelAlias"]["model"], aliases=[]),
 }
 
 
@@ -174,6 +239,17 @@ async def demo_ids(api: Api) -> dict[str, str]:
     return {f"${key}": conn["nodes"][0]["id"] for key, conn in data.items()}
 
 
+def _with_ids(value: Any, ids: dict[str, str]) -> Any:
+    """A variable with every "$name" (in lists and objects too) replaced by its demo id."""
+    if isinstance(value, str):
+        return ids.get(value, value)
+    if isinstance(value, list):
+        return [_with_ids(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _with_ids(v, ids) for k, v in value.items()}
+    return value
+
+
 @pytest.mark.parametrize("name", FILES)
 async def test_example_runs_on_the_demo_data(tmp_path: Path, name: str) -> None:
     steps = VARIABLES.get(name, {})
@@ -181,11 +257,7 @@ async def test_example_runs_on_the_demo_data(tmp_path: Path, name: str) -> None:
     async with running_api(tmp_path, demo=True) as api:
         ids = await demo_ids(api)
         for step in steps:
-            variables = {
-                key: ids.get(value, value) if isinstance(value, str) else value
-                for key, value in step.items()
-                if key != "run"
-            }
+            variables = {key: _with_ids(value, ids) for key, value in step.items() if key != "run"}
             data = await api.query(read(step.get("run", name)), variables)
             # expected mutation failures come back in `errors` of the payload: none here
             for payload in data.values():

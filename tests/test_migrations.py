@@ -128,7 +128,10 @@ async def test_migration_0002_folds_the_names_already_stored(tmp_path: Path) -> 
             deps = (
                 await session.execute(sa.select(Deployment.model_name, Deployment.model_name_folded))
             ).all()
-            events = await session.scalar(sa.select(sa.func.count()).select_from(DeploymentEvent))
+            events = await session.scalar(
+                # (0005 adds a TRAFFIC_CHANGED event to each older ACTIVE version: a standby now)
+                sa.select(sa.func.count()).where(DeploymentEvent.kind != "TRAFFIC_CHANGED")
+            )
     finally:
         await db.dispose()
     # then: every row got its name's casefold, and nothing else was lost
@@ -141,6 +144,32 @@ async def test_migration_0002_folds_the_names_already_stored(tmp_path: Path) -> 
         query = '{ deployments(filter: {modelName: "école"}) { totalCount nodes { modelName } } }'
         found = (await api.query(query))["deployments"]
         assert (found["totalCount"], [n["modelName"] for n in found["nodes"]]) == (2, ["ÉCOLE-bot"] * 2)
+
+
+_AT_0002 = sa.table(
+    "deployments",
+    *(
+        sa.column(name)
+        for name in [
+            "id",
+            "training_job_id",
+            "model_name",
+            "model_name_folded",
+            "version_major",
+            "version_minor",
+            "version_patch",
+            "status",
+            "endpoint",
+            "deployed_by",
+            "model_size",
+            "created_at",
+            "updated_at",
+            "activated_at",
+            "deleted_at",
+            "revision",
+        ]
+    ),
+)
 
 
 async def test_migration_0003_gives_every_model_its_own_endpoint(tmp_path: Path) -> None:
@@ -158,13 +187,15 @@ async def test_migration_0003_gives_every_model_its_own_endpoint(tmp_path: Path)
                 TrainingJob.__table__.insert(),
                 [{**job, "id": i, "model_name": n, "created_at": T0} for i, n in enumerate(names, 1)],
             )
+            # The columns of 0002 only: Deployment.__table__ has later migrations' columns too.
             await conn.execute(
-                Deployment.__table__.insert(),
+                _AT_0002.insert(),
                 [
                     dict(
                         id=i,
                         training_job_id=i,
                         model_name=n,
+                        model_name_folded=n.casefold(),
                         version_major=1,
                         version_minor=0,
                         version_patch=0,
@@ -196,3 +227,70 @@ async def test_migration_0003_gives_every_model_its_own_endpoint(tmp_path: Path)
         query = '{ deployments(filter: {modelName: "AI"}, orderBy: [{field: MODEL_NAME}]) { nodes { modelName endpoint } } }'
         served = {n["modelName"]: n["endpoint"] for n in (await api.query(query))["deployments"]["nodes"]}
     assert served == {n: rows[n] for n in ("ai", "AI", "ΣΊΣΥΦΟΣ-ai")}
+
+
+async def test_migration_0005_gives_each_model_s_newest_active_version_all_its_traffic(
+    tmp_path: Path,
+) -> None:
+    # given: a database at 0004 with two models: one with three versions (two ACTIVE, one PAUSED),
+    # one whose newest ACTIVE version was deleted
+    db = Database(await database_for(tmp_path))
+    rows = [  # id, model, minor, status, deleted
+        (1, "a", 0, "ACTIVE", False),
+        (2, "a", 1, "ACTIVE", False),
+        (3, "a", 2, "PAUSED", False),
+        (4, "b", 0, "ACTIVE", False),
+        (5, "b", 1, "PAUSED", True),
+    ]
+    try:
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(migrate.config(c), "0004"))
+            job = dict(base_model="LFM2-350M", parameter_count=354e6, model_size="NANO", dataset="d")
+            job |= dict(learning_rate=2e-4, epochs=3, batch_size=16, status="COMPLETE", progress=1.0)
+            await conn.execute(
+                TrainingJob.__table__.insert(), [{**job, "id": 1, "model_name": "a", "created_at": T0}]
+            )
+            await conn.execute(
+                _AT_0002.insert(),
+                [
+                    dict(
+                        id=i,
+                        training_job_id=1,
+                        model_name=name,
+                        model_name_folded=name,
+                        version_major=1,
+                        version_minor=minor,
+                        version_patch=0,
+                        status=status,
+                        endpoint=f"/api/inference/{name}/v1.{minor}.0",
+                        deployed_by="t",
+                        model_size="NANO",
+                        created_at=T0,
+                        updated_at=T0,
+                        activated_at=T0,
+                        deleted_at=T0 if deleted else None,
+                        revision=0,
+                    )
+                    for i, name, minor, status, deleted in rows
+                ],
+            )
+        # when
+        await db.prepare(migrate=True)
+        async with db.read() as session:
+            shares = dict((await session.execute(sa.select(Deployment.id, Deployment.traffic_percent))).all())
+            events = (
+                await session.execute(
+                    sa.select(
+                        DeploymentEvent.deployment_id,
+                        DeploymentEvent.kind,
+                        DeploymentEvent.traffic_from,
+                        DeploymentEvent.traffic_to,
+                    )
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    # then: the newest ACTIVE version holds all of its model's traffic; the older one stands by,
+    # and its trail says when it gave its own traffic up
+    assert shares == {1: 0.0, 2: 100.0, 3: 0.0, 4: 100.0, 5: 0.0}
+    assert [tuple(e) for e in events] == [(1, "TRAFFIC_CHANGED", 100.0, 0.0)]

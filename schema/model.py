@@ -1,0 +1,235 @@
+"""Model: one model name, its versions, the traffic split between them, its aliases and its rollout."""
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from resolvers import models as resolvers
+from resolvers.models import ModelRecord
+from resolvers.pagination import Connection as Rows
+from resolvers.pagination import PageArgs
+from schema.common import After, Before, First, Last, ModelSize, Node, OrderDirection, order_keys, values_of
+from schema.connection import Connection, Edge, described
+from schema.deployment import (
+    AsOf,
+    Deployment,
+    DeploymentConnection,
+    DeploymentFilterArg,
+    DeploymentOrderArg,
+)
+from schema.deployment import to_filter as deployment_filter
+from schema.deployment import to_order as deployment_order
+from schema.metrics import InferenceMetrics, MetricsRange, MetricsSeries
+
+
+@strawberry.type(description="One version's share of its model's traffic.")
+class TrafficShare:
+    deployment: Deployment = strawberry.field(description="The version.")
+    percent: float = strawberry.field(description="Its share of the model's traffic, 0-100.")
+
+
+@strawberry.type(
+    description=(
+        "A named pointer to one version, e.g. production or staging. "
+        "An aliased version cannot be paused or deleted."
+    )
+)
+class ModelAlias:
+    name: str = strawberry.field(description="The alias, 1-40 characters of a-z, 0-9 and -.")
+    deployment: Deployment = strawberry.field(description="The version it points at.")
+    updated_at: datetime = strawberry.field(description="When it was last set.")
+    updated_by: str = strawberry.field(description="Who last set it.")
+
+
+@strawberry.enum(description="How a new version takes its model's traffic.")
+class RolloutStrategy(Enum):
+    ALL_AT_ONCE = strawberry.enum_value(
+        "ALL_AT_ONCE", description="The new version takes all traffic at once."
+    )
+    CANARY = strawberry.enum_value(
+        "CANARY", description="The new version takes `percent`, bakes, then takes all."
+    )
+    LINEAR = strawberry.enum_value(
+        "LINEAR", description="The new version gains `percent` per step, baking after each, until it has all."
+    )
+
+
+@strawberry.enum(description="Where a rollout is.")
+class RolloutState(Enum):
+    BAKING = strawberry.enum_value(
+        "BAKING", description="Holding its current share while its health is watched."
+    )
+    PROMOTED = strawberry.enum_value("PROMOTED", description="Finished: the version has all the traffic.")
+    ROLLED_BACK = strawberry.enum_value(
+        "ROLLED_BACK", description="Stopped: the split is back to what it was before the rollout."
+    )
+
+
+@strawberry.type(
+    description=(
+        "A progressive rollout of one version, rolled back automatically if its health turns CRITICAL "
+        "while baking."
+    )
+)
+class Rollout:
+    deployment: Deployment = strawberry.field(description="The version being rolled out.")
+    strategy: RolloutStrategy = strawberry.field(description="How it takes traffic.")
+    state: RolloutState = strawberry.field(description="Where it is.")
+    percent: float = strawberry.field(description="The new version's current share of the model's traffic.")
+    started_at: datetime = strawberry.field(description="When it started.")
+    next_step_at: datetime | None = strawberry.field(
+        description="When the next step or the promotion happens if health holds; null once finished."
+    )
+    reason: str | None = strawberry.field(description="Why it was rolled back, in words.")
+
+
+@strawberry.type(
+    description="One model name: its versions, the traffic split between them, its aliases and its rollout."
+)
+class Model(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+    name: str = strawberry.field(description="The model name its versions share.")
+    model_size: ModelSize = strawberry.field(description="Size class of its newest version.")
+    endpoint: str = strawberry.field(
+        description="Stable endpoint that routes requests by the traffic split: /api/inference/<model-slug>"
+    )
+    _record: strawberry.Private[ModelRecord]
+
+    @strawberry.field(description="Its versions (deployments). Default order: CREATED_AT DESC.")
+    async def deployments(
+        self,
+        info: strawberry.Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: DeploymentFilterArg = None,
+        order_by: DeploymentOrderArg = None,
+    ) -> DeploymentConnection:
+        conn = await resolvers.model_deployments(
+            info.context,
+            self._record,
+            flt=deployment_filter(filter),
+            order_by=deployment_order(order_by),
+            page_args=PageArgs(first, after, last, before),
+        )
+        return DeploymentConnection.of(conn)
+
+    @strawberry.field(
+        description=(
+            "Share of the model's traffic per ACTIVE version at asOf (default now); "
+            "sums to 100 while any version is ACTIVE."
+        )
+    )
+    async def traffic_split(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[
+            datetime | None, strawberry.argument(description="Instant the split is for (default: now).")
+        ] = None,
+    ) -> list[TrafficShare]:
+        split = await resolvers.traffic_split(info.context, self._record, as_of)
+        return [TrafficShare(deployment=Deployment.from_row(row), percent=p) for row, p in split]
+
+    @strawberry.field(description="Its aliases, by name.")
+    async def aliases(self, info: strawberry.Info) -> list[ModelAlias]:
+        found = await resolvers.aliases(info.context, self._record)
+        return [
+            ModelAlias(
+                name=alias.alias,
+                deployment=Deployment.from_row(row),
+                updated_at=alias.updated_at,
+                updated_by=alias.updated_by,
+            )
+            for alias, row in found
+        ]
+
+    @strawberry.field(description="The rollout in progress, or the latest one.")
+    def rollout(self) -> Rollout | None:
+        return None
+
+    @strawberry.field(
+        description="The model's figures: all its versions together, as callers of its endpoint see them."
+    )
+    async def metrics(self, info: strawberry.Info, as_of: AsOf = None) -> InferenceMetrics:
+        return InferenceMetrics.of(await resolvers.metrics(info.context, self._record, as_of))
+
+    @strawberry.field(
+        description="Chart-ready history of its figures, ending with the window that holds asOf."
+    )
+    async def metrics_history(
+        self,
+        info: strawberry.Info,
+        range_: Annotated[
+            MetricsRange | None,
+            strawberry.argument(name="range", description="Span and resolution of the series."),
+        ] = MetricsRange.LAST_24_HOURS,
+        as_of: AsOf = None,
+    ) -> MetricsSeries:
+        span = str((range_ or MetricsRange.LAST_24_HOURS).value)  # the enum's value: its name
+        return MetricsSeries.of(await resolvers.history(info.context, self._record, span, as_of))
+
+    @classmethod
+    def of(cls, record: ModelRecord) -> "Model":
+        return cls(
+            id=strawberry.ID(resolvers.global_id(record)),
+            name=record.name,
+            model_size=ModelSize(record.model_size),
+            endpoint=record.endpoint,
+            _record=record,
+        )
+
+
+@strawberry.input(description="Models matching all given conditions.")
+class ModelFilter:
+    name: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the model name."
+    )
+    model_size: list[ModelSize] | None = strawberry.field(
+        default=None, description="Any of these size classes."
+    )
+
+
+@strawberry.enum(description="Sortable fields of models.")
+class ModelOrderField(Enum):
+    NAME = strawberry.enum_value("NAME", description="Model name, by code point.")
+    REQUEST_VOLUME = strawberry.enum_value(
+        "REQUEST_VOLUME", description="Requests per second of all its versions together, now."
+    )
+
+
+@strawberry.input(description="One sort key for models.")
+class ModelOrder:
+    field: ModelOrderField = strawberry.field(description="Field to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
+
+
+@described(node="The model.")
+@strawberry.type(description="A model and its cursor.")
+class ModelEdge(Edge[Model]):
+    pass
+
+
+@described(
+    edge=ModelEdge,
+    edges="Models with their cursors.",
+    nodes="The models of this page.",
+    total_count="Models matching the filter, over all pages.",
+)
+@strawberry.type(description="A page of models.")
+class ModelConnection(Connection[Model]):
+    @classmethod
+    def of(cls, conn: Rows[ModelRecord]) -> "ModelConnection":
+        return cls.page(conn, [Model.of(record) for record in conn.rows])
+
+
+def to_filter(flt: ModelFilter | None) -> resolvers.ModelFilter:
+    if flt is None:
+        return resolvers.model_filter()
+    return resolvers.model_filter(name=flt.name, model_sizes=values_of(flt.model_size))
+
+
+def to_order(order_by: list[ModelOrder] | None) -> list[tuple[str, bool]] | None:
+    return order_keys(order_by)
