@@ -23,21 +23,21 @@ async def test_a_request_that_joined_an_older_check_reads_the_fleet_by_a_newer_o
     await db.prepare(migrate=True)
     settler = Settler(lambda: T0)
     real_observe = schedule.observe
-    release = asyncio.Event()
+    release, reading_done = asyncio.Event(), asyncio.Event()
     held: list[int] = []
 
     async def slow_first(session: object) -> schedule.Observed:
         observed = await real_observe(session)  # type: ignore[arg-type]
         if not held:  # the first check has read, and stays in flight until released
             held.append(observed.fleet_revision)
+            reading_done.set()
             await release.wait()
         return observed
 
     monkeypatch.setattr(schedule, "observe", slow_first)
     try:
         older = asyncio.ensure_future(settler.settle(db, T0))  # another request's check, in flight
-        while not held:
-            await asyncio.sleep(0.01)
+        await reading_done.wait()
         async with db.write() as session:  # acknowledged before our request arrives
             await session.execute(update(FleetState).values(revision=FleetState.revision + 1))
         ours = asyncio.ensure_future(settler.settle(db, T0))
