@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers import models as resolvers
+from resolvers import rollouts
 from resolvers.models import ModelRecord
 from resolvers.pagination import Connection as Rows
 from resolvers.pagination import PageArgs
@@ -147,8 +148,21 @@ class Model(Node):
         ]
 
     @strawberry.field(description="The rollout in progress, or the latest one.")
-    def rollout(self) -> Rollout | None:
-        return None
+    async def rollout(self, info: strawberry.Info) -> Rollout | None:
+        found = await rollouts.latest(info.context, self._record.name)
+        if found is None:
+            return None
+        row, version = found
+        return Rollout(
+            deployment=Deployment.from_row(version),
+            strategy=RolloutStrategy(row.strategy),
+            state=RolloutState(row.state),
+            percent=row.percent,
+            started_at=row.started_at,
+            # Waiting for the version's activation: its first step is then.
+            next_step_at=(row.next_step_at or version.rollout_due_at) if row.state == "BAKING" else None,
+            reason=row.reason,
+        )
 
     @strawberry.field(
         description="The model's figures: all its versions together, as callers of its endpoint see them."
