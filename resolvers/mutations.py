@@ -25,7 +25,7 @@ from domain import (
     Move,
     RolloutStrategy,
 )
-from resolvers import ids, rollouts, training_input, training_progress
+from resolvers import ids, rollout_steps, rollouts, training_input, training_progress
 from resolvers.context import Context
 from resolvers.errors import ApiError, UserError, UserErrorException
 
@@ -174,6 +174,9 @@ async def _move(ctx: Context, global_id: str, move: Move) -> Result[Deployment]:
             raise _fail(Code.NOT_FOUND, f"No deployment {global_id}", "id")
         if not moved:
             raise _fail(Code.INVALID_TRANSITION, move.refusal(row.status), "id")
+        if move is PAUSE:  # a paused version's rollout stops with it (its share went to the others)
+            why = "the version was paused"
+            await rollout_steps.stop(session, row.model_name, actor=ctx.actor, at=ctx.now, why=why, of=row_id)
         await session.refresh(row)
         return row
 

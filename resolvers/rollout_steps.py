@@ -152,10 +152,13 @@ async def step(session: AsyncSession, row: Rollout) -> bool:
     return True
 
 
-async def stop(session: AsyncSession, model_name: str, *, actor: str, at: datetime, why: str) -> None:
-    """Stop the model's baking rollout, leaving the split to the caller (setTrafficSplit, rollbackModel)."""
+async def stop(
+    session: AsyncSession, model_name: str, *, actor: str, at: datetime, why: str, of: int | None = None
+) -> None:
+    """Stop the model's baking rollout (only if it is version `of`'s, when given), leaving the split to
+    the caller (setTrafficSplit, rollbackModel, a pause of the version)."""
     row = await rows.baking(session, model_name)
-    if row is None:
+    if row is None or (of is not None and row.deployment_id != of):
         return
     status = await _status(session, row.deployment_id)
     reason = f"Stopped by {actor}: {why}"

@@ -11,7 +11,7 @@ from db.models import TrainingJob
 from resolvers import ids
 from tests.rollout_support import critical_bake, holds_at
 from tests.support import Api, make_deployment, make_job, rollout_succeeds
-from tests.test_api_traffic import shares, two_apps, versions
+from tests.test_api_traffic import PAUSE, shares, two_apps, versions
 
 DEPLOY = """mutation($job: ID!, $rollout: RolloutInput) {
   deployJob(input: {jobId: $job, rollout: $rollout}) { deployment { id } errors { code message field } } }"""
@@ -209,3 +209,18 @@ async def test_racing_rollouts_from_two_apps_one_wins(tmp_path: Path) -> None:
         assert [(r or {}).get("state") for r in seen] == ["PROMOTED", "PROMOTED"]
         assert len(await trail(b, old, "ROLLOUT_PROMOTED")) == 1
         assert await shares(b, [old, new]) == [100.0, 0.0]
+
+
+async def test_pausing_the_canary_stops_its_rollout(api: Api) -> None:
+    old, new = await versions(api, 2)
+    spec = {"strategy": "CANARY", "percent": 10, "bakeSeconds": 600}
+    assert (await api.query(START, {"id": old, "rollout": spec}))["startRollout"]["errors"] == []
+    assert (await api.query(PAUSE, {"id": old}))["pauseDeployment"]["errors"] == []
+    stopped = await rollout(api)
+    assert stopped is not None
+    assert (stopped["state"], stopped["reason"]) == (
+        "ROLLED_BACK",
+        "Stopped by anonymous: the version was paused",
+    )
+    api.clock.advance(seconds=900)
+    assert await shares(api, [old, new]) == [0.0, 100.0]
