@@ -24,7 +24,7 @@ class RolloutInput:
 
     def spec(self) -> Spec:
         return Spec(
-            Strategy(self.strategy.name),
+            Strategy[self.strategy.name],
             10.0 if self.percent is None else self.percent,
             600 if self.bake_seconds is None else self.bake_seconds,
         )

@@ -22,6 +22,7 @@ SET = """mutation($model: String!, $shares: [TrafficShareInput!]!) {
   setTrafficSplit(input: {modelName: $model, shares: $shares}) { errors { code } } }"""
 ROLLOUT = """query($model: String!) { model(name: $model) {
   rollout { deployment { version } strategy state percent startedAt nextStepAt reason } } }"""
+HEALTH = """query($id: ID!) { deployment(id: $id) { health healthReasons } }"""
 TRAIL = """query($id: ID!) { deployment(id: $id) { events { kind actor message at } } }"""
 
 
@@ -131,12 +132,17 @@ async def test_critical_health_at_a_step_rolls_the_split_back_and_quotes_the_rea
     spec = {"strategy": "CANARY", "percent": 20, "bakeSeconds": bake}
     assert (await api.query(START, {"id": canary, "rollout": spec}))["startRollout"]["errors"] == []
     assert (await shares(api, [canary]))[0] == 20.0
-    api.clock.advance(seconds=bake)
+    # and a second before the step (the same one-minute window) the dashboard shows it CRITICAL
+    api.clock.advance(seconds=bake - 1)
+    health = (await api.query(HEALTH, {"id": canary}))["deployment"]
+    assert health["health"] == "CRITICAL"
+    assert (await rollout(api) or {})["state"] == "BAKING"
+    api.clock.advance(seconds=1)
     # then: the split is what it was before, and the rollout says why
     done = await rollout(api)
     assert done is not None and done["state"] == "ROLLED_BACK" and done["nextStepAt"] is None
-    assert done["reason"].startswith("Health CRITICAL while baking at 20 %: ")
-    assert len(done["reason"]) > len("Health CRITICAL while baking at 20 %: ")
+    # the reasons the dashboard gave, as the guardrail computed them at the step
+    assert done["reason"] == "Health CRITICAL while baking at 20 %: " + "; ".join(health["healthReasons"])
     assert await shares(api, deployed) == before
     rolled = await trail(api, canary, "ROLLED_BACK")
     assert rolled == [("ROLLED_BACK", "system", f"Rolled back: {done['reason']}")]
