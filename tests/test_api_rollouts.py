@@ -230,3 +230,22 @@ async def test_pausing_the_canary_stops_its_rollout(api: Api) -> None:
     )
     api.clock.advance(seconds=900)
     assert await shares(api, [old, new]) == [0.0, 100.0]
+
+
+async def test_a_split_racing_a_due_step_from_another_app_one_after_the_other(tmp_path: Path) -> None:
+    async with two_apps(tmp_path) as (a, b):
+        old, new = await versions(a, 2)
+        spec = {"strategy": "CANARY", "percent": 10, "bakeSeconds": 600}
+        assert (await a.query(START, {"id": old, "rollout": spec}))["startRollout"]["errors"] == []
+        a.clock.advance(seconds=600)
+        # when: one app sets the split by hand as the other settles the promotion that is due
+        halves = [{"deploymentId": old, "percent": 50}, {"deploymentId": new, "percent": 50}]
+        done = await asyncio.gather(a.query(SET, {"model": "ranker", "shares": halves}), rollout(b))
+        # then: the two were serialised: the split set last stands, and the rollout ended one way only
+        assert done[0]["setTrafficSplit"]["errors"] == []
+        assert await shares(b, [old, new]) == [50.0, 50.0]
+        state = (await rollout(b) or {})["state"]
+        ends = await trail(b, old, "ROLLOUT_PROMOTED", "ROLLED_BACK")
+        assert state in ("PROMOTED", "ROLLED_BACK") and [e[0] for e in ends] == [
+            "ROLLOUT_PROMOTED" if state == "PROMOTED" else "ROLLED_BACK"
+        ]
