@@ -10,7 +10,7 @@ from typing import Any
 from db.models import TrainingJob
 from resolvers import ids
 from tests.rollout_support import critical_bake, holds_at
-from tests.support import Api, make_deployment, make_job, rollout_succeeds
+from tests.support import Api, make_deployment, make_job, rollout_succeeds, running_api
 from tests.test_api_traffic import PAUSE, shares, two_apps, versions
 
 DEPLOY = """mutation($job: ID!, $rollout: RolloutInput) {
@@ -249,3 +249,22 @@ async def test_a_split_racing_a_due_step_from_another_app_one_after_the_other(tm
         assert state in ("PROMOTED", "ROLLED_BACK") and [e[0] for e in ends] == [
             "ROLLOUT_PROMOTED" if state == "PROMOTED" else "ROLLED_BACK"
         ]
+
+
+async def test_a_canary_of_a_model_with_no_other_active_version_is_promoted_at_once(tmp_path: Path) -> None:
+    async with running_api(tmp_path, rollout_seconds=30) as api:
+        spec = {"strategy": "LINEAR", "percent": 25, "bakeSeconds": 60}
+        payload = (await api.query(DEPLOY, {"job": await _job(api, "solo"), "rollout": spec}))["deployJob"]
+        only = payload["deployment"]["id"]
+        assert rollout_succeeds(only), "the simulator fails this id's rollout (simulator.rollout_fails)"
+        # while the version deploys, its rollout waits for the activation: its first step is then
+        waiting = await rollout(api, "solo")
+        assert waiting is not None and (waiting["state"], waiting["percent"]) == ("BAKING", 0.0)
+        assert waiting["nextStepAt"] == (api.clock.now + timedelta(seconds=30)).isoformat()
+        api.clock.advance(seconds=30)
+        done = await rollout(api, "solo")
+        assert done is not None
+        assert (done["state"], done["percent"], done["nextStepAt"]) == ("PROMOTED", 100.0, None)
+        assert await shares(api, [only]) == [100.0]
+        kinds = [e[0] for e in await trail(api, only, "ROLLOUT_STARTED", "ROLLOUT_PROMOTED")]
+        assert kinds == ["ROLLOUT_STARTED", "ROLLOUT_PROMOTED"]
