@@ -4,7 +4,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import DeploymentEvent, Rollout
@@ -31,7 +31,12 @@ async def latest(session: AsyncSession, model_names: list[str]) -> dict[str, Rol
     """Each model's newest rollout."""
     if not model_names:
         return {}
-    stmt = select(Rollout).where(Rollout.model_name.in_(model_names)).order_by(Rollout.id)
+    newest = (
+        select(func.max(Rollout.id))
+        .where(Rollout.model_name.in_(list(set(model_names))))
+        .group_by(Rollout.model_name)
+    )
+    stmt = select(Rollout).where(Rollout.id.in_(newest))
     return {row.model_name: row for row in (await session.scalars(stmt, execution_options=_FRESH)).all()}
 
 

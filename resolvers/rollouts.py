@@ -159,8 +159,7 @@ async def plan(
 
 async def latest(ctx: Context, model_name: str) -> tuple[Rollout, DeploymentView] | None:
     """The model's rollout in progress, or its latest one, with its version (None once that is deleted)."""
-    async with ctx.db.read() as session:
-        row = (await rows.latest(session, [model_name])).get(model_name)
+    row = await ctx.loaders.rollout.load(model_name)
     if row is None:
         return None
     version = await ctx.loaders.deployment.load(row.deployment_id)

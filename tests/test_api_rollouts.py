@@ -100,6 +100,8 @@ async def test_a_linear_rollout_of_a_standby_steps_at_each_instant_even_when_rea
     api.clock.advance(hours=1)
     # then: every step was written at its own instant, and it was promoted at the fourth
     assert (await rollout(api) or {})["state"] == "PROMOTED"
+    listed = (await api.query("{ models(first: 5) { nodes { name rollout { state percent } } } }"))["models"]
+    assert listed["nodes"] == [{"name": "ranker", "rollout": {"state": "PROMOTED", "percent": 100.0}}]
     assert await shares(api, [old, new]) == [100.0, 0.0]
     events = (await api.query(TRAIL, {"id": old}))["deployment"]["events"]
     steps = [(e["message"], e["at"]) for e in events if e["kind"] == "TRAFFIC_CHANGED"][-4:]
