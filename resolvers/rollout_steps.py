@@ -16,7 +16,7 @@ from db.deployments import bump_revision
 from db.models import Deployment, Rollout
 from domain import EventKind, Health, RolloutState, RolloutStrategy
 from resolvers import guardrail
-from resolvers.rollouts import ACTIVE, SYSTEM_ACTOR, _advance, _named, _target, restored, with_share
+from resolvers.rollouts import ACTIVE, SYSTEM_ACTOR, advance, named, restored, target, with_share
 
 
 async def _split(
@@ -45,9 +45,9 @@ async def begin(session: AsyncSession, row: Rollout, *, actor: str, at: datetime
     before = {v.id: v.percent for v in versions if v.status == ACTIVE}
     alone = not any(v.status == ACTIVE and v.id != canary.id for v in versions)
     all_at_once = row.strategy == RolloutStrategy.ALL_AT_ONCE
-    percent = traffic.FULL if alone or all_at_once else _target(row, 1)
+    percent = traffic.FULL if alone or all_at_once else target(row, 1)
     done = percent >= traffic.FULL
-    await _advance(
+    await advance(
         session,
         row,
         steps=1,
@@ -56,10 +56,9 @@ async def begin(session: AsyncSession, row: Rollout, *, actor: str, at: datetime
         state=RolloutState.PROMOTED if done else RolloutState.BAKING,
         next_step_at=None if done else at + timedelta(seconds=row.bake_seconds),
     )
-    name = _named(canary.version)
-    await _split(
-        session, versions, with_share(versions, canary.id, percent), actor, at, f"{name} rollout step 1"
-    )
+    name = named(canary.version)
+    why = f"{name} {'promoted' if done else 'rollout step 1'}"
+    await _split(session, versions, with_share(versions, canary.id, percent), actor, at, why)
     if done:
         rows.event(
             session,
@@ -82,7 +81,7 @@ async def step(session: AsyncSession, row: Rollout) -> bool:
     canary = next((v for v in versions if v.id == row.deployment_id), None)
     if canary is None or canary.status != ACTIVE:
         why = f"the version is {'deleted' if canary is None else canary.status}: the rollout stopped"
-        moved = await _advance(session, row, state=RolloutState.ROLLED_BACK, next_step_at=None, reason=why)
+        moved = await advance(session, row, state=RolloutState.ROLLED_BACK, next_step_at=None, reason=why)
         if moved and canary is not None:
             rows.event(
                 session,
@@ -94,12 +93,12 @@ async def step(session: AsyncSession, row: Rollout) -> bool:
                 message=f"Rollout stopped: {why}",
             )
         return moved
-    name = _named(canary.version)
+    name = named(canary.version)
     verdict = await guardrail.verdict(session, canary.id, at)
     if verdict.health is Health.CRITICAL:
         why = f"Health CRITICAL while baking at {row.percent:g} %: {verdict.reason}"
         shares = restored(versions, rows.split_of(row), canary.id)
-        if not await _advance(
+        if not await advance(
             session,
             row,
             state=RolloutState.ROLLED_BACK,
@@ -119,9 +118,9 @@ async def step(session: AsyncSession, row: Rollout) -> bool:
         )
         await _split(session, versions, shares, SYSTEM_ACTOR, at, f"{name} rolled back (health CRITICAL)")
         return True
-    percent = _target(row, row.steps + 1)
+    percent = target(row, row.steps + 1)
     done = percent >= traffic.FULL
-    if not await _advance(
+    if not await advance(
         session,
         row,
         steps=row.steps + 1,
@@ -162,7 +161,7 @@ async def stop(
         return
     status = await _status(session, row.deployment_id)
     reason = f"Stopped by {actor}: {why}"
-    if await _advance(session, row, state=RolloutState.ROLLED_BACK, next_step_at=None, reason=reason):
+    if await advance(session, row, state=RolloutState.ROLLED_BACK, next_step_at=None, reason=reason):
         rows.event(
             session,
             deployment_id=row.deployment_id,

@@ -58,7 +58,7 @@ def check(spec: Spec, *path: str) -> None:
         )
 
 
-def _named(version: tuple[int, int, int]) -> str:
+def named(version: tuple[int, int, int]) -> str:
     return "v" + ".".join(map(str, version))
 
 
@@ -72,7 +72,7 @@ async def refuse_if_baking(session: AsyncSession, model_name: str, *path: str) -
         )
 
 
-def _target(row: Rollout, steps: int) -> float:
+def target(row: Rollout, steps: int) -> float:
     """The version's share after `steps` steps."""
     if row.strategy == RolloutStrategy.CANARY:
         return row.step_percent if steps == 1 else traffic.FULL
@@ -108,7 +108,7 @@ def restored(versions: Sequence[traffic.Version], before: dict[int, float], cana
     )
 
 
-async def _advance(session: AsyncSession, row: Rollout, **values: object) -> bool:
+async def advance(session: AsyncSession, row: Rollout, **values: object) -> bool:
     """Move the rollout on from where it was read; False when another writer already did."""
     result = await session.execute(
         update(Rollout)

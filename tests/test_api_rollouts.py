@@ -270,3 +270,17 @@ async def test_a_canary_of_a_model_with_no_other_active_version_is_promoted_at_o
         assert await shares(api, [only]) == [100.0]
         kinds = [e[0] for e in await trail(api, only, "ROLLOUT_STARTED", "ROLLOUT_PROMOTED")]
         assert kinds == ["ROLLOUT_STARTED", "ROLLOUT_PROMOTED"]
+
+
+async def test_start_rollout_all_at_once_gives_a_standby_all_the_traffic_in_one_move(api: Api) -> None:
+    old, new = await versions(api, 2)
+    payload = (await api.query(START, {"id": old, "rollout": {"strategy": "ALL_AT_ONCE"}}))["startRollout"]
+    assert payload == {"model": {"rollout": {"state": "PROMOTED", "percent": 100.0}}, "errors": []}
+    assert await shares(api, [old, new]) == [100.0, 0.0]
+    assert await trail(api, old, "ROLLOUT_STARTED", "TRAFFIC_CHANGED", "ROLLOUT_PROMOTED") == [
+        ("TRAFFIC_CHANGED", "system", "Traffic 0 % → 100 %: v1.0.0 activated"),
+        ("TRAFFIC_CHANGED", "system", "Traffic 100 % → 0 %: v1.1.0 activated"),
+        ("ROLLOUT_STARTED", "anonymous", "Rollout of v1.0.0: all the traffic at once"),
+        ("TRAFFIC_CHANGED", "anonymous", "Traffic 0 % → 100 %: v1.0.0 promoted"),
+        ("ROLLOUT_PROMOTED", "anonymous", "v1.0.0 promoted at once: all at once"),
+    ]
