@@ -39,6 +39,10 @@ class EventKind(StrEnum):
     TRAFFIC_CHANGED = "TRAFFIC_CHANGED"
     ALIAS_SET = "ALIAS_SET"
     ALIAS_REMOVED = "ALIAS_REMOVED"
+    # A progressive rollout of the version (resolvers/rollouts.py): started, promoted to all, rolled back.
+    ROLLOUT_STARTED = "ROLLOUT_STARTED"
+    ROLLOUT_PROMOTED = "ROLLOUT_PROMOTED"
+    ROLLED_BACK = "ROLLED_BACK"
 
 
 @unique
@@ -70,6 +74,7 @@ class Code(StrEnum):
     CONFLICT = "CONFLICT"
     INVALID_SPLIT = "INVALID_SPLIT"
     PROTECTED = "PROTECTED"
+    ROLLOUT_IN_PROGRESS = "ROLLOUT_IN_PROGRESS"
     # GraphQL errors: the query's arguments.
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_CURSOR = "INVALID_CURSOR"
@@ -151,7 +156,14 @@ del S
 
 BY_KIND = {move.kind: move for move in MOVES}
 # Events that record something other than a move of the status (which they leave as it was).
-NOT_MOVES = (EventKind.TRAFFIC_CHANGED, EventKind.ALIAS_SET, EventKind.ALIAS_REMOVED)
+NOT_MOVES = (
+    EventKind.TRAFFIC_CHANGED,
+    EventKind.ALIAS_SET,
+    EventKind.ALIAS_REMOVED,
+    EventKind.ROLLOUT_STARTED,
+    EventKind.ROLLOUT_PROMOTED,
+    EventKind.ROLLED_BACK,
+)
 # Moves an aliased version refuses (PROTECTED): the alias must be removed or moved first.
 PROTECTED_BY_ALIAS = (PAUSE, DELETE)
 assert len(BY_KIND) == len(MOVES) == len(EventKind) - len(NOT_MOVES), "one move per status event kind"
@@ -186,3 +198,21 @@ del J
 # A job is created QUEUED and deployable once COMPLETE.
 NEW_JOB_STATUS = JobStatus.QUEUED
 DEPLOYABLE_JOB_STATUS = JobStatus.COMPLETE
+
+
+@unique
+class RolloutStrategy(StrEnum):
+    ALL_AT_ONCE = "ALL_AT_ONCE"
+    CANARY = "CANARY"
+    LINEAR = "LINEAR"
+
+
+@unique
+class RolloutState(StrEnum):
+    BAKING = "BAKING"
+    PROMOTED = "PROMOTED"
+    ROLLED_BACK = "ROLLED_BACK"
+
+
+ROLLOUT_STRATEGIES = tuple(RolloutStrategy)
+ROLLOUT_STATES = tuple(RolloutState)

@@ -152,9 +152,11 @@ async def transition(
     at: datetime,
     reason: str | None = None,
     message: str | None = None,
+    follow: bool = True,
 ) -> bool:
     """Make `move` (one source, one target) if the live deployment is still in its source; False
-    when it is not (another writer won, or it never was)."""
+    when it is not (another writer won, or it never was). `follow=False`: the caller writes the
+    split itself (a planned rollout's first step instead of the move's default)."""
     (from_status,), to_status = move.sources, move.target
     assert to_status is not None, "deleting is soft_delete"
     revision = await bump_revision(session)
@@ -189,9 +191,10 @@ async def transition(
     )
     await session.flush()
     # The split follows the move (domain.Move.share) in the same transaction, behind the same lock.
-    await traffic.follow_move(
-        session, deployment_id=deployment_id, move=move, actor=actor, at=at, revision=revision
-    )
+    if follow:
+        await traffic.follow_move(
+            session, deployment_id=deployment_id, move=move, actor=actor, at=at, revision=revision
+        )
     return True
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, type_coerce
+from sqlalchemy import literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
@@ -125,16 +125,21 @@ async def changed_since(session: AsyncSession, since: int) -> FleetRows:
         np.concatenate(column) if isinstance(column[0], np.ndarray) else [v for part in column for v in part]
         for column in zip(*parts, strict=True)
     ]
-    owners, starts, ends = await _pauses(session, since)
+    owners, starts, ends = await _pauses(session, select(Deployment.id).where(Deployment.revision > since))
     return FleetRows(*cols, pause_owner=owners, pause_start=starts, pause_end=ends)  # type: ignore[arg-type]
 
 
-async def _pauses(session: AsyncSession, since: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+async def off_intervals(session: AsyncSession, deployment_id: int) -> list[tuple[float, float]]:
+    """One deployment's not-serving intervals (epoch seconds), as the snapshot has them."""
+    _, starts, ends = await _pauses(session, select(literal(deployment_id)))
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+async def _pauses(session: AsyncSession, changed: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Not-serving intervals: paused, from each event that stops serving (PAUSED) to the next that
     restarts it (RESUMED: the moves' `serving` in domain.py), or standing by at 0 % of the model's
     traffic, from a TRAFFIC_CHANGED to 0 to the next to more. A version with no traffic event yet
     (stored before the split existed) serves whenever it is not paused."""
-    changed = select(Deployment.id).where(Deployment.revision > since)
     stmt = select(
         DeploymentEvent.deployment_id,
         DeploymentEvent.kind,

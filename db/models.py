@@ -17,7 +17,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from db.folding import fold
 from db.types import UTCDateTime
-from domain import DEPLOYMENT_STATUSES, EVENT_KINDS, JOB_STATUSES, MODEL_SIZES
+from domain import (
+    DEPLOYMENT_STATUSES,
+    EVENT_KINDS,
+    JOB_STATUSES,
+    MODEL_SIZES,
+    ROLLOUT_STATES,
+    ROLLOUT_STRATEGIES,
+)
 
 # Names sort by code point on every database (SQLite's BINARY; "C" on PostgreSQL, whose
 # default collation would ignore punctuation and case).
@@ -135,6 +142,34 @@ class ModelAlias(Base):
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="RESTRICT"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class Rollout(Base):
+    """A progressive rollout of one version (resolvers/rollouts.py): its plan, where it is, and the split
+    before it (restored when it rolls back). A BAKING row's next step is due at `next_step_at`."""
+
+    __tablename__ = "rollouts"
+    __table_args__ = (
+        _one_of("strategy", ROLLOUT_STRATEGIES),
+        _one_of("state", ROLLOUT_STATES),
+        Index("ix_rollouts_model", "model_name", "id"),
+        Index("ix_rollouts_state_due", "state", "next_step_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(Name)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="RESTRICT"))
+    strategy: Mapped[str] = mapped_column(String(12))
+    state: Mapped[str] = mapped_column(String(12))
+    step_percent: Mapped[float] = mapped_column(Float)  # CANARY: the canary's share; LINEAR: added per step
+    bake_seconds: Mapped[int] = mapped_column(Integer)
+    percent: Mapped[float] = mapped_column(Float)  # the version's share now (0 until it is ACTIVE)
+    steps: Mapped[int] = mapped_column(Integer)  # steps taken; 0: waiting for the version's activation
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_step_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # null once finished
+    before_split: Mapped[str | None] = mapped_column(Text)  # JSON {deployment id: percent}; null until ACTIVE
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
 
 
 class FleetState(Base):

@@ -1,4 +1,4 @@
-"""When the next time-driven change (a rollout finishing, a training job starting or ending) is due."""
+"""When the next time-driven change (a deploy finishing, a rollout step, a job starting or ending) is due."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Deployment, FleetState, TrainingJob
-from domain import DeploymentStatus, JobStatus
+from db.models import Deployment, FleetState, Rollout, TrainingJob
+from domain import DeploymentStatus, JobStatus, RolloutState
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ async def observe(session: AsyncSession) -> Observed:
     end = select(func.min(TrainingJob.scheduled_end_at)).where(
         TrainingJob.status == JobStatus.RUNNING, TrainingJob.deleted_at.is_(None)
     )
+    step = select(func.min(Rollout.next_step_at)).where(
+        Rollout.state == RolloutState.BAKING, Rollout.steps > 0
+    )
     data = select(FleetState.data_revision).where(FleetState.id == 1)
     fleet = select(FleetState.revision).where(FleetState.id == 1)
     row = (
@@ -40,6 +43,7 @@ async def observe(session: AsyncSession) -> Observed:
                 rollout.scalar_subquery(),
                 start.scalar_subquery(),
                 end.scalar_subquery(),
+                step.scalar_subquery(),
             )
         )
     ).one()

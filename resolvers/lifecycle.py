@@ -22,11 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import deployments, schedule
+from db import deployments, releases, schedule
+from db import rollouts as rollout_rows
 from db.engine import Database, DatabaseBusy, DatabaseUnavailable
 from db.faults import WritesRefused
 from domain import ACTIVATE, FAIL_ROLLOUT
+from resolvers import rollout_steps
 from resolvers.training_progress import settle_jobs
 from simulator import rollout_fails, rollout_failure_reason
 
@@ -150,14 +153,35 @@ async def write_due(db: Database, now: datetime, *, wait: bool) -> int:
         written += await settle_jobs(session, now)
         fails = rollout_fails(np.array([row_id for row_id, _ in due], dtype=np.int64))
         for (row_id, due_at), failed in zip(due, fails.tolist(), strict=True):
-            # A rollout either fails, with its reason, or finishes: one move or the other.
-            written += await deployments.transition(
-                session=session,
-                deployment_id=row_id,
-                move=FAIL_ROLLOUT if failed else ACTIVATE,
-                actor=SYSTEM_ACTOR,
-                at=due_at,
-                reason=rollout_failure_reason(row_id) if failed else None,
-                message=None if failed else "Rollout finished",
-            )
+            written += await _finish_deploying(session, row_id, due_at, failed)
+        written += await rollout_steps.due_steps(session, now)
     return written  # counted once the transaction committed
+
+
+async def _finish_deploying(session: AsyncSession, row_id: int, due_at: datetime, failed: bool) -> int:
+    """A deploy either fails, with its reason, or finishes: one move or the other. A version with a
+    planned rollout then takes its first share (rollout_steps.begin) instead of all the traffic."""
+    planned = await rollout_rows.pending_for(session, row_id)
+    moved = await deployments.transition(
+        session=session,
+        deployment_id=row_id,
+        move=FAIL_ROLLOUT if failed else ACTIVATE,
+        actor=SYSTEM_ACTOR,
+        at=due_at,
+        reason=rollout_failure_reason(row_id) if failed else None,
+        message=None if failed else "Rollout finished",
+        follow=planned is None,
+    )
+    if not moved:
+        return 0
+    model_name = await releases.model_name_of(session=session, deployment_id=row_id)
+    assert model_name is not None
+    if planned is not None and failed:
+        await rollout_steps.stop(session, model_name, actor=SYSTEM_ACTOR, at=due_at, why="the deploy failed")
+    elif planned is not None:
+        await rollout_steps.begin(session, planned, actor=SYSTEM_ACTOR, at=due_at)
+    elif not failed:  # taking all the traffic ends another version's rollout
+        await rollout_steps.stop(
+            session, model_name, actor=SYSTEM_ACTOR, at=due_at, why="another version took all traffic"
+        )
+    return 1

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from db import aliases, deployments, releases, training_jobs
+from db import aliases, deployments, releases, rollouts, training_jobs
 from db.deployments import DeploymentView
 from db.engine import Database
-from db.models import DeploymentEvent, TrainingJob
+from db.models import DeploymentEvent, Rollout, TrainingJob
 
 # Rows one query may return: 100 jobs × 61 nested rows in one go was 0.1–0.2 s of ORM work without
 # a pause for the event loop; ~500 rows at a time leave it a turn every ~10 ms (tests/test_starvation.py).
@@ -26,6 +26,7 @@ class Loaders:
         self.events = DataLoader(self._events)
         self.aliases = DataLoader(self._aliases)
         self.model = DataLoader(self._models)  # by model name: a page's models in one query
+        self.rollout = DataLoader(self._rollouts)  # by model name: each model's latest rollout
 
     async def deployments_now(self, ids: Sequence[int]) -> list[DeploymentView | None]:
         """The rows of these ids in one query of their own, past the loader: a top-level page has no
@@ -55,6 +56,11 @@ class Loaders:
         async with self.db.read() as session:
             found = await aliases.names_of(session=session, deployment_ids=ids)
         return [found[i] for i in ids]
+
+    async def _rollouts(self, names: Sequence[str]) -> list[Rollout | None]:
+        async with self.db.read() as session:
+            found = await rollouts.latest(session, list(names))
+        return [found.get(name) for name in names]
 
     async def _models(self, names: Sequence[str]) -> list[releases.ModelFacts | None]:
         async with self.db.read() as session:

@@ -23,8 +23,9 @@ from domain import (
     RESUME,
     Code,
     Move,
+    RolloutStrategy,
 )
-from resolvers import ids, training_input, training_progress
+from resolvers import ids, rollout_steps, rollouts, training_input, training_progress
 from resolvers.context import Context
 from resolvers.errors import ApiError, UserError, UserErrorException
 
@@ -92,10 +93,16 @@ async def _run(ctx: Context, work: Callable[[AsyncSession], Awaitable[T]]) -> Re
 run, fail, row_id = _run, _fail, _row_id
 
 
-async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
-    """Deploy a COMPLETE job as the next version of its model."""
+async def deploy_job(
+    ctx: Context, job_global_id: str, rollout: rollouts.Spec | None = None
+) -> Result[Deployment]:
+    """Deploy a COMPLETE job as the next version of its model; with a CANARY or LINEAR `rollout`,
+    it takes traffic step by step once ACTIVE (resolvers/rollouts.py)."""
+    progressive = rollout is not None and rollout.strategy is not RolloutStrategy.ALL_AT_ONCE
 
     async def work(session: AsyncSession) -> Deployment:
+        if rollout is not None:
+            rollouts.check(rollout, "rollout")
         job = await _job(session, job_global_id, "jobId")
         if job.status != DEPLOYABLE_JOB_STATUS:
             raise _fail(
@@ -103,13 +110,27 @@ async def deploy_job(ctx: Context, job_global_id: str) -> Result[Deployment]:
                 f"Training job is {job.status}; only {DEPLOYABLE_JOB_STATUS} jobs can be deployed",
                 "jobId",
             )
-        return await deployments.create_deployment(
+        # One rollout per model at a time: a version taking all the traffic would end the baking one.
+        await rollouts.refuse_if_baking(session, job.model_name, "jobId")
+        created = await deployments.create_deployment(
             session=session,
             job=job,
             actor=ctx.actor,
             now=ctx.now,
             rollout_due_at=ctx.now + timedelta(seconds=ctx.rollout_seconds),
         )
+        if progressive:
+            assert rollout is not None
+            await rollouts.plan(
+                session,
+                deployment_id=created.id,
+                model_name=created.model_name,
+                version=created.version,
+                spec=rollout,
+                actor=ctx.actor,
+                at=ctx.now,
+            )
+        return created
 
     # On PostgreSQL two deploys can pick the same version; the unique constraint refuses one.
     for _ in range(_VERSION_RETRIES):
@@ -153,6 +174,9 @@ async def _move(ctx: Context, global_id: str, move: Move) -> Result[Deployment]:
             raise _fail(Code.NOT_FOUND, f"No deployment {global_id}", "id")
         if not moved:
             raise _fail(Code.INVALID_TRANSITION, move.refusal(row.status), "id")
+        if move is PAUSE:  # a paused version's rollout stops with it (its share went to the others)
+            why = "the version was paused"
+            await rollout_steps.stop(session, row.model_name, actor=ctx.actor, at=ctx.now, why=why, of=row_id)
         await session.refresh(row)
         return row
 

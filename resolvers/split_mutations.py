@@ -2,7 +2,7 @@
 
 Each runs in one write transaction (behind the lock every writer takes first), checks the model's
 versions as they are then, and writes the changed shares with their TRAFFIC_CHANGED events; a
-UserError rolls it back and changes nothing.
+UserError rolls it back and changes nothing. Either stops the model's baking rollout (ROLLED_BACK).
 """
 
 import math
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import releases, traffic
 from db.deployments import bump_revision
 from domain import Code, DeploymentStatus
-from resolvers import ids
+from resolvers import ids, rollout_steps
 from resolvers.context import Context
 from resolvers.errors import ApiError
 from resolvers.models import ModelRecord, could_be_a_name
@@ -79,6 +79,9 @@ async def set_traffic_split(
         new = {v.id: 0.0 for v in versions} | traffic.rounded(
             {i: p * traffic.FULL / total for i, p in wanted.items()}
         )
+        await rollout_steps.stop(
+            session, model_name, actor=ctx.actor, at=ctx.now, why="the split was set by hand"
+        )
         await traffic.write_split(
             session,
             versions=versions,
@@ -119,6 +122,9 @@ async def rollback_model(ctx: Context, model_name: str) -> Result[ModelRecord]:
             raise fail(
                 Code.INVALID_SPLIT, "The split before the last change no longer sums to 100", "modelName"
             )
+        await rollout_steps.stop(
+            session, model_name, actor=ctx.actor, at=ctx.now, why="the model was rolled back"
+        )
         await traffic.write_split(
             session,
             versions=versions,

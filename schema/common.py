@@ -108,6 +108,9 @@ class UserErrorCode(Enum):
     PROTECTED = strawberry.enum_value(
         Code.PROTECTED, description="The version has an alias: remove the alias first."
     )
+    ROLLOUT_IN_PROGRESS = strawberry.enum_value(
+        Code.ROLLOUT_IN_PROGRESS, description="Another rollout of the model is baking."
+    )
 
 
 @strawberry.type(description="An expected failure of a mutation; nothing was changed.")

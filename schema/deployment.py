@@ -56,6 +56,16 @@ class DeploymentEventKind(Enum):
     ALIAS_REMOVED = strawberry.enum_value(
         domain.EventKind.ALIAS_REMOVED, description="A model alias no longer points at it."
     )
+    ROLLOUT_STARTED = strawberry.enum_value(
+        domain.EventKind.ROLLOUT_STARTED, description="A CANARY or LINEAR rollout of it started."
+    )
+    ROLLOUT_PROMOTED = strawberry.enum_value(
+        domain.EventKind.ROLLOUT_PROMOTED, description="Its rollout held: it has all the model's traffic."
+    )
+    ROLLED_BACK = strawberry.enum_value(
+        domain.EventKind.ROLLED_BACK,
+        description="Its rollout stopped (CRITICAL health, or the split set by hand); the message says why.",
+    )
 
 
 @strawberry.type(description="One entry of a deployment's audit trail.")

@@ -6,11 +6,24 @@ from typing import Annotated
 
 import strawberry
 
+import domain
 from resolvers import models as resolvers
+from resolvers import rollouts
 from resolvers.models import ModelRecord
 from resolvers.pagination import Connection as Rows
 from resolvers.pagination import PageArgs
-from schema.common import After, Before, First, Last, ModelSize, Node, OrderDirection, order_keys, values_of
+from schema.common import (
+    After,
+    Before,
+    First,
+    Last,
+    ModelSize,
+    Node,
+    OrderDirection,
+    mirrors,
+    order_keys,
+    values_of,
+)
 from schema.connection import Connection, Edge, described
 from schema.deployment import (
     AsOf,
@@ -44,26 +57,32 @@ class ModelAlias:
 
 
 @strawberry.enum(description="How a new version takes its model's traffic.")
+@mirrors(domain.RolloutStrategy)
 class RolloutStrategy(Enum):
     ALL_AT_ONCE = strawberry.enum_value(
-        "ALL_AT_ONCE", description="The new version takes all traffic at once."
+        domain.RolloutStrategy.ALL_AT_ONCE, description="The new version takes all traffic at once."
     )
     CANARY = strawberry.enum_value(
-        "CANARY", description="The new version takes `percent`, bakes, then takes all."
+        domain.RolloutStrategy.CANARY, description="The new version takes `percent`, bakes, then takes all."
     )
     LINEAR = strawberry.enum_value(
-        "LINEAR", description="The new version gains `percent` per step, baking after each, until it has all."
+        domain.RolloutStrategy.LINEAR,
+        description="The new version gains `percent` per step, baking after each, until it has all.",
     )
 
 
 @strawberry.enum(description="Where a rollout is.")
+@mirrors(domain.RolloutState)
 class RolloutState(Enum):
     BAKING = strawberry.enum_value(
-        "BAKING", description="Holding its current share while its health is watched."
+        domain.RolloutState.BAKING, description="Holding its current share while its health is watched."
     )
-    PROMOTED = strawberry.enum_value("PROMOTED", description="Finished: the version has all the traffic.")
+    PROMOTED = strawberry.enum_value(
+        domain.RolloutState.PROMOTED, description="Finished: the version has all the traffic."
+    )
     ROLLED_BACK = strawberry.enum_value(
-        "ROLLED_BACK", description="Stopped: the split is back to what it was before the rollout."
+        domain.RolloutState.ROLLED_BACK,
+        description="Stopped: the split is back to what it was before the rollout.",
     )
 
 
@@ -147,8 +166,23 @@ class Model(Node):
         ]
 
     @strawberry.field(description="The rollout in progress, or the latest one.")
-    def rollout(self) -> Rollout | None:
-        return None
+    async def rollout(self, info: strawberry.Info) -> Rollout | None:
+        found = await rollouts.latest(info.context, self._record.name)
+        if found is None:
+            return None
+        row, version = found
+        return Rollout(
+            deployment=Deployment.from_row(version),
+            strategy=RolloutStrategy(row.strategy),
+            state=RolloutState(row.state),
+            percent=row.percent,
+            started_at=row.started_at,
+            # Waiting for the version's activation: its first step is then.
+            next_step_at=(row.next_step_at or version.rollout_due_at)
+            if row.state == domain.RolloutState.BAKING
+            else None,
+            reason=row.reason,
+        )
 
     @strawberry.field(
         description="The model's figures: all its versions together, as callers of its endpoint see them."

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import alias_mutations, mutations, split_mutations
+from resolvers import alias_mutations, mutations, rollout_mutations, split_mutations
 from resolvers.training_input import JobSpec
 from schema.connection import described
 from schema.deployment import Deployment
@@ -14,8 +14,10 @@ from schema.release_inputs import (
     ModelNameInput,
     ModelPayload,
     RemoveModelAliasInput,
+    RolloutInput,
     SetModelAliasInput,
     SetTrafficSplitInput,
+    StartRolloutInput,
 )
 from schema.training_job import TrainingJob
 
@@ -25,6 +27,9 @@ _INPUT = strawberry.argument(description="The mutation's arguments.")
 @strawberry.input(description="Which job to deploy.")
 class DeployJobInput:
     job_id: strawberry.ID = strawberry.field(description="Global ID of a COMPLETE training job.")
+    rollout: RolloutInput | None = strawberry.field(
+        default=None, description="How the new version takes traffic once ACTIVE; default ALL_AT_ONCE."
+    )
 
 
 @strawberry.input(description="Which deployment to change.")
@@ -92,7 +97,8 @@ class Mutation:
     async def deploy_job(
         self, info: strawberry.Info, input: Annotated[DeployJobInput, _INPUT]
     ) -> DeploymentPayload:
-        return DeploymentPayload.of(await mutations.deploy_job(info.context, input.job_id))
+        rollout = input.rollout.spec() if input.rollout is not None else None
+        return DeploymentPayload.of(await mutations.deploy_job(info.context, input.job_id, rollout))
 
     @strawberry.mutation(permission_classes=GUARDED, description="ACTIVE -> PAUSED.")
     async def pause_deployment(
@@ -167,6 +173,16 @@ class Mutation:
         return ModelPayload.of(
             await split_mutations.set_traffic_split(info.context, input.model_name, shares)
         )
+
+    @strawberry.mutation(
+        permission_classes=GUARDED,
+        description="Roll out an ACTIVE version progressively, with automatic rollback on CRITICAL health.",
+    )
+    async def start_rollout(
+        self, info: strawberry.Info, input: Annotated[StartRolloutInput, _INPUT]
+    ) -> ModelPayload:
+        spec = input.rollout.spec()
+        return ModelPayload.of(await rollout_mutations.start_rollout(info.context, input.deployment_id, spec))
 
     @strawberry.mutation(
         permission_classes=GUARDED,

@@ -1,11 +1,41 @@
-"""Inputs and payload of the release mutations (setTrafficSplit, rollbackModel)."""
+"""Inputs and payload of the release mutations (setTrafficSplit, rollbackModel, startRollout, aliases)."""
 
 import strawberry
 
+from domain import RolloutStrategy as Strategy
 from resolvers import mutations
+from resolvers.rollouts import Spec
 from schema.connection import described
-from schema.model import Model
+from schema.model import Model, RolloutStrategy
 from schema.payload import Payload
+
+
+@strawberry.input(description="How a version takes its model's traffic.")
+class RolloutInput:
+    strategy: RolloutStrategy = strawberry.field(
+        default=RolloutStrategy.CANARY, description="CANARY, LINEAR or ALL_AT_ONCE."
+    )
+    percent: float | None = strawberry.field(
+        default=10.0, description="CANARY: the canary's share; LINEAR: the share added per step."
+    )
+    bake_seconds: int | None = strawberry.field(
+        default=600, description="Seconds each step bakes before the next."
+    )
+
+    def spec(self) -> Spec:
+        return Spec(
+            Strategy[self.strategy.name],
+            10.0 if self.percent is None else self.percent,
+            600 if self.bake_seconds is None else self.bake_seconds,
+        )
+
+
+@strawberry.input(description="Roll out an ACTIVE version within its model.")
+class StartRolloutInput:
+    deployment_id: strawberry.ID = strawberry.field(
+        description="An ACTIVE version to roll out within its model."
+    )
+    rollout: RolloutInput = strawberry.field(description="How it takes the model's traffic.")
 
 
 @strawberry.input(description="One version's share in a new split.")

@@ -109,6 +109,8 @@ GRAPHQL_ENUMS = {
     "DeploymentEventKind": domain.EventKind,
     "DeploymentHealth": domain.Health,
     "ModelSize": domain.ModelSize,
+    "RolloutStrategy": domain.RolloutStrategy,
+    "RolloutState": domain.RolloutState,
 }
 
 

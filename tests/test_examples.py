@@ -55,6 +55,7 @@ VARIABLES: dict[str, Any] = {
         "shares": [{"deploymentId": "$holder", "percent": 90}, {"deploymentId": "$standby", "percent": 10}],
     },
     "rollback-model.graphql": {"modelName": "support-triage"},
+    "start-canary.graphql": {"deploymentId": "$standby", "percent": 10, "bakeSeconds": 600},
     "set-model-alias.graphql": {
         "modelName": "support-triage",
         "alias": "production",
@@ -191,6 +192,9 @@ CHECKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
         {"split": sorted(split_of(d["setTrafficSplit"]))[-2:]}, split=[10.0, 90.0]
     ),
     "rollback-model.graphql": lambda d, v: expect({"held": max(split_of(d["rollbackModel"]))}, held=100.0),
+    "start-canary.graphql": lambda d, v: expect(
+        d["startRollout"]["model"]["rollout"], strategy="CANARY", state="BAKING", percent=10.0, reason=None
+    ),
     "set-model-alias.graphql": lambda d, v: expect(
         d["setModelAlias"]["model"]["aliases"][0], name="production", updatedBy="anonymous"
     ),

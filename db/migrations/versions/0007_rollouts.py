@@ -1,0 +1,79 @@
+"""rollouts: progressive (CANARY, LINEAR) rollouts of a version; ROLLOUT_STARTED / ROLLOUT_PROMOTED /
+ROLLED_BACK events
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-02 16:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import db.types
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_KINDS_BEFORE = (
+    "CREATED",
+    "ACTIVATED",
+    "PAUSED",
+    "RESUMED",
+    "FAILED",
+    "DELETED",
+    "TRAFFIC_CHANGED",
+    "ALIAS_SET",
+    "ALIAS_REMOVED",
+)
+_KINDS = (*_KINDS_BEFORE, "ROLLOUT_STARTED", "ROLLOUT_PROMOTED", "ROLLED_BACK")
+_NAME = sa.String(length=100).with_variant(sa.String(length=100, collation="C"), "postgresql")
+
+
+def _kinds(kinds: tuple[str, ...]) -> str:
+    return "kind IN ({})".format(", ".join(f"'{k}'" for k in kinds))
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rollouts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("model_name", _NAME, nullable=False),
+        sa.Column("deployment_id", sa.Integer(), nullable=False),
+        sa.Column("strategy", sa.String(length=12), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("step_percent", sa.Float(), nullable=False),
+        sa.Column("bake_seconds", sa.Integer(), nullable=False),
+        sa.Column("percent", sa.Float(), nullable=False),
+        sa.Column("steps", sa.Integer(), nullable=False),
+        sa.Column("started_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_step_at", db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("before_split", sa.Text(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.CheckConstraint("strategy IN ('ALL_AT_ONCE', 'CANARY', 'LINEAR')", name="ck_strategy_valid"),
+        sa.CheckConstraint("state IN ('BAKING', 'PROMOTED', 'ROLLED_BACK')", name="ck_state_valid"),
+        sa.ForeignKeyConstraint(["deployment_id"], ["deployments.id"], ondelete="RESTRICT"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("rollouts", schema=None) as batch_op:
+        batch_op.create_index("ix_rollouts_model", ["model_name", "id"], unique=False)
+        batch_op.create_index("ix_rollouts_state_due", ["state", "next_step_at"], unique=False)
+    with op.batch_alter_table("deployment_events", schema=None) as batch_op:
+        batch_op.drop_constraint("ck_kind_valid", type_="check")
+        batch_op.create_check_constraint("ck_kind_valid", _kinds(_KINDS))
+
+
+def downgrade() -> None:
+    added = ", ".join(f"'{k}'" for k in _KINDS[len(_KINDS_BEFORE) :])
+    op.execute(sa.text(f"DELETE FROM deployment_events WHERE kind IN ({added})"))
+    with op.batch_alter_table("deployment_events", schema=None) as batch_op:
+        batch_op.drop_constraint("ck_kind_valid", type_="check")
+        batch_op.create_check_constraint("ck_kind_valid", _kinds(_KINDS_BEFORE))
+    with op.batch_alter_table("rollouts", schema=None) as batch_op:
+        batch_op.drop_index("ix_rollouts_state_due")
+        batch_op.drop_index("ix_rollouts_model")
+    op.drop_table("rollouts")

@@ -1,0 +1,188 @@
+"""A rollout's moves: its first step, each step due, its promotion, its rollback and its stop.
+
+Each writes the split (db/traffic.py write_split: TRAFFIC_CHANGED events) and the rollout's own
+event (ROLLOUT_PROMOTED, ROLLED_BACK) with its actor, in the caller's transaction, behind the write
+lock; the rollout row moves on with a conditional UPDATE from the step it was read at.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import rollouts as rows
+from db import traffic
+from db.deployments import bump_revision
+from db.models import Deployment, Rollout
+from domain import EventKind, Health, RolloutState, RolloutStrategy
+from resolvers import guardrail
+from resolvers.rollouts import ACTIVE, SYSTEM_ACTOR, advance, named, restored, target, with_share
+
+
+async def _split(
+    session: AsyncSession,
+    versions: list[traffic.Version],
+    shares: dict[int, float],
+    actor: str,
+    at: datetime,
+    why: str,
+) -> None:
+    await traffic.write_split(
+        session,
+        versions=versions,
+        shares=shares,
+        actor=actor,
+        at=at,
+        revision=await bump_revision(session),
+        why=why,
+    )
+
+
+async def begin(session: AsyncSession, row: Rollout, *, actor: str, at: datetime) -> None:
+    """The version (ACTIVE now) takes its first share; alone in its model, it is promoted at once."""
+    versions = await traffic.versions_of(session, row.model_name)
+    canary = next(v for v in versions if v.id == row.deployment_id)
+    before = {v.id: v.percent for v in versions if v.status == ACTIVE}
+    alone = not any(v.status == ACTIVE and v.id != canary.id for v in versions)
+    all_at_once = row.strategy == RolloutStrategy.ALL_AT_ONCE
+    percent = traffic.FULL if alone or all_at_once else target(row, 1)
+    done = percent >= traffic.FULL
+    await advance(
+        session,
+        row,
+        steps=1,
+        percent=percent,
+        before_split=rows.encode_split(before),
+        state=RolloutState.PROMOTED if done else RolloutState.BAKING,
+        next_step_at=None if done else at + timedelta(seconds=row.bake_seconds),
+    )
+    name = named(canary.version)
+    why = f"{name} {'promoted' if done else 'rollout step 1'}"
+    await _split(session, versions, with_share(versions, canary.id, percent), actor, at, why)
+    if done:
+        rows.event(
+            session,
+            deployment_id=canary.id,
+            status=ACTIVE,
+            kind=EventKind.ROLLOUT_PROMOTED,
+            actor=actor,
+            at=at,
+            message=f"{name} promoted at once: "
+            + ("all at once" if all_at_once and not alone else "the model's only ACTIVE version"),
+        )
+    await session.flush()
+
+
+async def step(session: AsyncSession, row: Rollout) -> bool:
+    """The rollout's step due at `row.next_step_at`: rolled back on CRITICAL health, else on (or promoted)."""
+    at = row.next_step_at
+    assert at is not None
+    versions = await traffic.versions_of(session, row.model_name)
+    canary = next((v for v in versions if v.id == row.deployment_id), None)
+    if canary is None or canary.status != ACTIVE:
+        why = f"the version is {'deleted' if canary is None else canary.status}: the rollout stopped"
+        moved = await advance(session, row, state=RolloutState.ROLLED_BACK, next_step_at=None, reason=why)
+        if moved and canary is not None:
+            rows.event(
+                session,
+                deployment_id=canary.id,
+                status=canary.status,
+                kind=EventKind.ROLLED_BACK,
+                actor=SYSTEM_ACTOR,
+                at=at,
+                message=f"Rollout stopped: {why}",
+            )
+        return moved
+    name = named(canary.version)
+    verdict = await guardrail.verdict(session, canary.id, at)
+    if verdict.health is Health.CRITICAL:
+        why = f"Health CRITICAL while baking at {row.percent:g} %: {verdict.reason}"
+        shares = restored(versions, rows.split_of(row), canary.id)
+        if not await advance(
+            session,
+            row,
+            state=RolloutState.ROLLED_BACK,
+            next_step_at=None,
+            reason=why,
+            percent=shares[canary.id],
+        ):
+            return False
+        rows.event(
+            session,
+            deployment_id=canary.id,
+            status=ACTIVE,
+            kind=EventKind.ROLLED_BACK,
+            actor=SYSTEM_ACTOR,
+            at=at,
+            message=f"Rolled back: {why}",
+        )
+        await _split(session, versions, shares, SYSTEM_ACTOR, at, f"{name} rolled back (health CRITICAL)")
+        return True
+    percent = target(row, row.steps + 1)
+    done = percent >= traffic.FULL
+    if not await advance(
+        session,
+        row,
+        steps=row.steps + 1,
+        percent=percent,
+        state=RolloutState.PROMOTED if done else RolloutState.BAKING,
+        next_step_at=None if done else at + timedelta(seconds=row.bake_seconds),
+    ):
+        return False
+    await _split(
+        session,
+        versions,
+        with_share(versions, canary.id, percent),
+        SYSTEM_ACTOR,
+        at,
+        f"{name} {'promoted' if done else f'rollout step {row.steps + 1}'}",
+    )
+    if done:
+        rows.event(
+            session,
+            deployment_id=canary.id,
+            status=ACTIVE,
+            kind=EventKind.ROLLOUT_PROMOTED,
+            actor=SYSTEM_ACTOR,
+            at=at,
+            message=f"{name} held through its rollout: promoted to 100 %",
+        )
+    await session.flush()
+    return True
+
+
+async def stop(
+    session: AsyncSession, model_name: str, *, actor: str, at: datetime, why: str, of: int | None = None
+) -> None:
+    """Stop the model's baking rollout (only if it is version `of`'s, when given), leaving the split to
+    the caller (setTrafficSplit, rollbackModel, a pause of the version)."""
+    row = await rows.baking(session, model_name)
+    if row is None or (of is not None and row.deployment_id != of):
+        return
+    status = await _status(session, row.deployment_id)
+    reason = f"Stopped by {actor}: {why}"
+    if await advance(session, row, state=RolloutState.ROLLED_BACK, next_step_at=None, reason=reason):
+        rows.event(
+            session,
+            deployment_id=row.deployment_id,
+            status=status,
+            kind=EventKind.ROLLED_BACK,
+            actor=actor,
+            at=at,
+            message=f"Rollout {reason[0].lower()}{reason[1:]}",
+        )
+        await session.flush()
+
+
+async def _status(session: AsyncSession, deployment_id: int) -> str:
+    return str(await session.scalar(select(Deployment.status).where(Deployment.id == deployment_id)))
+
+
+async def due_steps(session: AsyncSession, now: datetime) -> int:
+    """Every rollout step due by `now`, earliest first (a step may make the next one due as well)."""
+    written = 0
+    while (row := await rows.due(session, now)) is not None:
+        if not await step(session, row):
+            break
+        written += 1
+    return written
