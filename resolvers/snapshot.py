@@ -8,6 +8,8 @@ wrote, reloads only the rows stamped after the revision it holds.
 """
 
 import asyncio
+import ctypes
+import ctypes.util
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
@@ -36,6 +38,16 @@ _WINDOWS_KEPT = 2
 # Health needs each rule's level in the last HEALTH_WINDOWS windows; kept a little longer,
 # so a poll in the next window computes only that window's figures.
 _LEVELS_KEPT = 2 * HEALTH_WINDOWS
+
+
+# A load of many rows builds Python lists of every row and event on the way to the arrays; glibc
+# keeps what they freed (at 100,000 deployments, 36 MB of a 187 MB process) unless asked to give it
+# back. Asked after a large load only: a trim costs milliseconds, and a write's reload reads a few rows.
+_TRIM_AFTER_ROWS = 10_000
+try:
+    _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to give back this way
+    _malloc_trim = None
 
 
 def model_key(name: str) -> int:
@@ -238,4 +250,6 @@ class FleetCache:
                     rows = await fleet_rows.changed_since(session, held.revision)
                 self._snapshot = _merge(held, rows, revision)
                 self.reloads += 1
+                if _malloc_trim is not None and len(rows.ids) >= _TRIM_AFTER_ROWS:
+                    _malloc_trim(0)
             return self._snapshot
