@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import literal, select, type_coerce
+from sqlalchemy import func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
@@ -34,6 +34,10 @@ class FleetRows:
     pause_owner: np.ndarray
     pause_start: np.ndarray
     pause_end: np.ndarray
+    # Steps of their shares of their models' traffic: owner id, when, the share from then (0..1).
+    share_owner: np.ndarray
+    share_at: np.ndarray
+    share_value: np.ndarray
 
 
 async def revision(session: AsyncSession) -> int:
@@ -125,21 +129,40 @@ async def changed_since(session: AsyncSession, since: int) -> FleetRows:
         np.concatenate(column) if isinstance(column[0], np.ndarray) else [v for part in column for v in part]
         for column in zip(*parts, strict=True)
     ]
-    owners, starts, ends = await _pauses(session, select(Deployment.id).where(Deployment.revision > since))
-    return FleetRows(*cols, pause_owner=owners, pause_start=starts, pause_end=ends)  # type: ignore[arg-type]
+    t = await _timelines(session, select(Deployment.id).where(Deployment.revision > since))
+    return FleetRows(*cols, *t)  # type: ignore[arg-type]
 
 
-async def off_intervals(session: AsyncSession, deployment_id: int) -> list[tuple[float, float]]:
-    """One deployment's not-serving intervals (epoch seconds), as the snapshot has them."""
-    _, starts, ends = await _pauses(session, select(literal(deployment_id)))
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+@dataclass(frozen=True)
+class Timeline:
+    """One deployment's not-serving intervals and share steps (epoch seconds), as the snapshot has them."""
+
+    off: list[tuple[float, float]]
+    shares: list[tuple[float, float]]  # (when, share of the model's traffic from then, 0..1)
 
 
-async def _pauses(session: AsyncSession, changed: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+async def timeline(session: AsyncSession, deployment_id: int) -> Timeline:
+    _, starts, ends, _, at, value = await _timelines(session, select(literal(deployment_id)))
+    return Timeline(
+        list(zip(starts.tolist(), ends.tolist(), strict=True)),
+        list(zip(at.tolist(), value.tolist(), strict=True)),
+    )
+
+
+async def model_first_activation(session: AsyncSession, model_name: str) -> float:
+    """When any version of the model (deleted ones too) was first activated: its traffic's start."""
+    first = await session.scalar(
+        select(func.min(_raw(Deployment.activated_at))).where(Deployment.model_name == model_name)
+    )
+    return float(_epoch([first])[0])
+
+
+async def _timelines(session: AsyncSession, changed: Any) -> tuple[np.ndarray, ...]:
     """Not-serving intervals: paused, from each event that stops serving (PAUSED) to the next that
     restarts it (RESUMED: the moves' `serving` in domain.py), or standing by at 0 % of the model's
     traffic, from a TRAFFIC_CHANGED to 0 to the next to more. A version with no traffic event yet
-    (stored before the split existed) serves whenever it is not paused."""
+    (stored before the split existed) serves whenever it is not paused, with all its model's
+    traffic. And each TRAFFIC_CHANGED as a step of the share: (owner, when, percent / 100)."""
     stmt = select(
         DeploymentEvent.deployment_id,
         DeploymentEvent.kind,
@@ -156,6 +179,7 @@ async def _pauses(session: AsyncSession, changed: Any) -> tuple[np.ndarray, np.n
     owners: list[int] = []
     starts: list[float] = []
     ends: list[float] = []
+    steps: list[tuple[int, float, float]] = []
     owner_now, paused, standby = None, False, False
     for owner, kind, at, _, traffic_to in events:
         if owner != owner_now:
@@ -167,10 +191,19 @@ async def _pauses(session: AsyncSession, changed: Any) -> tuple[np.ndarray, np.n
             paused = False
         else:
             standby = traffic_to == 0
+            steps.append((owner, at.timestamp(), min(max(float(traffic_to or 0.0) / 100.0, 0.0), 1.0)))
         if (paused or standby) and not was_off:
             owners.append(owner)
             starts.append(at.timestamp())
             ends.append(np.inf)
         elif was_off and not (paused or standby):
             ends[-1] = at.timestamp()
-    return np.array(owners, dtype=np.int64), np.array(starts), np.array(ends)
+    step_columns = list(zip(*steps, strict=True)) if steps else [(), (), ()]
+    return (
+        np.array(owners, dtype=np.int64),
+        np.array(starts),
+        np.array(ends),
+        np.array(step_columns[0], dtype=np.int64),
+        np.array(step_columns[1], dtype=np.float64),
+        np.array(step_columns[2], dtype=np.float32),
+    )

@@ -1,8 +1,9 @@
 """A rollout's guardrail: the version's health at a step instant, as every replica computes it.
 
 Health is the simulator's pure function of the version's stored facts (id, size, model, activation,
-not-serving intervals) and the window, so the one-version fleet built here gives the health the
-snapshot shows for it (resolvers/metrics.py) at the same instant, without the fleet snapshot.
+not-serving intervals, share steps, the model's first activation) and the window, so the one-version
+fleet built here gives the health the snapshot shows for it (resolvers/metrics.py) at the same
+instant, without the fleet snapshot.
 """
 
 from dataclasses import dataclass
@@ -25,14 +26,17 @@ class Verdict:
     reason: str  # the health reasons, joined; empty when HEALTHY
 
 
-def fleet_of(row: Deployment, intervals: list[tuple[float, float]]) -> Fleet:
+def fleet_of(row: Deployment, timeline: fleet_rows.Timeline, model_start: float) -> Fleet:
+    """The version alone, with its not-serving intervals, its share steps and its model's first activation."""
     activated = row.activated_at.timestamp() if row.activated_at is not None else np.nan
     return Fleet.build(
         ids=[row.id],
         size=[MODEL_SIZES.index(row.model_size)],  # type: ignore[arg-type]
         activated_at=[activated],
-        off_intervals=[intervals],
+        off_intervals=[timeline.off],
         model=[model_key(row.model_name)],
+        shares=[timeline.shares],
+        model_activated_at=[model_start],
     )
 
 
@@ -59,4 +63,6 @@ def verdict_of(fleet: Fleet, at: datetime) -> Verdict:
 async def verdict(session: AsyncSession, deployment_id: int, at: datetime) -> Verdict:
     row = await session.scalar(select(Deployment).where(Deployment.id == deployment_id))
     assert row is not None
-    return verdict_of(fleet_of(row, await fleet_rows.off_intervals(session, deployment_id)), at)
+    timeline = await fleet_rows.timeline(session, deployment_id)
+    model_start = await fleet_rows.model_first_activation(session, row.model_name)
+    return verdict_of(fleet_of(row, timeline, model_start), at)

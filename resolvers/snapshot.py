@@ -74,6 +74,10 @@ class Snapshot:
     pause_owner: np.ndarray
     pause_start: np.ndarray
     pause_end: np.ndarray
+    share_owner: np.ndarray
+    share_at: np.ndarray
+    share_value: np.ndarray
+    name_activated: np.ndarray  # each name's first activation (deleted versions too), NaN: none yet
     traits: Traits | None = None  # the simulator's per-deployment traits, when carried over
     fleet: Fleet = field(init=False)
     _metrics: OrderedDict[int, Metrics] = field(init=False, default_factory=OrderedDict)
@@ -84,17 +88,20 @@ class Snapshot:
     sorted_cache: OrderedDict[Any, np.ndarray] = field(init=False, default_factory=OrderedDict, repr=False)
 
     def __post_init__(self) -> None:
-        owner = np.searchsorted(self.ids, self.pause_owner)
-        order = np.lexsort((self.pause_start, owner))
-        counts = np.bincount(owner, minlength=len(self.ids))
+        off_ptr, off = _csr(self.ids, self.pause_owner, self.pause_start)
+        share_ptr, share = _csr(self.ids, self.share_owner, self.share_at)
         self.fleet = Fleet(
             ids=self.ids,
             size=self.size,
             activated_at=self.activated_at,
-            off_ptr=np.concatenate(([0], np.cumsum(counts))),
-            off_start=self.pause_start[order],
-            off_end=self.pause_end[order],
+            off_ptr=off_ptr,
+            off_start=self.pause_start[off],
+            off_end=self.pause_end[off],
             model=np.array([model_key(name) for name in self.names], dtype=np.int64).take(self.name_code),
+            share_ptr=share_ptr,
+            share_at=self.share_at[share],
+            share_value=self.share_value[share],
+            model_activated_at=self.name_activated.take(self.name_code),
             traits=self.traits,
         )
 
@@ -150,6 +157,13 @@ class Snapshot:
         return self._health[window]
 
 
+def _csr(ids: np.ndarray, owner_ids: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pointers of each id's entries (owned by owner_ids) and the order that groups them, by time."""
+    owner = np.searchsorted(ids, owner_ids)
+    counts = np.bincount(owner, minlength=len(ids))
+    return np.concatenate(([0], np.cumsum(counts))), np.lexsort((at, owner))
+
+
 def _empty_snapshot() -> Snapshot:
     i64, f64, i8 = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8)
     return Snapshot(
@@ -168,6 +182,10 @@ def _empty_snapshot() -> Snapshot:
         pause_owner=i64,
         pause_start=f64,
         pause_end=f64,
+        share_owner=i64,
+        share_at=f64,
+        share_value=np.zeros(0, np.float32),
+        name_activated=f64,
     )
 
 
@@ -183,6 +201,9 @@ def _merge(old: Snapshot, rows: fleet_rows.FleetRows, revision: int) -> Snapshot
             names.append(name)
             folded.append(name_folded)
     new_codes = np.array([vocabulary[name] for name in rows.model_name], dtype=np.int32)
+    # A model's traffic starts at its first version's activation, deleted versions included.
+    name_activated = np.concatenate((old.name_activated, np.full(len(names) - len(old.names), np.nan)))
+    np.fmin.at(name_activated, new_codes, rows.activated_at)
 
     def join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.concatenate((a[keep], b[live]))
@@ -191,6 +212,8 @@ def _merge(old: Snapshot, rows: fleet_rows.FleetRows, revision: int) -> Snapshot
     order = np.argsort(ids, kind="stable")
     pause_keep = ~np.isin(old.pause_owner, rows.ids)
     pause_live = np.isin(rows.pause_owner, rows.ids[live]) & (rows.pause_start < rows.pause_end)
+    share_keep = ~np.isin(old.share_owner, rows.ids)
+    share_live = np.isin(rows.share_owner, rows.ids[live])
     # Traits hash each id: keep the unchanged rows' and derive only the changed rows'.
     changed = traits_of(
         rows.ids, rows.size, np.array([model_key(name) for name in rows.model_name], dtype=np.int64)
@@ -217,6 +240,10 @@ def _merge(old: Snapshot, rows: fleet_rows.FleetRows, revision: int) -> Snapshot
         pause_owner=np.concatenate((old.pause_owner[pause_keep], rows.pause_owner[pause_live])),
         pause_start=np.concatenate((old.pause_start[pause_keep], rows.pause_start[pause_live])),
         pause_end=np.concatenate((old.pause_end[pause_keep], rows.pause_end[pause_live])),
+        share_owner=np.concatenate((old.share_owner[share_keep], rows.share_owner[share_live])),
+        share_at=np.concatenate((old.share_at[share_keep], rows.share_at[share_live])),
+        share_value=np.concatenate((old.share_value[share_keep], rows.share_value[share_live])),
+        name_activated=name_activated,
         traits=merged,
     )
 

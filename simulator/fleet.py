@@ -7,8 +7,12 @@ A pause takes effect in the window it happens in (a paused deployment never show
 traffic for the rest of that minute), while activation and resume take effect at
 the next window start (a full window of traffic, not a partial one).
 
-`model` keys the deployment's model (a stable hash of its name): deployments of one
-model share its traffic rhythm. Traits (simulator/profile.py) are derived once here.
+`model` keys the deployment's model (a stable hash of its name): a model's request rate
+(popularity, rhythm, noise) is the model's, ramping up from the model's first activation
+(`model_activated_at`), and each version serves its share of it. Shares are steps: from
+`share_at` (taking effect at the next window start, as a resume does) the version's share is
+`share_value` (a fraction); before its first step, 1. Traits (simulator/profile.py) are
+derived once here.
 """
 
 from collections.abc import Callable, Sequence
@@ -18,6 +22,7 @@ import numpy as np
 
 from domain import MODEL_SIZES  # integer size codes: an index into it
 
+from .gather import Broadcast
 from .profile import Traits, traits
 from .windows import first_window_starting_at_or_after, window_of
 
@@ -33,12 +38,22 @@ class Fleet:
     off_start: np.ndarray  # float64 start of a not-serving interval (paused); sorted per deployment
     off_end: np.ndarray  # float64 its end (resume time); +inf while still paused
     model: np.ndarray | None = None  # int64 model keys; None: every deployment its own model
+    # CSR steps of each deployment's share of its model's traffic (fractions 0..1, sorted by time).
+    share_ptr: np.ndarray | None = None  # int64, length n + 1; None: no steps (every share 1)
+    share_at: np.ndarray | None = None  # float64 epoch s of each step
+    share_value: np.ndarray | None = None  # float32 the share from then on
+    model_activated_at: np.ndarray | None = None  # float64 the model's first activation; None: own
     # Derived in __post_init__: the same facts as window indices, for the serving test.
     act_window: np.ndarray = field(init=False, repr=False, compare=False)
     off_start_window: np.ndarray = field(init=False, repr=False, compare=False)
     off_end_window: np.ndarray = field(init=False, repr=False, compare=False)
     bisect_steps: int = field(init=False, repr=False, compare=False)
     paused_ever: np.ndarray = field(init=False, repr=False, compare=False)  # bool: has intervals
+    model_act_window: np.ndarray = field(init=False, repr=False, compare=False)  # the model's ramp
+    share_window: np.ndarray = field(init=False, repr=False, compare=False)  # a step's first window
+    partial: np.ndarray = field(init=False, repr=False, compare=False)  # bool: a share not 0 or 1
+    any_partial: bool = field(init=False, repr=False, compare=False)
+    share_steps: int = field(init=False, repr=False, compare=False)
     # Derived from ids, size and model unless given (a caller that merges fleets keeps the
     # traits of unchanged deployments instead of hashing every id again).
     traits: Traits = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
@@ -56,7 +71,17 @@ class Fleet:
             "off_start": np.ascontiguousarray(self.off_start, dtype=np.float64),
             "off_end": np.ascontiguousarray(self.off_end, dtype=np.float64),
             "model": np.ascontiguousarray(self.ids if self.model is None else self.model, dtype=np.int64),
+            "share_ptr": np.zeros(len(self.ids) + 1) if self.share_ptr is None else self.share_ptr,
+            "share_at": np.zeros(0) if self.share_at is None else self.share_at,
+            "share_value": np.zeros(0) if self.share_value is None else self.share_value,
         }
+        arrays["share_ptr"] = np.ascontiguousarray(arrays["share_ptr"], dtype=np.int64)
+        arrays["share_at"] = np.ascontiguousarray(arrays["share_at"], dtype=np.float64)
+        arrays["share_value"] = np.ascontiguousarray(arrays["share_value"], dtype=np.float32)
+        own = self.model_activated_at is None
+        arrays["model_activated_at"] = np.ascontiguousarray(
+            self.activated_at if own else self.model_activated_at, dtype=np.float64
+        )
         for name, value in arrays.items():
             object.__setattr__(self, name, value)
         _validate(self)
@@ -66,6 +91,18 @@ class Fleet:
         object.__setattr__(self, "off_start_window", window_of(self.off_start))
         object.__setattr__(self, "off_end_window", first_window_starting_at_or_after(self.off_end))
         object.__setattr__(self, "paused_ever", self.off_ptr[1:] > self.off_ptr[:-1])
+        # The same array when the model's start is each deployment's own: the ramp then needs no
+        # second gather (simulator/metrics.py tests for it).
+        model_act = self.act_window if own else first_window_starting_at_or_after(self.model_activated_at)
+        object.__setattr__(self, "model_act_window", model_act)
+        object.__setattr__(self, "share_window", first_window_starting_at_or_after(self.share_at))
+        # Only a share strictly between 0 and 1 changes a serving window's traffic: 0 is also a
+        # not-serving interval, 1 the default. Other deployments skip the lookup.
+        between = np.concatenate(([0], np.cumsum((self.share_value > 0) & (self.share_value < 1))))
+        object.__setattr__(self, "partial", between[self.share_ptr[1:]] > between[self.share_ptr[:-1]])
+        object.__setattr__(self, "any_partial", bool(self.partial.any()))
+        steps = int(np.diff(self.share_ptr).max(initial=0))
+        object.__setattr__(self, "share_steps", steps.bit_length())
         most = int(np.diff(self.off_ptr).max(initial=0))
         object.__setattr__(self, "bisect_steps", most.bit_length())
         if self.traits is None:
@@ -86,8 +123,11 @@ class Fleet:
         activated_at: Sequence[float] | np.ndarray,
         off_intervals: Sequence[Sequence[tuple[float, float]]] | None = None,
         model: Sequence[int] | np.ndarray | None = None,
+        shares: Sequence[Sequence[tuple[float, float]]] | None = None,
+        model_activated_at: Sequence[float] | np.ndarray | None = None,
     ) -> "Fleet":
-        """Fleet from per-deployment lists of (start, end) pauses, sorted and merged here."""
+        """Fleet from per-deployment lists of (start, end) pauses, sorted and merged here, and of
+        (at, fraction) steps of the share of its model's traffic, sorted here."""
         n = len(ids)
         if off_intervals is None:
             off_intervals = [()] * n
@@ -106,7 +146,24 @@ class Fleet:
             off_start=bounds[:, 0],
             off_end=bounds[:, 1],
             model=None if model is None else np.asarray(model, dtype=np.int64),
+            **_share_steps(n, shares),
+            model_activated_at=None if model_activated_at is None else np.asarray(model_activated_at),
         )
+
+
+def _share_steps(n: int, shares: Sequence[Sequence[tuple[float, float]]] | None) -> dict[str, np.ndarray]:
+    if shares is None:
+        return {}
+    if len(shares) != n:
+        raise ValueError(f"shares has {len(shares)} entries for {n} deployments")
+    steps = [sorted((float(at), float(value)) for at, value in one) for one in shares]
+    flat = np.array([step for one in steps for step in one], dtype=np.float64).reshape(-1, 2)
+    counts = np.fromiter((len(one) for one in steps), dtype=np.int64, count=n)
+    return {
+        "share_ptr": np.concatenate(([0], np.cumsum(counts))),
+        "share_at": flat[:, 0],
+        "share_value": flat[:, 1],
+    }
 
 
 def _merge(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -141,6 +198,17 @@ def _validate(fleet: Fleet) -> None:
     same_owner[ptr[:-1][np.diff(ptr) > 0]] = False
     if np.any(start[1:][same_owner[1:]] < end[:-1][same_owner[1:]]):
         raise ValueError("a deployment's not-serving intervals must be sorted and disjoint")
+    ptr, at, value = fleet.share_ptr, fleet.share_at, fleet.share_value
+    if ptr.shape != (n + 1,) or ptr[0] != 0 or ptr[-1] != len(at) or np.any(np.diff(ptr) < 0):
+        raise ValueError("share_ptr must be n + 1 non-decreasing pointers from 0 to len(share_at)")
+    if value.shape != at.shape or np.isnan(at).any() or not np.all((value >= 0) & (value <= 1)):
+        raise ValueError("each share step needs a time and a fraction from 0 to 1")
+    same_owner = np.ones(len(at), dtype=bool)
+    same_owner[ptr[:-1][np.diff(ptr) > 0]] = False
+    if np.any(at[1:][same_owner[1:]] < at[:-1][same_owner[1:]]):
+        raise ValueError("a deployment's share steps must be sorted by time")
+    if fleet.model_activated_at.shape != (n,):
+        raise ValueError("model_activated_at must have one entry per deployment")
 
 
 def serving_mask(fleet: Fleet, position: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -189,3 +257,34 @@ def serving_and_start(
     resumed = had_pause & ~inside
     start[candidates[resumed]] = resumed_at[resumed]
     return serving, start
+
+
+def share_of(
+    fleet: Fleet,
+    position: np.ndarray,
+    window: np.ndarray | int,
+    gather: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray | None:
+    """Each pair's share of its model's traffic in its window (float32), or None where every pair's
+    share is 1 (then nothing needs multiplying). Arguments as serving_and_start's."""
+    if not fleet.any_partial or (isinstance(gather, Broadcast) and not fleet.partial[gather.first]):
+        return None
+    partial = fleet.partial.take(position) if gather is None else gather(fleet.partial)
+    candidates = np.flatnonzero(partial)
+    if candidates.size == 0:
+        return None
+    pos = position[candidates]
+    win = window if isinstance(window, int) else window[candidates]
+    first = fleet.share_ptr[pos]
+    lo, hi = first.copy(), fleet.share_ptr[pos + 1]
+    last = len(fleet.share_at) - 1
+    for _ in range(fleet.share_steps):
+        mid = (lo + hi) >> 1
+        before = fleet.share_window[np.minimum(mid, last)] <= win
+        open_range = lo < hi
+        lo = np.where(open_range & before, mid + 1, lo)
+        hi = np.where(open_range & ~before, mid, hi)
+    # lo is the first step after the window: the share in force is step lo - 1's, else 1.
+    share = np.ones(position.size, dtype=np.float32)
+    share[candidates] = np.where(lo > first, fleet.share_value[np.maximum(lo - 1, 0)], 1.0)
+    return share

@@ -19,7 +19,7 @@ import numpy as np
 from domain import HEALTH_LEVELS
 from domain import Health as Level
 
-from .fleet import Fleet
+from .fleet import Fleet, share_of
 from .gather import gatherer
 from .metrics import Metrics, compute_metrics
 from .traffic import RAMP_WINDOWS, load_factor, ramp
@@ -46,7 +46,8 @@ _HALF = TRAILING_WINDOWS // 2
 def trailing_mean_volume(fleet: Fleet, index: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Mean req/s each deployment normally gets over the hour before its window.
 
-    The noise-free, incident-free expectation (popularity, weekly cycle, ramp-up),
+    The noise-free, incident-free expectation (the model's popularity, weekly cycle and
+    ramp-up, times the version's share of the model's traffic in the window),
     sampled at the midpoints of the hour's two halves (the cycle is smooth): cheap, and
     a traffic drop then stays flagged for as long as it lasts instead of dragging its
     own baseline down. Windows before activation count as 0 req/s.
@@ -58,15 +59,19 @@ def trailing_mean_volume(fleet: Fleet, index: np.ndarray, window: np.ndarray) ->
     t = fleet.traits
     gather = gatherer(position)
     week_start = gather(t.week_start)
-    age = win - gather(fleet.act_window)
+    age = win - gather(fleet.model_act_window)
     total = np.zeros(position.size, dtype=np.float32)
     for back in (_HALF + _HALF // 2, _HALF // 2):
-        share = load_factor(week_start, win - back)
+        load = load_factor(week_start, win - back)
         young = np.flatnonzero(age - back < RAMP_WINDOWS)
-        share[young] *= ramp(age[young] - back)
-        total += share
+        load[young] *= ramp(age[young] - back)
+        total += load
     total *= gather(t.volume)
     total *= 0.5
+    # Of the model's traffic, the version's share now: a deliberate split is not a drop.
+    share = share_of(fleet, position, win, gather)
+    if share is not None:
+        total *= share
     return total.reshape(index_b.shape)
 
 

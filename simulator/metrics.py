@@ -2,7 +2,8 @@
 
 Per pair: the request rate (traffic.py), replicas and utilisation (load.py),
 incidents (incidents.py), then the window's requests drawn from that: a Poisson
-count of served and one of failed requests, percentiles measured from that many requests.
+count of the model's requests of which the version serves its share, of them a count of failed
+ones, percentiles measured from that many requests.
 """
 
 from collections.abc import Callable
@@ -14,13 +15,13 @@ import numpy as np
 from ._random import NORMAL32, hash_counter, slot
 from .draws import poisson
 from .episodes import ERRORS, SLOWDOWN, TRAFFIC_DROP, rollout_incidents
-from .fleet import Fleet, serving_and_start
+from .fleet import Fleet, serving_and_start, share_of
 from .gather import Broadcast, RunGather, consecutive, gatherer
 from .incidents import incidents, own_at
 from .load import COLD_LATENCY, percentiles, queueing, replicas, timed_out
 from .pools import WindowTerms, window_terms
 from .profile import QUEUE_P50, QUEUE_SHAPE
-from .traffic import RAMP_WINDOWS, ramp, rate_factors
+from .traffic import COUNT_SLOTS, NOISE_PERIOD, RAMP_WINDOWS, ramp, rate_factors
 from .windows import WINDOW_SECONDS
 
 _COLD_ERRORS = 0.05  # share of requests failing in the first minute of a cold start
@@ -137,8 +138,17 @@ def _simulate(
     rate, seen = rate_factors(week_start, gather(t.noise_at), gather(t.drift_offset), w)
     rate *= gather(t.volume)
     young = np.flatnonzero(age < RAMP_WINDOWS)
-    if young.size:
-        rate[young] *= ramp(age[young])
+    # The model's traffic ramps up from the model's first activation (often this version's own).
+    own_start = fleet.model_act_window is fleet.act_window
+    model_age = age if own_start else w - gather(fleet.model_act_window)
+    ramping = young if own_start else np.flatnonzero(model_age < RAMP_WINDOWS)
+    if ramping.size:
+        rate[ramping] *= ramp(model_age[ramping])
+    model_expected = rate * np.float32(WINDOW_SECONDS)  # the model's requests in the window
+    # The version's share of them (share × any traffic drop below), None while it is all of them.
+    fraction = share_of(fleet, position, w, gather)
+    if fraction is not None:
+        rate *= fraction
     seen *= rate
     per_replica = gather(t.capacity)
     n_replicas = replicas(seen, per_replica, gather(t.target), gather(t.min_replicas))
@@ -178,16 +188,18 @@ def _simulate(
     )
     if inc.where.size:
         at, kind, level = inc.where, inc.kind, inc.level
-        rate[at] *= np.where(kind == TRAFFIC_DROP, 1.0 - 0.9 * level, 1.0)
+        dropped = np.where(kind == TRAFFIC_DROP, 1.0 - 0.9 * level, 1.0).astype(np.float32)
+        rate[at] *= dropped
+        if fraction is None:
+            fraction = np.ones(rate.shape, dtype=np.float32)
+        fraction[at] *= dropped
         capacity[at] *= np.where(kind == SLOWDOWN, 1.0 - 0.8 * level, 1.0)
         base[at] *= 1.0 + np.where(kind == ERRORS, 0.3, 0.6) * level
         shape[at] += 0.25 * level
         error_fraction[at] += np.where(kind == ERRORS, 0.01 + 0.25 * level * level, 0.0)
 
     rho = rate / capacity
-    expected = rate * np.float32(WINDOW_SECONDS)
     idle = np.flatnonzero(~serving)
-    expected[idle] = 0.0
     noise = hash_counter(key, _STREAM_NOISE, w)
     q = queueing(rho)
     p50_true = np.multiply(q, QUEUE_P50)
@@ -202,17 +214,23 @@ def _simulate(
     slow, share = timed_out(log50, shape)
     error_fraction[slow] += share
     np.minimum(error_fraction, 1.0, out=error_fraction)
-    # Failed and served requests as two independent Poisson counts: the same as a binomial
-    # share of one Poisson count (Poisson splitting), with one multiplication instead.
-    failing = np.multiply(expected, error_fraction, out=error_fraction)
-    expected -= failing
+    # The model's requests are one Poisson count, read from the model's slot (the same for each
+    # version); a version serves its fraction of them, rounded.
+    count = poisson(model_expected, COUNT_SLOTS.take(gather(t.count_at) + (w & (NOISE_PERIOD - 1))), out[0])
+    if fraction is not None:
+        np.rint(count * fraction, out=count, casting="unsafe")
+    count[idle] = 0
+    requests = count.astype(np.float32)  # float32 arithmetic below: no float64 pass per figure
+    # Of them, the failing ones: a Poisson count of the expected errors (a binomial's close
+    # approximation at these error rates), at most every request.
+    failing = np.multiply(requests, error_fraction, out=error_fraction)
     errors = poisson(failing, slot(noise, 1), out[2])
-    served = poisson(expected, slot(noise, 0))
-    count = np.add(served, errors, out=out[0])
+    np.minimum(errors, count, out=errors)
+    served = count - errors
 
     z_slots = (slot(noise, 2), slot(noise, 3), slot(noise, 4))
     # 1/√n; n = 0 gives inf, which both uses cap (percentiles' and the token spread's).
-    inv_sqrt = np.sqrt(count, dtype=np.float32)
+    inv_sqrt = np.sqrt(requests, out=requests)
     with np.errstate(divide="ignore"):
         np.divide(1.0, inv_sqrt, out=inv_sqrt)
     p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots, out[3:6])

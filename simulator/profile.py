@@ -3,8 +3,9 @@
 Computed once per Fleet (not per pair): a fleet-wide pass then only gathers them
 by position. Traits of the serving set-up (capacity per replica, autoscaler
 target) and of the request mix (tail shape, output length) belong to the
-deployment; the traffic rhythm (archetype, time zone, slow drift) to its model,
-so versions of one model rise and fall together.
+deployment; the traffic (popularity, archetype, time zone, minute noise, slow drift,
+the count's draw) to its model, so versions of one model rise and fall together and
+each serves its share of the same requests.
 """
 
 from dataclasses import dataclass
@@ -62,11 +63,12 @@ class Traits:
     base_p50: np.ndarray  # ms: P50 of an idle replica
     shape: np.ndarray  # log-sd of request latency at light load
     p99_bonus: np.ndarray  # added to the log of P99: tails heavier than log-normal
-    volume: np.ndarray  # typical req/s at full ramp, averaged over a weekday
+    volume: np.ndarray  # the model's typical req/s at full ramp, averaged over a weekday
     archetype: np.ndarray  # int64 row of traffic.WEEKLY_LOAD: interactive, API, batch …
     week_start: np.ndarray  # int64 index of its week in WEEKLY_LOAD, shifted by its clock phase
     noise_amp: np.ndarray  # scale of the minute-to-minute noise (bursty archetypes more)
-    noise_at: np.ndarray  # int64 where the deployment reads traffic.NOW_FACTOR and SEEN_FACTOR
+    noise_at: np.ndarray  # int64 where its model reads traffic.NOW_FACTOR and SEEN_FACTOR
+    count_at: np.ndarray  # int64 where its model reads traffic.COUNT_SLOTS
     drift_offset: np.ndarray  # int64 where its model reads the slow-drift table
     capacity: np.ndarray  # req/s per replica at utilisation 1
     target: np.ndarray  # utilisation the autoscaler aims at
@@ -96,8 +98,9 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
     key = deployment_key(ids)
     zero = np.zeros(key.shape, dtype=np.int64)
     more = hash_counter(key, _STREAM_TRAITS, zero)
-    offsets = hash_counter(key, _STREAM_TRAITS + 1, zero)
-    model_bits = hash_counter(deployment_key(model), _STREAM_MODEL, zero)
+    model_key = deployment_key(model)
+    model_bits = hash_counter(model_key, _STREAM_MODEL, zero)
+    offsets = hash_counter(model_key, _STREAM_MODEL + 1, zero)
     size64 = size.astype(np.int64)
     row = size64 << SLOT_BITS
     tail = slot(key, 2)
@@ -111,11 +114,12 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
         base_p50=usual / (1.0 + QUEUE_P50 * _TYPICAL_QUEUE),
         shape=_TAIL_SHAPE.take(tail),
         p99_bonus=_P99_BONUS.take(tail),  # wider tails also reach further
-        volume=_VOLUME_TABLE.take(row + slot(key, 1)),
+        volume=_VOLUME_TABLE.take(row + slot(offsets, 4)),
         archetype=archetype,
         week_start=week_index(archetype, nibble(model_bits) * _PHASE_STEP_MINUTES - 8 * _PHASE_STEP_MINUTES),
         noise_amp=ARCHETYPE_NOISE[archetype],
         noise_at=noise_index(archetype, offsets & period_mask),
+        count_at=(offsets >> 20) & period_mask,
         drift_offset=(model_bits >> 20) & period_mask,  # bits no slot uses
         capacity=CAPACITY_BY_SIZE[size64] * _CAPACITY_SPREAD.take(slot(more, 0)),
         target=_TARGET_UTILISATION.take(slot(more, 1)),

@@ -111,7 +111,20 @@ NOW_FACTOR = _factors(MINUTE_NOISE, ARCHETYPE_NOISE)
 SEEN_FACTOR = _factors(SEEN_NOISE, ARCHETYPE_NOISE)
 #: The model's slow drift as a factor, doubled.
 DRIFT_FACTOR = _factors(DRIFT, np.ones(1))
-for _table in (WEEKLY_LOAD, MINUTE_NOISE, SEEN_NOISE, DRIFT, NOW_FACTOR, SEEN_FACTOR, DRIFT_FACTOR):
+#: Slots of the draw of a model's request count per minute, doubled: every version of the model
+#: reads the same one, so each serves its share of the same count (a gather, not a hash per pair).
+_COUNT_BITS = hash_counter(deployment_key(np.array([3])), _STREAM_TABLES, np.arange(NOISE_PERIOD))
+COUNT_SLOTS = np.tile(slot(_COUNT_BITS, 0), 2)
+for _table in (
+    WEEKLY_LOAD,
+    MINUTE_NOISE,
+    SEEN_NOISE,
+    DRIFT,
+    NOW_FACTOR,
+    SEEN_FACTOR,
+    DRIFT_FACTOR,
+    COUNT_SLOTS,
+):
     _table.flags.writeable = False
 
 

@@ -14,20 +14,24 @@ from simulator import WINDOW_SECONDS, Fleet
 from tests.support import Api
 
 
-async def _fleet(api: Api, deployment: str, start: datetime) -> tuple[Fleet, datetime]:
-    """The version's one-row fleet as it will be once it serves from `start` on, and its activation."""
+async def _fleet(api: Api, deployment: str, start: datetime, percent: float) -> tuple[Fleet, datetime]:
+    """The version's one-row fleet as it will be once it serves `percent` of its model's traffic from
+    `start` on, and its activation."""
     row_id = ids.decode(deployment, "Deployment")
     async with api.db.read() as session:
         row = await session.get(Deployment, row_id)
         assert row is not None and row.activated_at is not None
-        off = await fleet_rows.off_intervals(session, row_id)
-    off = [(a, start.timestamp() if math.isinf(b) else b) for a, b in off]
-    return guardrail.fleet_of(row, off), row.activated_at
+        timeline = await fleet_rows.timeline(session, row_id)
+        model_start = await fleet_rows.model_first_activation(session, row.model_name)
+    off = [(a, start.timestamp() if math.isinf(b) else b) for a, b in timeline.off]
+    shares = [*timeline.shares, (start.timestamp(), percent / 100)]
+    return guardrail.fleet_of(row, fleet_rows.Timeline(off, shares), model_start), row.activated_at
 
 
-async def critical_bake(api: Api, deployment: str, start: datetime) -> int | None:
-    """Bake seconds after which a rollout started at `start` finds the version CRITICAL; None if never."""
-    fleet, activated = await _fleet(api, deployment, start)
+async def critical_bake(api: Api, deployment: str, start: datetime, percent: float) -> int | None:
+    """Bake seconds after which a rollout at `percent` started at `start` finds the version CRITICAL;
+    None if never."""
+    fleet, activated = await _fleet(api, deployment, start, percent)
     if int(fleet.traits.rollout_duration[0]) == 0:
         return None  # its rollout goes well
     first = int(fleet.traits.rollout_start[0])
@@ -39,9 +43,9 @@ async def critical_bake(api: Api, deployment: str, start: datetime) -> int | Non
     return None
 
 
-async def holds_at(api: Api, deployment: str, start: datetime, bakes: list[int]) -> bool:
-    """Whether the version is not CRITICAL at each of these instants after `start`."""
-    fleet, _ = await _fleet(api, deployment, start)
+async def holds_at(api: Api, deployment: str, start: datetime, percent: float, bakes: list[int]) -> bool:
+    """Whether the version, at `percent` from `start` on, is not CRITICAL at each of these instants after it."""
+    fleet, _ = await _fleet(api, deployment, start, percent)
     return all(
         guardrail.verdict_of(fleet, start + timedelta(seconds=b)).health is not Health.CRITICAL for b in bakes
     )

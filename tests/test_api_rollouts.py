@@ -53,7 +53,9 @@ async def test_a_canary_takes_its_share_bakes_and_is_promoted_at_its_instant(api
     started = api.clock.now
     # then: once ACTIVE (the deploy takes 0 s here) it has 10 %, the former holder the rest
     assert await shares(api, [old, canary]) == [90.0, 10.0]
-    assert await holds_at(api, canary, started, [600]), "the simulator makes this id CRITICAL: pick another"
+    assert await holds_at(api, canary, started, 10, [600]), (
+        "the simulator makes this id CRITICAL: pick another"
+    )
     now = await rollout(api)
     assert now == {
         "deployment": {"version": "v1.1.0"},
@@ -88,7 +90,7 @@ async def test_a_linear_rollout_of_a_standby_steps_at_each_instant_even_when_rea
     # given: v1.0.0 standing by at 0 %, v1.1.0 with all the traffic
     old, new = await versions(api, 2)
     start = api.clock.now
-    assert await holds_at(api, old, start, [60, 120, 180]), "the simulator makes this id CRITICAL"
+    assert await holds_at(api, old, start, 30, [60, 120, 180]), "the simulator makes this id CRITICAL"
     # when: v1.0.0 gains 30 % per minute, and nobody reads until long after
     payload = (
         await api.query(
@@ -126,7 +128,7 @@ async def test_critical_health_at_a_step_rolls_the_split_back_and_quotes_the_rea
             await make_deployment(s, job, minor=minor, status="FAILED")
     deployed = await versions(api, 8)
     start = api.clock.now
-    found = [(d, await critical_bake(api, d, start)) for d in deployed[:-1]]
+    found = [(d, await critical_bake(api, d, start, 20)) for d in deployed[:-1]]
     canary, bake = next(((d, b) for d, b in found if b is not None), (None, None))
     assert canary is not None and bake is not None, "no version here has a CRITICAL rollout incident"
     before = await shares(api, deployed)

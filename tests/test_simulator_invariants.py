@@ -30,10 +30,16 @@ deployment = st.tuples(
     st.integers(0, 2),
     st.one_of(instants, st.just(math.nan)),
     st.lists(pause, max_size=4),
+    st.lists(st.tuples(instants, st.floats(0.0, 1.0)), max_size=3),  # steps of its traffic share
 )
-fleets = st.lists(deployment, min_size=1, max_size=20).map(
-    lambda rows: Fleet.build(*(list(column) for column in zip(*rows, strict=True)))
-)
+
+
+def _fleet(rows: list[tuple]) -> Fleet:  # type: ignore[type-arg]
+    ids, sizes, activated, pauses, shares = (list(column) for column in zip(*rows, strict=True))
+    return Fleet.build(ids, sizes, activated, pauses, shares=shares)
+
+
+fleets = st.lists(deployment, min_size=1, max_size=20).map(_fleet)
 # Mostly windows around the fleet's life, sometimes anything at all.
 windows = st.one_of(st.integers(W0 - 45 * 1440, W0 + 3 * 1440), st.integers(-(2**40), 2**40))
 

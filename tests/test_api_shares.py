@@ -1,0 +1,65 @@
+"""Traffic follows the split (issue 15, item 2): a model's requests are the model's, and each ACTIVE
+version serves its share of them, with its own latency; the model's figures add its versions' up."""
+
+from datetime import datetime, timedelta
+
+from tests.support import Api
+from tests.test_api_split import SET
+from tests.test_api_traffic import versions
+
+FIGURES = """query($ids: [ID!]!, $at: DateTime) {
+  model(name: "ranker") { metrics(asOf: $at) { requestCount errorCount requestVolume } }
+  nodes(ids: $ids) { ... on Deployment { trafficPercent health healthReasons
+    metrics(asOf: $at) { requestCount errorCount p50Latency } } } }"""
+
+
+async def _figures(api: Api, deployments: list[str], end: datetime) -> list[dict]:  # type: ignore[type-arg]
+    """The model's and each version's figures in each of the 30 windows before `end`."""
+    out = []
+    for back in range(30, 0, -1):
+        at = (end - timedelta(minutes=back)).isoformat()
+        out.append(await api.query(FIGURES, {"ids": deployments, "at": at}))
+    return out
+
+
+async def test_each_version_serves_its_share_of_the_models_requests(api: Api) -> None:
+    # given: three versions; the newest had all the traffic for two days (the model's ramp-up is over)
+    v0, v1, v2 = await versions(api, 3)
+    api.clock.advance(days=2)
+    split_at = api.clock.now
+    whole = await _figures(api, [v0, v1, v2], split_at)
+    # when: the split becomes 70 / 30 / 0, and half an hour passes
+    shares = [{"deploymentId": v0, "percent": 70}, {"deploymentId": v1, "percent": 30}]
+    assert (await api.query(SET, {"model": "ranker", "shares": shares}))["setTrafficSplit"]["errors"] == []
+    api.clock.advance(minutes=31)
+    split = await _figures(api, [v0, v1, v2], api.clock.now)
+    # then: before, the newest version's count was the model's
+    for minute in whole:
+        counts = [n["metrics"]["requestCount"] for n in minute["nodes"]]
+        assert counts[:2] == [0, 0] and counts[2] == minute["model"]["metrics"]["requestCount"] > 0
+    # and after, each version's count is its share of the model's, up to rounding, and they add up
+    for minute in split:
+        model = minute["model"]["metrics"]
+        counts = [n["metrics"]["requestCount"] for n in minute["nodes"]]
+        assert model["requestCount"] == sum(counts) and counts[2] == 0
+        assert model["errorCount"] == sum(n["metrics"]["errorCount"] for n in minute["nodes"])
+        assert abs(counts[0] - 0.7 * model["requestCount"]) <= 1
+        assert abs(counts[1] - 0.3 * model["requestCount"]) <= 1
+    # and the model's traffic did not change with the split: the same level, and the same past
+    before = sum(m["model"]["metrics"]["requestCount"] for m in whole)
+    after = sum(m["model"]["metrics"]["requestCount"] for m in split)
+    assert 0.7 < after / before < 1.4
+
+    def figures(minutes: list[dict]) -> list[object]:  # type: ignore[type-arg]
+        return [(m["model"], [n["metrics"] for n in m["nodes"]]) for m in minutes]
+
+    assert figures(await _figures(api, [v0, v1, v2], split_at)) == figures(whole)
+    # and each slice keeps its own latency profile (different versions, different P50s)
+    p50s = [[n["metrics"]["p50Latency"] for n in m["nodes"][:2]] for m in split]
+    assert len({round(a / b, 1) for a, b in p50s}) > 1 or p50s[0][0] != p50s[0][1]
+    # and a version serving 30 % by design is not "a traffic drop"
+    last = split[-1]["nodes"]
+    assert [n["trafficPercent"] for n in last] == [70.0, 30.0, 0.0]
+    for node in last[:2]:
+        assert not any(r.startswith("Traffic") for r in node["healthReasons"]), node
+    assert last[2]["healthReasons"] == ["standby: 0 % of model traffic"]

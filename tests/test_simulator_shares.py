@@ -1,0 +1,92 @@
+"""A version serves its share of its model's traffic (simulator/fleet.py share steps): the model's
+requests are one count, and each version's is its share of it, rounded."""
+
+import numpy as np
+import pytest
+
+from simulator import WINDOW_SECONDS, Fleet, compute_metrics, trailing_mean_volume
+
+T0 = 1_704_067_200.0  # Monday 2024-01-01 00:00 UTC
+W0 = int(T0 // WINDOW_SECONDS)
+DAY = 86_400.0
+MODEL = 424_242
+
+
+def _model(sizes: list[int], shares: list[list[tuple[float, float]]], activated: list[float]) -> Fleet:
+    """Versions of one model (ids 11, 12, …), activated at these instants, with these share steps."""
+    n = len(sizes)
+    return Fleet.build(
+        ids=list(range(11, 11 + n)),
+        size=sizes,
+        activated_at=activated,
+        model=[MODEL] * n,
+        shares=shares,
+        model_activated_at=[min(activated)] * n,
+    )
+
+
+def test_each_version_serves_its_share_of_the_models_count() -> None:
+    # given: a model's whole traffic on one version, and the same model split 30 / 70 over two others
+    steps = [[], [(T0, 0.3)], [(T0, 0.7)]]
+    fleet = _model([1, 1, 1], steps, [T0 - 10 * DAY] * 3)
+    windows = W0 + np.arange(1440)
+    # when
+    m = compute_metrics(fleet, np.arange(3)[:, None], windows[None, :])
+    whole, thirty, seventy = m.request_count
+    # then: outside its own incidents (a traffic drop cuts one version's slice) each is its share, rounded
+    rounded = (np.abs(thirty - 0.3 * whole) <= 1) & (np.abs(seventy - 0.7 * whole) <= 1)
+    assert whole.min() > 100
+    assert rounded.mean() > 0.95
+    assert np.all(thirty + seventy <= whole + 1)
+    # and errors and latency are each version's own
+    assert np.all(m.error_count <= m.request_count)
+    assert not np.allclose(m.p50[1], m.p50[2])
+
+
+def test_a_share_takes_effect_at_the_next_window_start_and_scales_the_traffic_baseline() -> None:
+    # given: a version with all of its model's traffic until T0 + 90 s, then 25 %
+    fleet = _model([0, 0], [[], [(T0 + 90.0, 0.25)]], [T0 - 10 * DAY] * 2)
+    # when
+    m = compute_metrics(fleet, np.array([[0], [1]]), W0 + np.arange(4)[None, :])
+    trailing = trailing_mean_volume(fleet, np.array([0, 1]), np.full(2, W0 + 3))
+    # then: windows 0 and 1 are whole, from window 2 (the first starting after the step) a quarter
+    whole, quarter = m.request_count
+    assert np.array_equal(quarter[:2], whole[:2])
+    assert np.all(np.abs(quarter[2:] - 0.25 * whole[2:]) <= 1)
+    # and the baseline the traffic rule compares with is the share's too: no "drop"
+    assert trailing[1] == pytest.approx(0.25 * trailing[0], rel=1e-5)
+
+
+def test_a_new_version_of_an_established_model_takes_its_full_traffic_at_once() -> None:
+    # given: v1 serving for ten days; v2 activated at T0 takes all the traffic (v1 standing by)
+    fleet = Fleet.build(
+        ids=[11, 12],
+        size=[1, 1],
+        activated_at=[T0 - 10 * DAY, T0],
+        off_intervals=[[(T0, float("inf"))], []],
+        model=[MODEL, MODEL],
+        model_activated_at=[T0 - 10 * DAY] * 2,
+    )
+    alone = Fleet.build(ids=[12], size=[1], activated_at=[T0], model=[MODEL])
+    # when: an hour after the switch
+    hour = W0 + 60 + np.arange(60)
+    v2 = compute_metrics(fleet, 1, hour).request_count
+    v1_before = compute_metrics(fleet, 0, hour - 120).request_count
+    new_model = compute_metrics(alone, 0, hour).request_count
+    # then: v2 carries what v1 carried before it (no day-long ramp-up), unlike a brand-new model
+    assert 0.6 < v2.sum() / v1_before.sum() < 1.6
+    assert new_model.sum() < 0.3 * v2.sum()
+
+
+@pytest.mark.parametrize(
+    ("shares", "message"),
+    [
+        ([[(T0, 1.5)]], "fraction from 0 to 1"),
+        ([[(T0, -0.1)]], "fraction from 0 to 1"),
+        ([[(float("nan"), 0.5)]], "fraction from 0 to 1"),
+        ([[], []], "shares has 2 entries for 1 deployments"),
+    ],
+)
+def test_bad_share_steps_are_refused(shares: list[list[tuple[float, float]]], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Fleet.build(ids=[1], size=[0], activated_at=[T0], shares=shares)
