@@ -29,8 +29,9 @@ VARIABLES: dict[str, Any] = {
     "deployment-detail.graphql": {"id": "$active", "range": "LAST_24_HOURS"},
     "summary-cards.graphql": {},
     "deploy.graphql": {"jobId": "$completeJob"},
-    "pause.graphql": {"id": "$active"},
-    "resume.graphql": [{"run": "pause.graphql", "id": "$active"}, {"id": "$active"}],
+    # a standby: the versions carrying traffic in the demo have aliases, which protect them (PROTECTED)
+    "pause.graphql": {"id": "$standby"},
+    "resume.graphql": [{"run": "pause.graphql", "id": "$standby"}, {"id": "$standby"}],
     "delete-deployment.graphql": {"id": "$failed"},
     "refetch-node.graphql": [{"id": "$active"}, {"id": "$completeJob"}],
     "training-jobs.graphql": {
@@ -145,7 +146,7 @@ def check_model(data: dict[str, Any], variables: dict[str, Any]) -> None:
 
 def check_models(data: dict[str, Any], variables: dict[str, Any]) -> None:
     models = data["models"]
-    assert models["totalCount"] == 15 and models["pageInfo"]["hasNextPage"]
+    assert models["totalCount"] == 18 and models["pageInfo"]["hasNextPage"]
     rows = [edge["node"] for edge in models["edges"]]
     if "orderBy" in variables:
         volumes = [row["metrics"]["requestVolume"] for row in rows]
