@@ -37,5 +37,5 @@ async def load(db: Database, now: datetime, time_scale: float) -> bool:
                     job.started_at = plan["scheduled_start_at"]
                 for key, value in plan.items():
                     setattr(job, key, value)
-        await demo_releases.play(session, scenes, now)
+        await demo_releases.play(session, scenes)
     return True

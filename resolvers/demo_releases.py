@@ -23,7 +23,7 @@ from resolvers import guardrail, lifecycle, rollouts, split_mutations
 from simulator import WINDOW_SECONDS
 
 
-async def play(session: AsyncSession, scenes: Sequence[R.Scene], now: datetime) -> None:
+async def play(session: AsyncSession, scenes: Sequence[R.Scene]) -> None:
     """Every scene, in time order (they are sorted so)."""
     canary = await _canary(session, [s for s in scenes if s.kind == R.DEPLOY and s.candidate])
     for scene in scenes:
@@ -33,7 +33,7 @@ async def play(session: AsyncSession, scenes: Sequence[R.Scene], now: datetime) 
             await _alias(session, scene)
         elif scene.kind == R.DEPLOY:
             await _deploy(session, scene, rollout=not scene.candidate or scene is canary)
-        else:
+        elif scene.kind == R.ROLL_BACK:
             versions = await traffic.versions_of(session, scene.model)
             await split_mutations.write_rollback(
                 session, scene.model, versions, actor=scene.actor, at=scene.at
