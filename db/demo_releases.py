@@ -7,8 +7,8 @@ mutations' functions, in time order, when the demo is loaded:
 - SPLIT: versions A/B (or A/B/C) tested since more than a week ago (a setTrafficSplit then), with
   `production` on the version carrying the most traffic and `staging` on a newer one; untouched since.
 - SETTLED: the newest version took all the traffic more than a week ago; `production` on it.
-- RECENT: deployed again in the last days; the newest ACTIVE version has all the traffic, the older
-  ones stand by at 0 %.
+- RECENT: deployed again in the last days; one ACTIVE version (the newest, unless a pause moved it)
+  has all the traffic and `production`, the others stand by at 0 %.
 - CANARY: a version deployed a few minutes before the load with a CANARY rollout, baking (the first of
   the candidates whose simulated health holds through its bake; the others took all the traffic).
 - ROLLBACK: a version deployed as a canary a few hours before the load, and the model rolled back by
