@@ -1,4 +1,5 @@
-"""Demo data: rows from db/demo.py, with the simulated parts (schedules, losses) filled in."""
+"""Demo data: rows from db/demo.py, with the simulated parts (schedules, losses) filled in and its
+release scenes played (resolvers/demo_releases.py)."""
 
 from datetime import datetime
 
@@ -8,7 +9,7 @@ from db import demo
 from db.engine import Database
 from db.models import TrainingJob
 from domain import JobStatus
-from resolvers import training_progress
+from resolvers import demo_releases, training_progress
 
 
 async def load(db: Database, now: datetime, time_scale: float) -> bool:
@@ -20,7 +21,7 @@ async def load(db: Database, now: datetime, time_scale: float) -> bool:
     async with db.startup_write() as session:
         if not await demo.is_empty(session):
             return False
-        await demo.load_demo(session, now)
+        scenes = await demo.load_demo(session, now)
         for job in (await session.scalars(select(TrainingJob))).all():
             if job.status == JobStatus.COMPLETE:
                 job.final_loss = training_progress.final_loss(job)
@@ -36,4 +37,5 @@ async def load(db: Database, now: datetime, time_scale: float) -> bool:
                     job.started_at = plan["scheduled_start_at"]
                 for key, value in plan.items():
                     setattr(job, key, value)
+        await demo_releases.play(session, scenes)
     return True

@@ -153,12 +153,12 @@ async def write_due(db: Database, now: datetime, *, wait: bool) -> int:
         written += await settle_jobs(session, now)
         fails = rollout_fails(np.array([row_id for row_id, _ in due], dtype=np.int64))
         for (row_id, due_at), failed in zip(due, fails.tolist(), strict=True):
-            written += await _finish_deploying(session, row_id, due_at, failed)
+            written += await finish_deploying(session, row_id, due_at, failed)
         written += await rollout_steps.due_steps(session, now)
     return written  # counted once the transaction committed
 
 
-async def _finish_deploying(session: AsyncSession, row_id: int, due_at: datetime, failed: bool) -> int:
+async def finish_deploying(session: AsyncSession, row_id: int, due_at: datetime, failed: bool) -> int:
     """A deploy either fails, with its reason, or finishes: one move or the other. A version with a
     planned rollout then takes its first share (rollout_steps.begin) instead of all the traffic."""
     planned = await rollout_rows.pending_for(session, row_id)

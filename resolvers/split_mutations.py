@@ -6,7 +6,8 @@ UserError rolls it back and changes nothing. Either stops the model's baking rol
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,24 +77,37 @@ async def set_traffic_split(
         total = sum(wanted.values())
         if abs(total - traffic.FULL) > SUM_TOLERANCE:
             raise fail(Code.INVALID_SPLIT, f"The shares sum to {total:g}, not 100", "shares")
-        new = {v.id: 0.0 for v in versions} | traffic.rounded(
-            {i: p * traffic.FULL / total for i, p in wanted.items()}
-        )
-        await rollout_steps.stop(
-            session, model_name, actor=ctx.actor, at=ctx.now, why="the split was set by hand"
-        )
-        await traffic.write_split(
-            session,
-            versions=versions,
-            shares=new,
-            actor=ctx.actor,
-            at=ctx.now,
-            revision=await bump_revision(session),
-            why="split set",
-        )
+        await write_set_split(session, model_name, versions, wanted, actor=ctx.actor, at=ctx.now)
         return await model_record(session, model_name)
 
     return await run(ctx, work)
+
+
+async def write_set_split(
+    session: AsyncSession,
+    model_name: str,
+    versions: Sequence[traffic.Version],
+    wanted: Mapping[int, float],
+    *,
+    actor: str,
+    at: datetime,
+) -> None:
+    """setTrafficSplit's change, once checked: the shares (scaled to sum to 100 exactly; unlisted
+    versions at 0) with their events, and the model's baking rollout stopped."""
+    total = sum(wanted.values())
+    new = {v.id: 0.0 for v in versions} | traffic.rounded(
+        {i: p * traffic.FULL / total for i, p in wanted.items()}
+    )
+    await rollout_steps.stop(session, model_name, actor=actor, at=at, why="the split was set by hand")
+    await traffic.write_split(
+        session,
+        versions=versions,
+        shares=new,
+        actor=actor,
+        at=at,
+        revision=await bump_revision(session),
+        why="split set",
+    )
 
 
 async def rollback_model(ctx: Context, model_name: str) -> Result[ModelRecord]:
@@ -101,39 +115,43 @@ async def rollback_model(ctx: Context, model_name: str) -> Result[ModelRecord]:
 
     async def work(session: AsyncSession) -> ModelRecord:
         versions = await versions_or_not_found(session, model_name)
-        last = await traffic.last_change(session, model_name)
-        if not last:
-            raise fail(Code.INVALID_SPLIT, f"{model_name!r} has no traffic change to roll back", "modelName")
-        by_id = {v.id: v for v in versions}
-        restored = {v.id: v.percent for v in versions}
-        for deployment_id, before in last.items():
-            version = by_id.get(deployment_id)
-            if before > 0 and (version is None or version.status != DeploymentStatus.ACTIVE):
-                state = "deleted" if version is None else version.status
-                raise fail(
-                    Code.INVALID_SPLIT,
-                    f"The split before the last change gave {before:g} % to a version that is {state} now",
-                    "modelName",
-                )
-            if version is not None:
-                restored[deployment_id] = before
-        active = sum(p for i, p in restored.items() if by_id[i].status == DeploymentStatus.ACTIVE)
-        if abs(active - traffic.FULL) > SUM_TOLERANCE:
-            raise fail(
-                Code.INVALID_SPLIT, "The split before the last change no longer sums to 100", "modelName"
-            )
-        await rollout_steps.stop(
-            session, model_name, actor=ctx.actor, at=ctx.now, why="the model was rolled back"
-        )
-        await traffic.write_split(
-            session,
-            versions=versions,
-            shares=restored,
-            actor=ctx.actor,
-            at=ctx.now,
-            revision=await bump_revision(session),
-            why="rolled back",
-        )
+        await write_rollback(session, model_name, versions, actor=ctx.actor, at=ctx.now)
         return await model_record(session, model_name)
 
     return await run(ctx, work)
+
+
+async def write_rollback(
+    session: AsyncSession, model_name: str, versions: Sequence[traffic.Version], *, actor: str, at: datetime
+) -> None:
+    """rollbackModel's change: the split before the model's last traffic change, restored (INVALID_SPLIT
+    when it cannot be), with its events, and the model's baking rollout stopped."""
+    last = await traffic.last_change(session, model_name)
+    if not last:
+        raise fail(Code.INVALID_SPLIT, f"{model_name!r} has no traffic change to roll back", "modelName")
+    by_id = {v.id: v for v in versions}
+    restored = {v.id: v.percent for v in versions}
+    for deployment_id, before in last.items():
+        version = by_id.get(deployment_id)
+        if before > 0 and (version is None or version.status != DeploymentStatus.ACTIVE):
+            state = "deleted" if version is None else version.status
+            raise fail(
+                Code.INVALID_SPLIT,
+                f"The split before the last change gave {before:g} % to a version that is {state} now",
+                "modelName",
+            )
+        if version is not None:
+            restored[deployment_id] = before
+    active = sum(p for i, p in restored.items() if by_id[i].status == DeploymentStatus.ACTIVE)
+    if abs(active - traffic.FULL) > SUM_TOLERANCE:
+        raise fail(Code.INVALID_SPLIT, "The split before the last change no longer sums to 100", "modelName")
+    await rollout_steps.stop(session, model_name, actor=actor, at=at, why="the model was rolled back")
+    await traffic.write_split(
+        session,
+        versions=versions,
+        shares=restored,
+        actor=actor,
+        at=at,
+        revision=await bump_revision(session),
+        why="rolled back",
+    )

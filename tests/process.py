@@ -198,6 +198,12 @@ LEGAL_STEPS = {
         for kind in ("ALIAS_SET", "ALIAS_REMOVED")
         for status in ("DEPLOYING", "ACTIVE", "PAUSED", "FAILED")
     ),
+    # A rollout was planned by deployJob (DEPLOYING) or started on an ACTIVE version, promoted, or
+    # rolled back (by its guardrail or a user on an ACTIVE version; stopped by a pause or a failed deploy).
+    ("ROLLOUT_STARTED", "DEPLOYING", "DEPLOYING"),
+    ("ROLLOUT_STARTED", "ACTIVE", "ACTIVE"),
+    ("ROLLOUT_PROMOTED", "ACTIVE", "ACTIVE"),
+    *(("ROLLED_BACK", status, status) for status in ("ACTIVE", "PAUSED", "FAILED")),
 }
 
 

@@ -1,4 +1,4 @@
-"""Demo data worth exploring: about 15 models, 80+ deployments in every status, weeks of history.
+"""Demo data worth exploring: about 18 models, 90+ deployments in every status, weeks of history.
 
 Read through the GraphQL API, as a user exploring it would.
 """
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db import demo
-from db.models import Deployment, DeploymentEvent, TrainingJob
+from db.models import Deployment, DeploymentEvent, ModelAlias, Rollout, TrainingJob
 from domain import NOT_MOVES
 from tests.databases import database_for
 from tests.support import T0, Api, Clock, running_api
@@ -21,6 +21,7 @@ from tests.support import T0, Api, Clock, running_api
 DEPLOYMENT_FIELDS = (
     "id modelName version status modelSize createdAt updatedAt endpoint trafficPercent events { kind at }"
 )
+TEAM = {"maya.chen", "lars.olsen", "priya.nair", "tom.becker", "ana.souza", "kenji.watanabe", "ci-pipeline"}
 JOB_FIELDS = "id modelName status deployable createdAt completedAt deployments(first: 0) { totalCount }"
 
 
@@ -56,9 +57,9 @@ async def test_the_demo_fleet_is_big_and_varied_enough_to_page_sort_and_chart(tm
         for dep in deployments:
             by_model[dep["modelName"]].append(dep)
 
-        # about 15 models, each deployed several times; at least 80 deployments, in every status
-        assert 13 <= len(by_model) <= 17, sorted(by_model)
-        assert len(deployments) >= 80
+        # about 18 models, each deployed several times; at least 90 deployments, in every status
+        assert 16 <= len(by_model) <= 20, sorted(by_model)
+        assert 90 <= len(deployments) <= 150
         assert all(len(deps) >= 3 for deps in by_model.values()), {m: len(d) for m, d in by_model.items()}
         assert {d["status"] for d in deployments} == {"DEPLOYING", "ACTIVE", "PAUSED", "FAILED"}
         assert {d["modelSize"] for d in deployments} == {"NANO", "SMALL", "LARGE"}
@@ -180,6 +181,44 @@ async def test_demo_data_covers_every_status_with_consistent_audit_trails(tmp_pa
             assert (trail[-1].kind == "DELETED") == (dep.deleted_at is not None)
             moves = [e for e in trail if e.kind not in NOT_MOVES]  # traffic events keep the status
             assert dep.updated_at == moves[-1].at
+            # every other event keeps the status it found; each traffic change starts where the last
+            # one ended, says "from → to", and the last one is the stored share
+            status, share = None, 0.0
+            for event in trail:
+                assert event.actor in TEAM | {"system"}, event.actor
+                if event.kind in NOT_MOVES:
+                    assert event.from_status == event.to_status == status, (dep.model_name, event.kind)
+                else:
+                    status = event.to_status or status
+                if event.kind == "TRAFFIC_CHANGED":
+                    assert event.traffic_from == share and event.message, (dep.model_name, dep.version)
+                    assert event.message.startswith(f"Traffic {share:g} % → {event.traffic_to:g} %: ")
+                    share = event.traffic_to  # type: ignore[assignment]
+            assert share == dep.traffic_percent, (dep.model_name, dep.version)
+        # the aliases are where their last events put them; the rollouts' rows match their events
+        async with api.db.read() as s:
+            aliases = (await s.scalars(select(ModelAlias))).all()
+            rollouts = (await s.scalars(select(Rollout))).all()
+        for alias in aliases:
+            (last,) = [
+                e
+                for e in events
+                if e.kind == "ALIAS_SET"
+                and e.message.startswith(f"Alias {alias.alias} ")  # type: ignore[union-attr]
+                and e.deployment_id in {d.id for d in deps if d.model_name == alias.model_name}
+            ][-1:]
+            assert (last.deployment_id, last.at, last.actor) == (
+                alias.deployment_id,
+                alias.updated_at,
+                alias.updated_by,
+            )
+        assert sorted(r.state for r in rollouts) == ["BAKING", "ROLLED_BACK"]
+        for rollout in rollouts:
+            started = [
+                e for e in events if e.kind == "ROLLOUT_STARTED" and e.deployment_id == rollout.deployment_id
+            ]
+            assert [(e.at, e.actor) for e in started] == [(rollout.started_at, rollout.actor)]
+            assert (rollout.next_step_at is None) == (rollout.state == "ROLLED_BACK")
 
 
 async def test_demo_is_loaded_only_into_an_empty_database(tmp_path: Path) -> None:
@@ -188,3 +227,126 @@ async def test_demo_is_loaded_only_into_an_empty_database(tmp_path: Path) -> Non
     async with running_api(tmp_path, demo=True) as api:
         again = (await api.query("{ trainingJobs { totalCount } }"))["trainingJobs"]["totalCount"]
     assert first == again == demo.size().training_jobs
+
+
+RELEASE_DEPLOYMENT = "id modelName modelSize version status trafficPercent events { kind at actor message }"
+RELEASE_MODELS = """{ models(first: 50) { totalCount nodes {
+  name
+  trafficSplit { percent deployment { id version status health healthReasons } }
+  aliases { name updatedBy deployment { id version } }
+  rollout { state strategy percent reason startedAt nextStepAt deployment { id version } }
+} } }"""
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in version.lstrip("v").split("."))
+
+
+async def test_the_demo_shows_standbys_splits_a_baking_canary_a_recent_rollback_and_aliases(
+    tmp_path: Path,
+) -> None:
+    # given: a freshly loaded demo
+    async with running_api(tmp_path, demo=True, rate_limit_capacity=0) as api:
+        now = api.clock.now
+        # when: a user looks at every version and every model
+        deployments = await every_node(api, "deployments", RELEASE_DEPLOYMENT)
+        models = (await api.query(RELEASE_MODELS))["models"]["nodes"]
+    by_id = {d["id"]: d for d in deployments}
+    active: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for d in deployments:
+        if d["status"] == "ACTIVE":
+            active[d["modelName"]].append(d)
+    # then: each model's ACTIVE shares sum to 100, and its split says the same
+    for model in models:
+        mine = active[model["name"]]
+        assert mine and abs(sum(d["trafficPercent"] for d in mine) - 100.0) < 1e-6, model["name"]
+        split = {s["deployment"]["id"]: s["percent"] for s in model["trafficSplit"]}
+        assert split == {d["id"]: d["trafficPercent"] for d in mine}, model["name"]
+
+    # several models whose newest ACTIVE version has all the traffic, with older ACTIVE standbys at 0 %
+    standing_by = []
+    for model in models:
+        split = sorted(model["trafficSplit"], key=lambda s: version_key(s["deployment"]["version"]))
+        standbys = [s["deployment"] for s in split if s["percent"] == 0.0]
+        if split[-1]["percent"] == 100.0 and standbys:
+            assert all(d["healthReasons"] == ["standby: 0 % of model traffic"] for d in standbys), standbys
+            assert all(d["health"] == "NO_TRAFFIC" for d in standbys), standbys
+            standing_by.append(model["name"])
+    assert len(standing_by) >= 3, standing_by
+
+    # models whose traffic has been split between 2-3 versions for more than a week, untouched since:
+    # at least 8 traffic-carrying versions of every size
+    week_ago = now - timedelta(days=7)
+    carrying = [
+        d
+        for d in deployments
+        if d["status"] == "ACTIVE" and d["trafficPercent"] > 0 and at(d["events"][-1]["at"]) < week_ago
+    ]
+    assert all(Counter(d["modelSize"] for d in carrying)[size] >= 8 for size in ("NANO", "SMALL", "LARGE"))
+    split_models = {m: n for m, n in Counter(d["modelName"] for d in carrying).items() if n >= 2}
+    assert len(split_models) >= 6 and set(split_models.values()) == {2, 3}, split_models
+    for d in carrying:
+        if d["modelName"] in split_models:
+            (setting,) = [e for e in d["events"] if e["message"] and "split set" in e["message"]]
+            assert setting["kind"] == "TRAFFIC_CHANGED" and setting["actor"] in TEAM, setting
+            assert at(setting["at"]) > now - timedelta(days=16), setting
+
+    # one CANARY rollout, baking right after the load: started minutes ago, its step an hour away
+    rollouts = {m["name"]: m["rollout"] for m in models if m["rollout"] is not None}
+    baking = [(name, r) for name, r in rollouts.items() if r["state"] == "BAKING"]
+    assert len(baking) == 1, rollouts
+    name, canary = baking[0]
+    assert (canary["strategy"], canary["percent"], canary["reason"]) == ("CANARY", 10.0, None)
+    assert now - timedelta(minutes=30) < at(canary["startedAt"]) < now
+    assert at(canary["nextStepAt"]) > now + timedelta(minutes=30)
+    canary_version = by_id[canary["deployment"]["id"]]
+    assert canary_version["trafficPercent"] == 10.0 and canary_version["status"] == "ACTIVE"
+    kinds = [e["kind"] for e in canary_version["events"]]
+    assert kinds[:2] == ["CREATED", "ROLLOUT_STARTED"] and "TRAFFIC_CHANGED" in kinds, kinds
+    others = [d for d in active[name] if d["id"] != canary_version["id"]]
+    assert others and all(version_key(canary_version["version"]) > version_key(d["version"]) for d in others)
+
+    # a rollback a couple of hours ago: a user rolled the model back, which stopped its canary
+    rolled_back = [(n, r) for n, r in rollouts.items() if r["state"] == "ROLLED_BACK"]
+    assert len(rolled_back) == 1, rollouts
+    name, rollout = rolled_back[0]
+    version = by_id[rollout["deployment"]["id"]]
+    (event,) = [e for e in version["events"] if e["kind"] == "ROLLED_BACK"]
+    assert now - timedelta(days=1) < at(event["at"]) < now and event["actor"] in TEAM - {"ci-pipeline"}
+    assert rollout["reason"] == f"Stopped by {event['actor']}: the model was rolled back"
+    assert version["trafficPercent"] == 0.0 and version["events"][-1]["message"].endswith("rolled back")
+    assert any(d["trafficPercent"] == 100.0 for d in active[name])
+
+    # production on the version carrying the most traffic, staging on a newer one, on several models
+    staged = 0
+    for model in models:
+        aliases = {a["name"]: a["deployment"] for a in model["aliases"]}
+        assert set(aliases) <= {"production", "staging"}, aliases
+        if "production" in aliases:
+            shares = {s["deployment"]["id"]: s["percent"] for s in model["trafficSplit"]}
+            assert shares[aliases["production"]["id"]] == max(shares.values()), model
+        if "staging" in aliases:
+            assert version_key(aliases["staging"]["version"]) > version_key(aliases["production"]["version"])
+            staged += 1
+    assert staged >= 3 and sum(bool(m["aliases"]) for m in models) >= 6
+
+
+async def test_the_demo_canary_holds_through_its_bake_and_is_promoted(tmp_path: Path) -> None:
+    # given: the demo's baking canary
+    clock = Clock(T0)
+    async with running_api(tmp_path, clock, demo=True, rate_limit_capacity=0) as api:
+        models = (await api.query(RELEASE_MODELS))["models"]["nodes"]
+        (model,) = [m for m in models if m["rollout"] and m["rollout"]["state"] == "BAKING"]
+        due = at(model["rollout"]["nextStepAt"])
+        query = """query($n: String!) { model(name: $n) { rollout { state percent reason }
+          trafficSplit { percent deployment { id } } } }"""
+        # when: its step is a second away, then past
+        clock.now = due - timedelta(seconds=1)
+        before = (await api.query(query, {"n": model["name"]}))["model"]
+        clock.now = due + timedelta(seconds=1)
+        after = (await api.query(query, {"n": model["name"]}))["model"]
+    # then: it baked the whole time, and its health held at the step: promoted to all the traffic
+    assert before["rollout"] == {"state": "BAKING", "percent": 10.0, "reason": None}
+    assert after["rollout"] == {"state": "PROMOTED", "percent": 100.0, "reason": None}
+    shares = {s["deployment"]["id"]: s["percent"] for s in after["trafficSplit"]}
+    assert shares[model["rollout"]["deployment"]["id"]] == 100.0

@@ -29,8 +29,9 @@ VARIABLES: dict[str, Any] = {
     "deployment-detail.graphql": {"id": "$active", "range": "LAST_24_HOURS"},
     "summary-cards.graphql": {},
     "deploy.graphql": {"jobId": "$completeJob"},
-    "pause.graphql": {"id": "$active"},
-    "resume.graphql": [{"run": "pause.graphql", "id": "$active"}, {"id": "$active"}],
+    # a standby: the versions carrying traffic in the demo have aliases, which protect them (PROTECTED)
+    "pause.graphql": {"id": "$standby"},
+    "resume.graphql": [{"run": "pause.graphql", "id": "$standby"}, {"id": "$standby"}],
     "delete-deployment.graphql": {"id": "$failed"},
     "refetch-node.graphql": [{"id": "$active"}, {"id": "$completeJob"}],
     "training-jobs.graphql": {
@@ -45,7 +46,10 @@ VARIABLES: dict[str, Any] = {
     "watch-training-job.graphql": {"id": "$runningJob", "points": 20},
     "cancel-training-job.graphql": {"id": "$runningJob"},
     "base-models.graphql": {},
-    "model-page.graphql": {"name": "support-triage", "range": "LAST_24_HOURS"},
+    "model-page.graphql": [
+        {"name": "support-triage", "range": "LAST_24_HOURS"},
+        {"name": "incident-postmortem-writer"},  # the demo's recent rollback
+    ],
     "models.graphql": [
         {"first": 5},
         {"first": 5, "orderBy": [{"field": "REQUEST_VOLUME", "direction": "DESC"}]},
@@ -135,17 +139,26 @@ def check_model(data: dict[str, Any], variables: dict[str, Any]) -> None:
     model = data["model"]
     expect(model, name=variables["name"], endpoint=f"/api/inference/{variables['name']}")
     split = model["trafficSplit"]
-    assert sum(share["percent"] for share in split) == 100.0 and split[0]["percent"] == 100.0, split
+    assert sum(share["percent"] for share in split) == 100.0 and max(s["percent"] for s in split) == 100.0
     assert all(share["deployment"]["status"] == "ACTIVE" for share in split)
     standbys = [share["deployment"] for share in split if share["percent"] == 0.0]
     assert standbys and all(d["healthReasons"] == ["standby: 0 % of model traffic"] for d in standbys)
+    serving = next(share["deployment"]["id"] for share in split if share["percent"] == 100.0)
+    assert {a["name"]: a["deployment"]["id"] for a in model["aliases"]}.get("production") == serving
+    if variables["name"] == "support-triage":  # never rolled out progressively
+        assert model["rollout"] is None
+    else:  # a canary a user stopped with rollbackModel: its version stands by again
+        rollout = model["rollout"]
+        assert (rollout["state"], rollout["strategy"]) == ("ROLLED_BACK", "CANARY"), rollout
+        assert rollout["reason"].endswith("the model was rolled back"), rollout
+        assert rollout["deployment"]["id"] in {d["id"] for d in standbys}
     assert model["metrics"]["requestVolume"] > 0 and len(model["metricsHistory"]["points"]) == 96
     assert model["deployments"]["totalCount"] >= len(split)
 
 
 def check_models(data: dict[str, Any], variables: dict[str, Any]) -> None:
     models = data["models"]
-    assert models["totalCount"] == 15 and models["pageInfo"]["hasNextPage"]
+    assert models["totalCount"] == 18 and models["pageInfo"]["hasNextPage"]
     rows = [edge["node"] for edge in models["edges"]]
     if "orderBy" in variables:
         volumes = [row["metrics"]["requestVolume"] for row in rows]

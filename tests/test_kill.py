@@ -27,8 +27,16 @@ pytestmark = pytest.mark.e2e
 DEPLOYERS = 6
 TOGGLERS = 2
 KILL_AFTER = (0.6, 1.1, 1.7)  # seconds of traffic before each round's SIGKILL
-COMPLETE_JOBS = "{ trainingJobs(first: 100, filter: {deployable: true}) { nodes { id } } }"
+# Deployable jobs, but for a model with a canary baking (it refuses deploys: ROLLOUT_IN_PROGRESS)
+COMPLETE_JOBS = """{ trainingJobs(first: 100, filter: {deployable: true}) { nodes { id modelName } }
+  models(first: 100) { nodes { name rollout { state } } } }"""
 ACTIVE_OR_PAUSED = "{ deployments(first: 100, filter: {status: [ACTIVE, PAUSED]}) { nodes { id status } } }"
+
+
+def deployable_jobs(http: httpx.Client, url: str) -> list[str]:
+    data = post(http, url, COMPLETE_JOBS)
+    baking = {m["name"] for m in data["models"]["nodes"] if (m["rollout"] or {}).get("state") == "BAKING"}
+    return [n["id"] for n in data["trainingJobs"]["nodes"] if n["modelName"] not in baking]
 
 
 def row_id(global_id: str) -> int:
@@ -118,9 +126,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_deploy_and_leaves_no_half_depl
             tmp_path, db, "--rollout-seconds", "0.3", log_name=f"server-{round_number}.log"
         ) as server:
             with httpx.Client(timeout=10) as http:
-                jobs = [
-                    n["id"] for n in post(http, server.graphql_url, COMPLETE_JOBS)["trainingJobs"]["nodes"]
-                ]
+                jobs = deployable_jobs(http, server.graphql_url)
                 targets = [
                     n["id"] for n in post(http, server.graphql_url, ACTIVE_OR_PAUSED)["deployments"]["nodes"]
                 ]
@@ -153,7 +159,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_deploy_and_leaves_no_half_depl
                 http, server.graphql_url, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}
             )
             assert [n and n["id"] for n in found["nodes"]] == ids
-        job = post(http, server.graphql_url, COMPLETE_JOBS)["trainingJobs"]["nodes"][0]["id"]
+        job = deployable_jobs(http, server.graphql_url)[0]
         payload = post(http, server.graphql_url, DEPLOY, {"job": job})["deployJob"]
         assert payload["errors"] == [] and payload["deployment"]["status"] == "DEPLOYING"
         assert http.get(f"{server.base_url}/readyz").status_code == 200

@@ -296,8 +296,10 @@ def test_a_write_on_one_replica_ends_the_other_replicas_entries(tmp_path: Path) 
             assert "errors" not in body, body
             return body["data"]  # type: ignore[no-any-return]
 
-        found = post(a, "{ deployments(first: 1, filter: {status: [ACTIVE]}) { nodes { id databaseId } } }")
-        dep = found["deployments"]["nodes"][0]
+        found = post(
+            a, "{ deployments(first: 100, filter: {status: [ACTIVE]}) { nodes { id databaseId aliases } } }"
+        )
+        dep = next(n for n in found["deployments"]["nodes"] if not n["aliases"])  # aliased: PROTECTED
         poll = "query($id: ID!) { deployment(id: $id) { status deployedBy } }"
         assert post(a, poll, {"id": dep["id"]})["deployment"]["status"] == "ACTIVE"
         behind_the_cache(db, f"UPDATE deployments SET deployed_by = 'behind' WHERE id = {dep['databaseId']}")

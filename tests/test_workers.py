@@ -67,9 +67,10 @@ def test_two_workers_share_one_port_and_stay_consistent(tmp_path: Path) -> None:
 
         # a pause through one connection is seen by every later read, on either worker
         dep = post(
-            server.graphql_url, "{ deployments(first: 1, filter: {status: [ACTIVE]}) { nodes { id } } }"
+            server.graphql_url,
+            "{ deployments(first: 100, filter: {status: [ACTIVE]}) { nodes { id aliases } } }",
         )
-        dep_id = dep["deployments"]["nodes"][0]["id"]
+        dep_id = next(n["id"] for n in dep["deployments"]["nodes"] if not n["aliases"])  # aliased: PROTECTED
         paused_before = post(server.graphql_url, PAUSED)["deployments"]["totalCount"]
         assert post(server.graphql_url, PAUSE, {"id": dep_id})["pauseDeployment"]["errors"] == []
         seen_by = dict.fromkeys(pids, 0.0)
