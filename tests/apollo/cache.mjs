@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { relayStylePagination } from '@apollo/client/utilities';
-import { example, exampleText } from './common.mjs';
+import { example, exampleText, withoutAlias } from './common.mjs';
 
 const url = process.argv[2];
 const possibleTypes = JSON.parse(exampleText('possibleTypes.json'));
@@ -70,8 +70,10 @@ assert.equal(client.readQuery({ query: Table, variables: activeOnly }).deploymen
 assert.deepEqual(ids(cachedTable()), ids(merged));
 
 // 2. Pause an ACTIVE row: the mutation's returned deployment updates the cached row by its id.
-const row = merged.deployments.edges.map((e) => e.node).find((node) => node.status === 'ACTIVE');
-assert.ok(row, 'an ACTIVE deployment in the first two pages');
+const rows = merged.deployments.edges.map((e) => e.node);
+const free = await withoutAlias(url, rows.filter((node) => node.status === 'ACTIVE').map((node) => node.id));
+const row = rows.find((node) => node.id === free);
+assert.ok(row, 'an ACTIVE deployment without an alias in the first two pages');
 const paused = await client.mutate({ mutation: example('pause.graphql'), variables: { id: row.id } });
 assert.deepEqual(paused.data.pauseDeployment.errors, []);
 const rowAfter = cachedTable().deployments.edges.find((e) => e.node.id === row.id).node;

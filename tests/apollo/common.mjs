@@ -28,3 +28,16 @@ export function recordingFetch(traffic) {
     return response;
   };
 }
+
+// Of these deployment ids, the first whose version no alias points at (or undefined): an aliased
+// version cannot be paused (PROTECTED), and the demo's serving versions carry aliases.
+export async function withoutAlias(url, ids) {
+  const query = 'query($ids: [ID!]!) { nodes(ids: $ids) { ... on Deployment { id aliases } } }';
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables: { ids } }),
+  });
+  const { data } = await response.json();
+  return data.nodes.find((node) => node.aliases.length === 0)?.id;
+}
