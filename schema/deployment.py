@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
@@ -23,12 +23,9 @@ from schema.connection import Connection, Edge, described
 from schema.leaves import quick
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
-if TYPE_CHECKING:
-    from schema.model import Model
-    from schema.training_job import TrainingJob
-
-_TrainingJob = Annotated["TrainingJob", strawberry.lazy("schema.training_job")]
-_Model = Annotated["Model", strawberry.lazy("schema.model")]
+# The two types above this module, by name: they import it (their `deployments`), it never imports them.
+_TRAINING_JOB: strawberry.LazyType[str, str] = strawberry.LazyType("TrainingJob", "schema.training_job")
+_MODEL: strawberry.LazyType[str, str] = strawberry.LazyType("Model", "schema.model")
 AsOf = Annotated[
     datetime | None,
     strawberry.argument(description="Instant the figures are for (default: the request's clock)."),
@@ -183,16 +180,16 @@ class Deployment(Node):
         found = await traffic_resolvers.status_at_instant(info.context, self._row, as_of)
         return None if found is None else DeploymentStatus(found)
 
-    @strawberry.field(description="The training job this deployment was built from.")
-    async def training_job(self, info: strawberry.Info) -> _TrainingJob:
-        # The type by its name in the schema: schema.training_job imports this module, not the reverse.
-        job_type = info.schema.get_type_by_name("TrainingJob").origin  # type: ignore[union-attr]
+    @strawberry.field(
+        description="The training job this deployment was built from.", graphql_type=_TRAINING_JOB
+    )
+    async def training_job(self, info: strawberry.Info) -> Node:
+        job_type = _TRAINING_JOB.resolve_type()
         return job_type.from_row(await job_resolvers.job_of(info.context, self._training_job_id))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="The model this deployment is a version of.")
-    async def model(self, info: strawberry.Info) -> _Model:
-        # By its name in the schema, as trainingJob: schema.model imports this module, not the reverse.
-        model_type = info.schema.get_type_by_name("Model").origin  # type: ignore[union-attr]
+    @strawberry.field(description="The model this deployment is a version of.", graphql_type=_MODEL)
+    async def model(self, info: strawberry.Info) -> Node:
+        model_type = _MODEL.resolve_type()
         return model_type.of(await model_resolvers.model_of(info.context, self._row))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Names of the model aliases that point at this version (e.g. production).")
