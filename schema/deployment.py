@@ -15,10 +15,9 @@ from resolvers import ids
 from resolvers import models as model_resolvers
 from resolvers import traffic as traffic_resolvers
 from resolvers import training_jobs as job_resolvers
-from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
 from resolvers.pagination import Connection as Rows
-from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, mirrors, order_keys, values_of
+from schema.common import DeploymentStatus, ModelSize, Node, mirrors
 from schema.connection import Connection, Edge, described
 from schema.leaves import quick
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
@@ -227,62 +226,6 @@ class Deployment(Node):
         )
 
 
-@strawberry.input(description="Deployments matching all given conditions.")
-class DeploymentFilter:
-    status: list[DeploymentStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
-    )
-    model_name: str | None = strawberry.field(
-        default=None, description="Case-insensitive substring of modelName."
-    )
-    training_job_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Built from this training job."
-    )
-    model_size: list[ModelSize] | None = strawberry.field(
-        default=None, description="Any of these size classes."
-    )
-    created_after: datetime | None = strawberry.field(
-        default=None, description="Created at or after this instant."
-    )
-    created_before: datetime | None = strawberry.field(
-        default=None, description="Created before this instant."
-    )
-    health: list[DeploymentHealth] | None = strawberry.field(
-        default=None, description="Any of these health states, at the connection's asOf."
-    )
-
-
-@strawberry.enum(description="Sortable fields of deployments.")
-class DeploymentOrderField(Enum):
-    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Creation time.")
-    UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="Time of the last status change.")
-    MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
-    VERSION = strawberry.enum_value("VERSION", description="Semantic order: v1.10.0 comes after v1.9.0")
-    STATUS = strawberry.enum_value(
-        "STATUS", description=f"Lifecycle order: {', '.join(domain.DEPLOYMENT_STATUSES)}."
-    )
-    REQUEST_VOLUME = strawberry.enum_value("REQUEST_VOLUME", description="Requests per second at asOf.")
-    P50_LATENCY = strawberry.enum_value("P50_LATENCY", description="P50 latency at asOf; no traffic last.")
-    P95_LATENCY = strawberry.enum_value("P95_LATENCY", description="P95 latency at asOf; no traffic last.")
-    P99_LATENCY = strawberry.enum_value("P99_LATENCY", description="P99 latency at asOf; no traffic last.")
-    ERROR_RATE = strawberry.enum_value("ERROR_RATE", description="Error rate at asOf; no traffic last.")
-
-
-@strawberry.input(description="One sort key for deployments.")
-class DeploymentOrder:
-    field: DeploymentOrderField = strawberry.field(description="Field to sort by.")
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
-
-
-# The `filter` and `orderBy` arguments of every deployments connection (Query and TrainingJob).
-DeploymentFilterArg = Annotated[
-    DeploymentFilter | None, strawberry.argument(description="Only deployments matching all conditions.")
-]
-DeploymentOrderArg = Annotated[
-    list[DeploymentOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-]
-
-
 @described(node="The deployment.")
 @strawberry.type(description="A deployment and its cursor.")
 class DeploymentEdge(Edge[Deployment]):
@@ -300,21 +243,3 @@ class DeploymentConnection(Connection[Deployment]):
     @classmethod
     def of(cls, conn: Rows[DeploymentView]) -> "DeploymentConnection":
         return cls.page(conn, [Deployment.from_row(row, conn.as_of, conn.figures) for row in conn.rows])
-
-
-def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
-    if flt is None:
-        return resolvers.deployment_filter()
-    return resolvers.deployment_filter(
-        statuses=values_of(flt.status),
-        model_name=flt.model_name,
-        training_job_id=flt.training_job_id,
-        model_sizes=values_of(flt.model_size),
-        created_after=flt.created_after,
-        created_before=flt.created_before,
-        health=values_of(flt.health),
-    )
-
-
-def to_order(order_by: list[DeploymentOrder] | None) -> list[tuple[str, bool]] | None:
-    return order_keys(order_by)

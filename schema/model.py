@@ -19,21 +19,15 @@ from schema.common import (
     Last,
     ModelSize,
     Node,
-    OrderDirection,
+    Order,
     mirrors,
     order_keys,
     values_of,
 )
 from schema.connection import Connection, Edge, described
-from schema.deployment import (
-    AsOf,
-    Deployment,
-    DeploymentConnection,
-    DeploymentFilterArg,
-    DeploymentOrderArg,
-)
-from schema.deployment import to_filter as deployment_filter
-from schema.deployment import to_order as deployment_order
+from schema.deployment import AsOf, Deployment, DeploymentConnection
+from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
+from schema.deployment_arguments import to_filter as deployment_filter
 from schema.metrics import InferenceMetrics, MetricsRange, MetricsSeries
 
 
@@ -131,7 +125,7 @@ class Model(Node):
             info.context,
             self._record,
             flt=deployment_filter(filter),
-            order_by=deployment_order(order_by),
+            order_by=order_keys(order_by),
             page_args=PageArgs(first, after, last, before),
         )
         return DeploymentConnection.of(conn)
@@ -235,9 +229,16 @@ class ModelOrderField(Enum):
 
 
 @strawberry.input(description="One sort key for models.")
-class ModelOrder:
-    field: ModelOrderField = strawberry.field(description="Field to sort by.")
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
+class ModelOrder(Order[ModelOrderField]):
+    pass
+
+
+ModelFilterArg = Annotated[
+    ModelFilter | None, strawberry.argument(description="Only models matching all conditions.")
+]
+ModelOrderArg = Annotated[
+    list[ModelOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
+]
 
 
 @described(node="The model.")
@@ -263,7 +264,3 @@ def to_filter(flt: ModelFilter | None) -> resolvers.ModelFilter:
     if flt is None:
         return resolvers.model_filter()
     return resolvers.model_filter(name=flt.name, model_sizes=values_of(flt.model_size))
-
-
-def to_order(order_by: list[ModelOrder] | None) -> list[tuple[str, bool]] | None:
-    return order_keys(order_by)

@@ -11,23 +11,16 @@ from resolvers import models as model_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.pagination import PageArgs
-from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node
-from schema.deployment import (
-    Deployment,
-    DeploymentConnection,
-    DeploymentFilterArg,
-    DeploymentOrderArg,
-)
-from schema.deployment import to_filter as deployment_filter
-from schema.deployment import to_order as deployment_order
+from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node, order_keys
+from schema.deployment import Deployment, DeploymentConnection
+from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
+from schema.deployment_arguments import to_filter as deployment_filter
 from schema.metrics import DeploymentStats
-from schema.model import Model, ModelConnection, ModelFilter, ModelOrder
+from schema.model import Model, ModelConnection, ModelFilterArg, ModelOrderArg
 from schema.model import to_filter as model_filter
-from schema.model import to_order as model_order
 from schema.permissions import GUARDED
-from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilter, TrainingJobOrder
+from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilterArg, TrainingJobOrderArg
 from schema.training_job import to_filter as job_filter
-from schema.training_job import to_order as job_order
 
 
 def _node_of(found: tuple[str, object] | None) -> Node | None:
@@ -84,18 +77,13 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[
-            TrainingJobFilter | None, strawberry.argument(description="Only jobs matching all conditions.")
-        ] = None,
-        order_by: Annotated[
-            list[TrainingJobOrder] | None,
-            strawberry.argument(description="Sort keys, most significant first."),
-        ] = None,
+        filter: TrainingJobFilterArg = None,
+        order_by: TrainingJobOrderArg = None,
     ) -> TrainingJobConnection:
         conn = await job_resolvers.list_jobs(
             info.context,
             flt=job_filter(filter),
-            order_by=job_order(order_by),
+            order_by=order_keys(order_by),
             page_args=PageArgs(first, after, last, before),
         )
         return TrainingJobConnection.of(conn)
@@ -128,7 +116,7 @@ class Query:
             info.context,
             flt=deployment_filter(filter),
             as_of=as_of,
-            order_by=deployment_order(order_by),
+            order_by=order_keys(order_by),
             page_args=PageArgs(first, after, last, before),
         )
         return DeploymentConnection.of(conn)
@@ -164,17 +152,13 @@ class Query:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[
-            ModelFilter | None, strawberry.argument(description="Only models matching all conditions.")
-        ] = None,
-        order_by: Annotated[
-            list[ModelOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-        ] = None,
+        filter: ModelFilterArg = None,
+        order_by: ModelOrderArg = None,
     ) -> ModelConnection:
         conn = await model_resolvers.list_models(
             info.context,
             flt=model_filter(filter),
-            order_by=model_order(order_by),
+            order_by=order_keys(order_by),
             page_args=PageArgs(first, after, last, before),
         )
         return ModelConnection.of(conn)

@@ -21,15 +21,15 @@ from schema.common import (
     Last,
     ModelSize,
     Node,
-    OrderDirection,
+    Order,
     mirrors,
     order_keys,
     values_of,
 )
 from schema.connection import Connection, Edge, described
-from schema.deployment import DeploymentConnection, DeploymentFilterArg, DeploymentOrderArg
-from schema.deployment import to_filter as deployment_filter
-from schema.deployment import to_order as deployment_order
+from schema.deployment import DeploymentConnection
+from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
+from schema.deployment_arguments import to_filter as deployment_filter
 
 
 @strawberry.enum(description="Lifecycle of a training job.")
@@ -96,7 +96,7 @@ class TrainingJob(Node):
             info.context,
             self.database_id,
             flt=deployment_filter(filter),
-            order_by=deployment_order(order_by),
+            order_by=order_keys(order_by),
             page_args=PageArgs(first, after, last, before),
         )
         return DeploymentConnection.of(conn)
@@ -184,9 +184,16 @@ class TrainingJobOrderField(Enum):
 
 
 @strawberry.input(description="One sort key for training jobs.")
-class TrainingJobOrder:
-    field: TrainingJobOrderField = strawberry.field(description="Field to sort by.")
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
+class TrainingJobOrder(Order[TrainingJobOrderField]):
+    pass
+
+
+TrainingJobFilterArg = Annotated[
+    TrainingJobFilter | None, strawberry.argument(description="Only jobs matching all conditions.")
+]
+TrainingJobOrderArg = Annotated[
+    list[TrainingJobOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
+]
 
 
 @described(node="The training job.")
@@ -216,7 +223,3 @@ def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
         model_name=flt.model_name,
         deployable=flt.deployable,
     )
-
-
-def to_order(order_by: list[TrainingJobOrder] | None) -> list[tuple[str, bool]] | None:
-    return order_keys(order_by)
