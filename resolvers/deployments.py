@@ -7,7 +7,7 @@ import numpy as np
 
 from db.deployments import DeploymentView
 from db.models import DeploymentEvent
-from resolvers import ids, listing
+from resolvers import ids, listing, listing_keys
 from resolvers.arguments import name_filter, tuple_or_none, utc
 from resolvers.context import Context
 from resolvers.metrics import (
@@ -93,7 +93,7 @@ async def _listing(
     model_name: str | None = None,
 ) -> Connection[DeploymentView]:
     """Any filter and order: the page is found in the snapshot, then its rows are fetched by id."""
-    ordering = listing.Ordering.of(order_fields(order_by, ("CREATED_AT", True)))
+    ordering = listing_keys.Ordering.of(order_fields(order_by, ("CREATED_AT", True)))
     # Sorted or filtered by figures: cursors carry the asOf, so page 2 continues page 1's window.
     by_figures = ordering.needs_window or flt.needs_window
     scope = scope_of(flt) if job_id is None else scope_of(flt, job_id)
