@@ -18,7 +18,7 @@ from resolvers import training_jobs as job_resolvers
 from resolvers.metrics import PageFigures
 from resolvers.pagination import Connection as Rows
 from schema.common import DeploymentStatus, ModelSize, Node, mirrors
-from schema.connection import Connection, Edge, described
+from schema.connection import Connection, paged
 from schema.leaves import quick
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
@@ -226,19 +226,7 @@ class Deployment(Node):
         )
 
 
-@described(node="The deployment.")
-@strawberry.type(description="A deployment and its cursor.")
-class DeploymentEdge(Edge[Deployment]):
-    pass
-
-
-@described(
-    edge=DeploymentEdge,
-    edges="Deployments with their cursors.",
-    nodes="The deployments of this page.",
-    total_count="Deployments matching the filter, over all pages.",
-)
-@strawberry.type(description="A page of deployments.")
+@paged("deployment", "deployments")
 class DeploymentConnection(Connection[Deployment]):
     @classmethod
     def of(cls, conn: Rows[DeploymentView]) -> "DeploymentConnection":

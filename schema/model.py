@@ -10,7 +10,6 @@ import domain
 from resolvers import models as resolvers
 from resolvers import rollouts
 from resolvers.models import ModelRecord
-from resolvers.pagination import Connection as Rows
 from resolvers.pagination import PageArgs
 from schema.common import (
     After,
@@ -24,7 +23,7 @@ from schema.common import (
     order_keys,
     values_of,
 )
-from schema.connection import Connection, Edge, described
+from schema.connection import Connection, paged
 from schema.deployment import AsOf, Deployment, DeploymentConnection
 from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
@@ -241,23 +240,9 @@ ModelOrderArg = Annotated[
 ]
 
 
-@described(node="The model.")
-@strawberry.type(description="A model and its cursor.")
-class ModelEdge(Edge[Model]):
-    pass
-
-
-@described(
-    edge=ModelEdge,
-    edges="Models with their cursors.",
-    nodes="The models of this page.",
-    total_count="Models matching the filter, over all pages.",
-)
-@strawberry.type(description="A page of models.")
+@paged("model", "models", node_of=Model.of)
 class ModelConnection(Connection[Model]):
-    @classmethod
-    def of(cls, conn: Rows[ModelRecord]) -> "ModelConnection":
-        return cls.page(conn, [Model.of(record) for record in conn.rows])
+    pass
 
 
 def to_filter(flt: ModelFilter | None) -> resolvers.ModelFilter:

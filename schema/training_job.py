@@ -12,7 +12,6 @@ from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training_progress
 from resolvers import training_jobs as resolvers
-from resolvers.pagination import Connection as Rows
 from resolvers.pagination import PageArgs
 from schema.common import (
     After,
@@ -26,7 +25,7 @@ from schema.common import (
     order_keys,
     values_of,
 )
-from schema.connection import Connection, Edge, described
+from schema.connection import Connection, paged
 from schema.deployment import DeploymentConnection
 from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
@@ -196,23 +195,9 @@ TrainingJobOrderArg = Annotated[
 ]
 
 
-@described(node="The training job.")
-@strawberry.type(description="A training job and its cursor.")
-class TrainingJobEdge(Edge[TrainingJob]):
-    pass
-
-
-@described(
-    edge=TrainingJobEdge,
-    edges="Jobs with their cursors.",
-    nodes="The jobs of this page.",
-    total_count="Jobs matching the filter, over all pages.",
-)
-@strawberry.type(description="A page of training jobs.")
+@paged("training job", "training jobs", counted="jobs", node_of=TrainingJob.from_row)
 class TrainingJobConnection(Connection[TrainingJob]):
-    @classmethod
-    def of(cls, conn: Rows[TrainingJobRow]) -> "TrainingJobConnection":
-        return cls.page(conn, [TrainingJob.from_row(row) for row in conn.rows])
+    pass
 
 
 def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
