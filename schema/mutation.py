@@ -6,9 +6,8 @@ import strawberry
 
 from resolvers import alias_mutations, mutations, rollout_mutations, split_mutations
 from resolvers.training_input import JobSpec
-from schema.connection import described
 from schema.deployment import Deployment
-from schema.payload import Deleted, Payload
+from schema.payload import Deleted, Payload, deletion, payload
 from schema.permissions import GUARDED
 from schema.release_inputs import (
     ModelNameInput,
@@ -60,30 +59,22 @@ class CreateTrainingJobInput:
     hyperparameters: HyperparametersInput = strawberry.field(description="Fine-tuning settings.")
 
 
-@described(names={"node": "deployment"}, node="The deployment after the change; null on error.")
-@strawberry.type(description="Result of a deployment mutation.")
+@payload("deployment", "deployment", Deployment.from_row)
 class DeploymentPayload(Payload[Deployment]):
-    @classmethod
-    def of(cls, result: mutations.Result) -> "DeploymentPayload":  # type: ignore[type-arg]
-        return cls.of_result(result, Deployment.from_row)
+    pass
 
 
-@described(deleted_id="Global ID of the deleted deployment.")
-@strawberry.type(description="Result of deleteDeployment.")
+@deletion("deleteDeployment", "deployment")
 class DeleteDeploymentPayload(Deleted):
     pass
 
 
-@described(names={"node": "trainingJob"}, node="The job after the change; null on error.")
-@strawberry.type(description="Result of a training job mutation.")
+@payload("trainingJob", "training job", TrainingJob.from_row, node="job")
 class TrainingJobPayload(Payload[TrainingJob]):
-    @classmethod
-    def of(cls, result: mutations.Result) -> "TrainingJobPayload":  # type: ignore[type-arg]
-        return cls.of_result(result, TrainingJob.from_row)
+    pass
 
 
-@described(deleted_id="Global ID of the deleted job.")
-@strawberry.type(description="Result of deleteTrainingJob.")
+@deletion("deleteTrainingJob", "job")
 class DeleteTrainingJobPayload(Deleted):
     pass
 
