@@ -1,13 +1,13 @@
 """The deployments listing engine: every filter and ordering, one mechanism, over the fleet snapshot.
 
-Every live deployment is in the process's snapshot (resolvers/snapshot.py), so a filter is a
-boolean mask over its arrays and an ordering is a tuple of numeric columns, each declared once
-(resolvers/listing_keys.py), whether it is stored (CREATED_AT) or computed by the simulator (P95_LATENCY). A page is
-cut from the order's sorted permutation, computed once per snapshot (and window, for metric
-orders) and cached: the cursor's values are bisected into it, rows outside the mask are
-skipped, and SQL then fetches only the page's rows by primary key. No query sorts the table
-(PITFALLS: SQLite sorted 85,000 rows in a temp B-tree for a status filter), and totalCount is
-the same mask's sum, so it is always the number of rows the pages hold.
+Every live deployment is in the process's snapshot (resolvers/snapshot.py), so a filter is a boolean
+mask over its arrays and an ordering is a tuple of numeric columns, each declared once
+(resolvers/listing_keys.py), whether it is stored (CREATED_AT) or computed by the simulator
+(P95_LATENCY). A page is cut from the order's sorted permutation, computed once per snapshot (and
+window, for metric orders) and cached: the cursor's values are bisected into it, rows outside the
+mask are skipped, and SQL then fetches only the page's rows by primary key. No query sorts the table
+(PITFALLS: SQLite sorted 85,000 rows in a temp B-tree for a status filter), and totalCount is the
+same mask's sum, so it is always the number of rows the pages hold.
 """
 
 import bisect
