@@ -79,19 +79,7 @@ async def set_traffic_split(
         new = {v.id: 0.0 for v in versions} | traffic.rounded(
             {i: p * traffic.FULL / total for i, p in wanted.items()}
         )
-        await rollout_steps.stop(
-            session, model_name, actor=ctx.actor, at=ctx.now, why="the split was set by hand"
-        )
-        await traffic.write_split(
-            session,
-            versions=versions,
-            shares=new,
-            actor=ctx.actor,
-            at=ctx.now,
-            revision=await bump_revision(session),
-            why="split set",
-        )
-        return await model_record(session, model_name)
+        return await _apply(ctx, session, model_name, versions, new, "split set", "the split was set by hand")
 
     return await run(ctx, work)
 
@@ -122,18 +110,31 @@ async def rollback_model(ctx: Context, model_name: str) -> Result[ModelRecord]:
             raise fail(
                 Code.INVALID_SPLIT, "The split before the last change no longer sums to 100", "modelName"
             )
-        await rollout_steps.stop(
-            session, model_name, actor=ctx.actor, at=ctx.now, why="the model was rolled back"
+        return await _apply(
+            ctx, session, model_name, versions, restored, "rolled back", "the model was rolled back"
         )
-        await traffic.write_split(
-            session,
-            versions=versions,
-            shares=restored,
-            actor=ctx.actor,
-            at=ctx.now,
-            revision=await bump_revision(session),
-            why="rolled back",
-        )
-        return await model_record(session, model_name)
 
     return await run(ctx, work)
+
+
+async def _apply(
+    ctx: Context,
+    session: AsyncSession,
+    model_name: str,
+    versions: Sequence[traffic.Version],
+    shares: dict[int, float],
+    why: str,
+    stops_rollout_as: str,
+) -> ModelRecord:
+    """Write the model's new split (stopping a baking rollout first) and return the model."""
+    await rollout_steps.stop(session, model_name, actor=ctx.actor, at=ctx.now, why=stops_rollout_as)
+    await traffic.write_split(
+        session,
+        versions=versions,
+        shares=shares,
+        actor=ctx.actor,
+        at=ctx.now,
+        revision=await bump_revision(session),
+        why=why,
+    )
+    return await model_record(session, model_name)
