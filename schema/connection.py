@@ -7,18 +7,22 @@ and its subclasses, so the descriptions are set on copies.
 """
 
 import copy
+import inspect
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar, get_args
 
 import strawberry
 from strawberry.annotation import StrawberryAnnotation
 
 from resolvers.pagination import Connection as Rows
-from schema.common import PageInfo
+from resolvers.pagination import PageArgs
+from schema.common import After, Before, First, Last, PageInfo, order_keys
 
 T = TypeVar("T")
 C = TypeVar("C", bound=type)
+R = TypeVar("R")
 
 
 @strawberry.type
@@ -121,3 +125,57 @@ def described(
         return cls
 
     return describe
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The arguments every connection field takes, as its resolver gets them."""
+
+    filter: Any  # the filter input as sent, or None
+    order_by: list[tuple[str, bool]] | None  # (field, descending) keys; None: the listing's default
+    page: PageArgs
+
+
+_PAGING = (("first", First), ("after", After), ("last", Last), ("before", Before))
+
+
+def listing(
+    filter_arg: Any, order_arg: Any, **extra: Any
+) -> Callable[[Callable[..., Awaitable[R]]], Callable[..., Awaitable[R]]]:
+    """A connection field's resolver `(self, info, listing: Listing, **extra)` served with the
+    arguments every listing takes: first, after, last, before, filter (`filter_arg`), orderBy
+    (`order_arg`), then `extra` (name: annotated type, each defaulting to None)."""
+
+    def serve(resolve: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+        async def resolver(
+            self: Any,
+            info: strawberry.Info,
+            first: int | None = None,
+            after: str | None = None,
+            last: int | None = None,
+            before: str | None = None,
+            filter: Any = None,
+            order_by: Any = None,
+            **rest: Any,
+        ) -> R:
+            args = Listing(filter, order_keys(order_by), PageArgs(first, after, last, before))
+            return await resolve(self, info, args, **rest)
+
+        named = (*_PAGING, ("filter", filter_arg), ("order_by", order_arg), *extra.items())
+        resolver.__name__ = resolve.__name__
+        resolver.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # what strawberry reads
+            [
+                inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+                inspect.Parameter(
+                    "info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=strawberry.Info
+                ),
+                *(
+                    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+                    for name, kind in named
+                ),
+            ],
+            return_annotation=resolve.__annotations__["return"],
+        )
+        return resolver
+
+    return serve

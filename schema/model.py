@@ -10,20 +10,14 @@ import domain
 from resolvers import models as resolvers
 from resolvers import rollouts
 from resolvers.models import ModelRecord
-from resolvers.pagination import PageArgs
 from schema.common import (
-    After,
-    Before,
-    First,
-    Last,
     ModelSize,
     Node,
     Order,
     mirrors,
-    order_keys,
     values_of,
 )
-from schema.connection import Connection, paged
+from schema.connection import Connection, Listing, listing, paged
 from schema.deployment import AsOf, Deployment, DeploymentConnection
 from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
@@ -110,22 +104,14 @@ class Model(Node):
     _record: strawberry.Private[ModelRecord]
 
     @strawberry.field(description="Its versions (deployments). Default order: CREATED_AT DESC.")
-    async def deployments(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: DeploymentFilterArg = None,
-        order_by: DeploymentOrderArg = None,
-    ) -> DeploymentConnection:
+    @listing(DeploymentFilterArg, DeploymentOrderArg)
+    async def deployments(self, info: strawberry.Info, args: Listing) -> DeploymentConnection:
         conn = await resolvers.model_deployments(
             info.context,
             self._record,
-            flt=deployment_filter(filter),
-            order_by=order_keys(order_by),
-            page_args=PageArgs(first, after, last, before),
+            flt=deployment_filter(args.filter),
+            order_by=args.order_by,
+            page_args=args.page,
         )
         return DeploymentConnection.of(conn)
 

@@ -10,8 +10,8 @@ from resolvers import deployments as deployment_resolvers
 from resolvers import models as model_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
-from resolvers.pagination import PageArgs
-from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node, order_keys
+from schema.common import BaseModel, GlobalId, ModelSize, Node
+from schema.connection import Listing, listing
 from schema.deployment import Deployment, DeploymentConnection
 from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
@@ -30,6 +30,11 @@ def _node_of(found: tuple[str, object] | None) -> Node | None:
     if type_name == model_resolvers.TYPE_NAME:
         return Model.of(row)  # type: ignore[arg-type]
     return Deployment.from_row(row) if type_name == "Deployment" else TrainingJob.from_row(row)  # type: ignore[arg-type]
+
+
+_METRICS_AS_OF = Annotated[
+    datetime | None, strawberry.argument(description="Instant the metrics are for; default: now.")
+]
 
 
 @strawberry.type(description="Read the training jobs, deployments and their statistics.")
@@ -70,21 +75,10 @@ class Query:
     @strawberry.field(
         permission_classes=GUARDED, description="Training jobs. Default order: CREATED_AT DESC."
     )
-    async def training_jobs(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: TrainingJobFilterArg = None,
-        order_by: TrainingJobOrderArg = None,
-    ) -> TrainingJobConnection:
+    @listing(TrainingJobFilterArg, TrainingJobOrderArg)
+    async def training_jobs(self, info: strawberry.Info, args: Listing) -> TrainingJobConnection:
         conn = await job_resolvers.list_jobs(
-            info.context,
-            flt=job_filter(filter),
-            order_by=order_keys(order_by),
-            page_args=PageArgs(first, after, last, before),
+            info.context, flt=job_filter(args.filter), order_by=args.order_by, page_args=args.page
         )
         return TrainingJobConnection.of(conn)
 
@@ -99,25 +93,16 @@ class Query:
         permission_classes=GUARDED,
         description="Default order: CREATED_AT DESC. asOf pins the metrics used to sort, filter and show.",
     )
+    @listing(DeploymentFilterArg, DeploymentOrderArg, as_of=_METRICS_AS_OF)
     async def deployments(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: DeploymentFilterArg = None,
-        order_by: DeploymentOrderArg = None,
-        as_of: Annotated[
-            datetime | None, strawberry.argument(description="Instant the metrics are for; default: now.")
-        ] = None,
+        self, info: strawberry.Info, args: Listing, as_of: datetime | None = None
     ) -> DeploymentConnection:
         conn = await deployment_resolvers.list_deployments(
             info.context,
-            flt=deployment_filter(filter),
+            flt=deployment_filter(args.filter),
             as_of=as_of,
-            order_by=order_keys(order_by),
-            page_args=PageArgs(first, after, last, before),
+            order_by=args.order_by,
+            page_args=args.page,
         )
         return DeploymentConnection.of(conn)
 
@@ -145,21 +130,10 @@ class Query:
         return None if record is None else Model.of(record)
 
     @strawberry.field(permission_classes=GUARDED, description="Default order: NAME ASC.")
-    async def models(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: ModelFilterArg = None,
-        order_by: ModelOrderArg = None,
-    ) -> ModelConnection:
+    @listing(ModelFilterArg, ModelOrderArg)
+    async def models(self, info: strawberry.Info, args: Listing) -> ModelConnection:
         conn = await model_resolvers.list_models(
-            info.context,
-            flt=model_filter(filter),
-            order_by=order_keys(order_by),
-            page_args=PageArgs(first, after, last, before),
+            info.context, flt=model_filter(args.filter), order_by=args.order_by, page_args=args.page
         )
         return ModelConnection.of(conn)
 

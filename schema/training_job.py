@@ -12,20 +12,14 @@ from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training_progress
 from resolvers import training_jobs as resolvers
-from resolvers.pagination import PageArgs
 from schema.common import (
-    After,
-    Before,
-    First,
-    Last,
     ModelSize,
     Node,
     Order,
     mirrors,
-    order_keys,
     values_of,
 )
-from schema.connection import Connection, paged
+from schema.connection import Connection, Listing, listing, paged
 from schema.deployment import DeploymentConnection
 from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
@@ -81,22 +75,14 @@ class TrainingJob(Node):
     deployable: bool = strawberry.field(description="True when the job is COMPLETE and may be deployed.")
 
     @strawberry.field(description="Deployments of this job's model built from this job.")
-    async def deployments(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: DeploymentFilterArg = None,
-        order_by: DeploymentOrderArg = None,
-    ) -> DeploymentConnection:
+    @listing(DeploymentFilterArg, DeploymentOrderArg)
+    async def deployments(self, info: strawberry.Info, args: Listing) -> DeploymentConnection:
         conn = await deployment_resolvers.job_deployments(
             info.context,
             self.database_id,
-            flt=deployment_filter(filter),
-            order_by=order_keys(order_by),
-            page_args=PageArgs(first, after, last, before),
+            flt=deployment_filter(args.filter),
+            order_by=args.order_by,
+            page_args=args.page,
         )
         return DeploymentConnection.of(conn)
 
