@@ -10,14 +10,13 @@ import copy
 import inspect
 import types
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar, get_args
 
 import strawberry
 from strawberry.annotation import StrawberryAnnotation
 
 from resolvers.pagination import Connection as Rows
-from resolvers.pagination import PageArgs
+from resolvers.pagination import Listing, PageArgs
 from schema.common import After, Before, First, Last, PageInfo, order_keys
 
 T = TypeVar("T")
@@ -127,24 +126,16 @@ def described(
     return describe
 
 
-@dataclass(frozen=True)
-class Listing:
-    """The arguments every connection field takes, as its resolver gets them."""
-
-    filter: Any  # the filter input as sent, or None
-    order_by: list[tuple[str, bool]] | None  # (field, descending) keys; None: the listing's default
-    page: PageArgs
-
-
 _PAGING = (("first", First), ("after", After), ("last", Last), ("before", Before))
 
 
 def listing(
-    filter_arg: Any, order_arg: Any, **extra: Any
+    filter_arg: Any, order_arg: Any, to_filter: Callable[[Any], Any], **extra: Any
 ) -> Callable[[Callable[..., Awaitable[R]]], Callable[..., Awaitable[R]]]:
-    """A connection field's resolver `(self, info, listing: Listing, **extra)` served with the
-    arguments every listing takes: first, after, last, before, filter (`filter_arg`), orderBy
-    (`order_arg`), then `extra` (name: annotated type, each defaulting to None)."""
+    """A connection field's resolver `(self, info, args: Listing, **extra)` served with the
+    arguments every listing takes: first, after, last, before, filter (`filter_arg`, made the
+    listing's by `to_filter`), orderBy (`order_arg`), then `extra` (name: annotated type, each
+    defaulting to None)."""
 
     def serve(resolve: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
         async def resolver(
@@ -158,7 +149,7 @@ def listing(
             order_by: Any = None,
             **rest: Any,
         ) -> R:
-            args = Listing(filter, order_keys(order_by), PageArgs(first, after, last, before))
+            args = Listing(to_filter(filter), order_keys(order_by), PageArgs(first, after, last, before))
             return await resolve(self, info, args, **rest)
 
         named = (*_PAGING, ("filter", filter_arg), ("order_by", order_arg), *extra.items())

@@ -9,6 +9,7 @@ import strawberry
 import domain
 from resolvers import models as resolvers
 from resolvers import rollouts
+from resolvers.deployments import Deployments
 from resolvers.models import ModelRecord
 from schema.common import (
     ModelSize,
@@ -17,7 +18,7 @@ from schema.common import (
     mirrors,
     values_of,
 )
-from schema.connection import Connection, Listing, listing, paged
+from schema.connection import Connection, listing, paged
 from schema.deployment import AsOf, Deployment, DeploymentConnection
 from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
@@ -104,15 +105,9 @@ class Model(Node):
     _record: strawberry.Private[ModelRecord]
 
     @strawberry.field(description="Its versions (deployments). Default order: CREATED_AT DESC.")
-    @listing(DeploymentFilterArg, DeploymentOrderArg)
-    async def deployments(self, info: strawberry.Info, args: Listing) -> DeploymentConnection:
-        conn = await resolvers.model_deployments(
-            info.context,
-            self._record,
-            flt=deployment_filter(args.filter),
-            order_by=args.order_by,
-            page_args=args.page,
-        )
+    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter)
+    async def deployments(self, info: strawberry.Info, args: Deployments) -> DeploymentConnection:
+        conn = await resolvers.model_deployments(info.context, self._record, args)
         return DeploymentConnection.of(conn)
 
     @strawberry.field(

@@ -10,8 +10,11 @@ from resolvers import deployments as deployment_resolvers
 from resolvers import models as model_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
+from resolvers.deployments import Deployments
+from resolvers.models import Models
+from resolvers.training_jobs import TrainingJobs
 from schema.common import BaseModel, GlobalId, ModelSize, Node
-from schema.connection import Listing, listing
+from schema.connection import listing
 from schema.deployment import Deployment, DeploymentConnection
 from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
@@ -75,11 +78,9 @@ class Query:
     @strawberry.field(
         permission_classes=GUARDED, description="Training jobs. Default order: CREATED_AT DESC."
     )
-    @listing(TrainingJobFilterArg, TrainingJobOrderArg)
-    async def training_jobs(self, info: strawberry.Info, args: Listing) -> TrainingJobConnection:
-        conn = await job_resolvers.list_jobs(
-            info.context, flt=job_filter(args.filter), order_by=args.order_by, page_args=args.page
-        )
+    @listing(TrainingJobFilterArg, TrainingJobOrderArg, job_filter)
+    async def training_jobs(self, info: strawberry.Info, args: TrainingJobs) -> TrainingJobConnection:
+        conn = await job_resolvers.list_jobs(info.context, args)
         return TrainingJobConnection.of(conn)
 
     @strawberry.field(
@@ -93,17 +94,11 @@ class Query:
         permission_classes=GUARDED,
         description="Default order: CREATED_AT DESC. asOf pins the metrics used to sort, filter and show.",
     )
-    @listing(DeploymentFilterArg, DeploymentOrderArg, as_of=_METRICS_AS_OF)
+    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter, as_of=_METRICS_AS_OF)
     async def deployments(
-        self, info: strawberry.Info, args: Listing, as_of: datetime | None = None
+        self, info: strawberry.Info, args: Deployments, as_of: datetime | None = None
     ) -> DeploymentConnection:
-        conn = await deployment_resolvers.list_deployments(
-            info.context,
-            flt=deployment_filter(args.filter),
-            as_of=as_of,
-            order_by=args.order_by,
-            page_args=args.page,
-        )
+        conn = await deployment_resolvers.list_deployments(info.context, args, as_of)
         return DeploymentConnection.of(conn)
 
     @strawberry.field(
@@ -130,11 +125,9 @@ class Query:
         return None if record is None else Model.of(record)
 
     @strawberry.field(permission_classes=GUARDED, description="Default order: NAME ASC.")
-    @listing(ModelFilterArg, ModelOrderArg)
-    async def models(self, info: strawberry.Info, args: Listing) -> ModelConnection:
-        conn = await model_resolvers.list_models(
-            info.context, flt=model_filter(args.filter), order_by=args.order_by, page_args=args.page
-        )
+    @listing(ModelFilterArg, ModelOrderArg, model_filter)
+    async def models(self, info: strawberry.Info, args: Models) -> ModelConnection:
+        conn = await model_resolvers.list_models(info.context, args)
         return ModelConnection.of(conn)
 
     @strawberry.field(permission_classes=GUARDED, description="The server's clock for this request (UTC).")

@@ -12,6 +12,7 @@ from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training_progress
 from resolvers import training_jobs as resolvers
+from resolvers.deployments import Deployments
 from schema.common import (
     ModelSize,
     Node,
@@ -19,7 +20,7 @@ from schema.common import (
     mirrors,
     values_of,
 )
-from schema.connection import Connection, Listing, listing, paged
+from schema.connection import Connection, listing, paged
 from schema.deployment import DeploymentConnection
 from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
@@ -75,15 +76,9 @@ class TrainingJob(Node):
     deployable: bool = strawberry.field(description="True when the job is COMPLETE and may be deployed.")
 
     @strawberry.field(description="Deployments of this job's model built from this job.")
-    @listing(DeploymentFilterArg, DeploymentOrderArg)
-    async def deployments(self, info: strawberry.Info, args: Listing) -> DeploymentConnection:
-        conn = await deployment_resolvers.job_deployments(
-            info.context,
-            self.database_id,
-            flt=deployment_filter(args.filter),
-            order_by=args.order_by,
-            page_args=args.page,
-        )
+    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter)
+    async def deployments(self, info: strawberry.Info, args: Deployments) -> DeploymentConnection:
+        conn = await deployment_resolvers.job_deployments(info.context, self.database_id, args)
         return DeploymentConnection.of(conn)
 
     _row: strawberry.Private[TrainingJobRow]
