@@ -107,9 +107,7 @@ class Mutation:
         permission_classes=GUARDED, description="Only PAUSED or FAILED deployments can be deleted."
     )
     async def delete_deployment(
-        self,
-        info: strawberry.Info,
-        input: Annotated[DeploymentIdInput, _INPUT],
+        self, info: strawberry.Info, input: Annotated[DeploymentIdInput, _INPUT]
     ) -> DeleteDeploymentPayload:
         return DeleteDeploymentPayload.of_result(await mutations.delete_deployment(info.context, input.id))
 
@@ -117,9 +115,7 @@ class Mutation:
         permission_classes=GUARDED, description="Queue a training job; it then runs and completes on its own."
     )
     async def create_training_job(
-        self,
-        info: strawberry.Info,
-        input: Annotated[CreateTrainingJobInput, _INPUT],
+        self, info: strawberry.Info, input: Annotated[CreateTrainingJobInput, _INPUT]
     ) -> TrainingJobPayload:
         hp = input.hyperparameters
         spec = JobSpec(
@@ -136,9 +132,7 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=GUARDED, description="QUEUED or RUNNING -> CANCELLED.")
     async def cancel_training_job(
-        self,
-        info: strawberry.Info,
-        input: Annotated[TrainingJobIdInput, _INPUT],
+        self, info: strawberry.Info, input: Annotated[TrainingJobIdInput, _INPUT]
     ) -> TrainingJobPayload:
         return TrainingJobPayload.of(await mutations.cancel_training_job(info.context, input.id))
 
@@ -147,9 +141,7 @@ class Mutation:
         description="Refused with HAS_DEPLOYMENTS while any deployment references the job.",
     )
     async def delete_training_job(
-        self,
-        info: strawberry.Info,
-        input: Annotated[TrainingJobIdInput, _INPUT],
+        self, info: strawberry.Info, input: Annotated[TrainingJobIdInput, _INPUT]
     ) -> DeleteTrainingJobPayload:
         return DeleteTrainingJobPayload.of_result(await mutations.delete_training_job(info.context, input.id))
 
