@@ -166,30 +166,11 @@ async def transition(
     )
     if move is ACTIVATE:  # the first start of serving: the simulator's traffic begins here
         values["activated_at"] = at
-    result = await session.execute(
-        update(Deployment)
-        .where(
-            Deployment.id == deployment_id,
-            Deployment.status == from_status,
-            Deployment.deleted_at.is_(None),
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    event = DeploymentEvent(
+        kind=move.kind, to_status=to_status, actor=actor, message=message or reason, at=at
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not await _move_if_still(session, deployment_id, from_status, values, event):
         return False
-    session.add(
-        DeploymentEvent(
-            deployment_id=deployment_id,
-            kind=move.kind,
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor,
-            message=message or reason,
-            at=at,
-        )
-    )
-    await session.flush()
     # The split follows the move (domain.Move.share) in the same transaction, behind the same lock.
     if follow:
         await traffic.follow_move(
@@ -207,30 +188,28 @@ async def soft_delete(*, session: AsyncSession, deployment_id: int, actor: str, 
         return None
     revision = await bump_revision(session)
     at = await _stamp(session, deployment_id, at)
+    values = dict(deleted_at=at, updated_at=at, revision=revision)
+    event = DeploymentEvent(kind=DELETE.kind, to_status=None, actor=actor, at=at)
+    return status if await _move_if_still(session, deployment_id, status, values, event) else None
+
+
+async def _move_if_still(
+    session: AsyncSession, deployment_id: int, status: str, values: dict[str, object], event: DeploymentEvent
+) -> bool:
+    """The conditional UPDATE of a move: write `values` if the live deployment is still in `status`,
+    and then its audit `event` (from that status); False when another writer won."""
     result = await session.execute(
         update(Deployment)
-        .where(
-            Deployment.id == deployment_id,
-            Deployment.status == status,
-            Deployment.deleted_at.is_(None),
-        )
-        .values(deleted_at=at, updated_at=at, revision=revision)
+        .where(Deployment.id == deployment_id, Deployment.status == status, Deployment.deleted_at.is_(None))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    session.add(
-        DeploymentEvent(
-            deployment_id=deployment_id,
-            kind=DELETE.kind,
-            from_status=status,
-            to_status=None,
-            actor=actor,
-            at=at,
-        )
-    )
+        return False
+    event.deployment_id, event.from_status = deployment_id, status
+    session.add(event)
     await session.flush()
-    return status
+    return True
 
 
 async def due_rollouts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:

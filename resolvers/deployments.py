@@ -7,7 +7,7 @@ import numpy as np
 
 from db.deployments import DeploymentView
 from db.models import DeploymentEvent
-from resolvers import ids, listing
+from resolvers import ids, listing, listing_keys
 from resolvers.arguments import name_filter, tuple_or_none, utc
 from resolvers.context import Context
 from resolvers.metrics import (
@@ -21,7 +21,7 @@ from resolvers.metrics import (
     stats,
     window_of,
 )
-from resolvers.pagination import Connection, Cursors, PageArgs, order_fields, page_request, scope_of
+from resolvers.pagination import Connection, Cursors, Listing, order_fields, page_request, scope_of
 from resolvers.snapshot import Snapshot
 
 TYPE_NAME = "Deployment"
@@ -48,58 +48,37 @@ def deployment_filter(
     )
 
 
+Deployments = Listing[listing.DeploymentFilter]  # what every deployments connection asks for
+
+
 async def list_deployments(
-    ctx: Context,
-    *,
-    flt: listing.DeploymentFilter,
-    order_by: Sequence[tuple[str, bool]] | None,
-    page_args: PageArgs,
-    as_of: datetime | None,
+    ctx: Context, args: Deployments, as_of: datetime | None
 ) -> Connection[DeploymentView]:
-    return await _listing(ctx, flt, order_by, page_args, as_of, job_id=None)
+    return await _listing(ctx, args, as_of, job_id=None)
 
 
-async def job_deployments(
-    ctx: Context,
-    job_id: int,
-    *,
-    flt: listing.DeploymentFilter,
-    order_by: Sequence[tuple[str, bool]] | None,
-    page_args: PageArgs,
-) -> Connection[DeploymentView]:
+async def job_deployments(ctx: Context, job_id: int, args: Deployments) -> Connection[DeploymentView]:
     """A job's deployments: a per-job slice of the snapshot; sibling jobs' rows load in one query."""
-    return await _listing(ctx, flt, order_by, page_args, None, job_id=job_id)
+    return await _listing(ctx, args, None, job_id=job_id)
 
 
-async def model_deployments(
-    ctx: Context,
-    model_name: str,
-    *,
-    flt: listing.DeploymentFilter,
-    order_by: Sequence[tuple[str, bool]] | None,
-    page_args: PageArgs,
-) -> Connection[DeploymentView]:
+async def model_deployments(ctx: Context, model_name: str, args: Deployments) -> Connection[DeploymentView]:
     """A model's versions: the snapshot's rows of its name."""
-    return await _listing(ctx, flt, order_by, page_args, None, job_id=None, model_name=model_name)
+    return await _listing(ctx, args, None, job_id=None, model_name=model_name)
 
 
 async def _listing(
-    ctx: Context,
-    flt: listing.DeploymentFilter,
-    order_by: Sequence[tuple[str, bool]] | None,
-    page_args: PageArgs,
-    as_of: datetime | None,
-    job_id: int | None,
-    model_name: str | None = None,
+    ctx: Context, args: Deployments, as_of: datetime | None, job_id: int | None, model_name: str | None = None
 ) -> Connection[DeploymentView]:
     """Any filter and order: the page is found in the snapshot, then its rows are fetched by id."""
-    ordering = listing.Ordering.of(order_fields(order_by, ("CREATED_AT", True)))
+    flt = args.flt
+    ordering = listing_keys.Ordering.of(order_fields(args.order_by, ("CREATED_AT", True)))
     # Sorted or filtered by figures: cursors carry the asOf, so page 2 continues page 1's window.
     by_figures = ordering.needs_window or flt.needs_window
     scope = scope_of(flt) if job_id is None else scope_of(flt, job_id)
     if model_name is not None:
         scope = scope_of(flt, "model", model_name)
-    request, cursors = page_request(ordering.cursor_order, page_args, scope)
+    request, cursors = page_request(ordering.cursor_order, args.page, scope)
     pinned = next((c.as_of for c in cursors if c.as_of is not None), None) if by_figures else None
     instant = resolve_as_of(ctx.now, as_of if as_of is not None else pinned)
     snap = await ctx.snapshot()

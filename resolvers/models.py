@@ -18,7 +18,7 @@ from db.deployments import DeploymentView
 from db.models import Deployment, ModelAlias
 from db.paging import Order, SortKey
 from domain import MODEL_SIZES, DeploymentStatus
-from resolvers import deployments, ids, listing, snapshot_index, traffic
+from resolvers import deployments, ids, snapshot_index, traffic
 from resolvers.arguments import name_filter, tuple_or_none
 from resolvers.context import Context
 from resolvers.metrics import (
@@ -29,7 +29,14 @@ from resolvers.metrics import (
     resolve_as_of,
     window_of,
 )
-from resolvers.pagination import Connection, PageArgs, encode_cursor, order_fields, page_request, scope_of
+from resolvers.pagination import (
+    Connection,
+    Listing,
+    encode_cursor,
+    order_fields,
+    page_request,
+    scope_of,
+)
 from resolvers.snapshot import Snapshot
 
 TYPE_NAME = "Model"
@@ -53,6 +60,9 @@ class ModelRecord:
 class ModelFilter:
     name: str | None = None  # case-folded substring (db/folding.py), as deployments' modelName filter
     model_sizes: tuple[str, ...] | None = None
+
+
+Models = Listing[ModelFilter]  # what the models connection asks for
 
 
 def model_filter(*, name: str | None = None, model_sizes: Sequence[str] | None = None) -> ModelFilter:
@@ -118,17 +128,16 @@ async def model_by_id(ctx: Context, row_id: int) -> ModelRecord | None:
     return ModelRecord.of(facts) if facts and facts.live and facts.first_id == row_id else None
 
 
-async def list_models(
-    ctx: Context, *, flt: ModelFilter, order_by: Sequence[tuple[str, bool]] | None, page_args: PageArgs
-) -> Connection[ModelRecord]:
-    fields = order_fields(order_by, ("NAME", False))
+async def list_models(ctx: Context, args: Models) -> Connection[ModelRecord]:
+    flt = args.flt
+    fields = order_fields(args.order_by, ("NAME", False))
     keys = [(_KEYS[name], desc) for name, desc in fields]
     if all(name != "NAME" for name, _ in fields):
         keys.append((_NAME, fields[-1][1]))  # names are unique: the tie-breaker
     order = Order(tuple(keys))
     by_volume = any(name == "REQUEST_VOLUME" for name, _ in fields)
     scope = scope_of(flt)
-    request, cursors = page_request(order, page_args, scope)
+    request, cursors = page_request(order, args.page, scope)
     pinned = next((c.as_of for c in cursors if c.as_of is not None), None) if by_volume else None
     instant = resolve_as_of(ctx.now, pinned)
     snap = await ctx.snapshot()
@@ -210,16 +219,9 @@ async def traffic_split(
 
 
 async def model_deployments(
-    ctx: Context,
-    model: ModelRecord,
-    *,
-    flt: listing.DeploymentFilter,
-    order_by: Sequence[tuple[str, bool]] | None,
-    page_args: PageArgs,
+    ctx: Context, model: ModelRecord, args: deployments.Deployments
 ) -> Connection[DeploymentView]:
-    return await deployments.model_deployments(
-        ctx, model.name, flt=flt, order_by=order_by, page_args=page_args
-    )
+    return await deployments.model_deployments(ctx, model.name, args)
 
 
 async def _positions(ctx: Context, model: ModelRecord) -> tuple[Snapshot, np.ndarray]:

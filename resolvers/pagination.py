@@ -31,6 +31,18 @@ class PageArgs:
     before: str | None = None
 
 
+F = TypeVar("F")
+
+
+@dataclass(frozen=True)
+class Listing(Generic[F]):
+    """What a connection field asks its listing for: the filter, the sort keys and the page."""
+
+    flt: F
+    order_by: Sequence[tuple[str, bool]] | None  # (field, descending); None: the listing's default
+    page: PageArgs
+
+
 @dataclass(frozen=True)
 class Cursor:
     values: tuple[KeyValue, ...]

@@ -7,9 +7,17 @@ from db.models import TrainingJob
 from resolvers import ids
 from resolvers.arguments import name_filter, tuple_or_none
 from resolvers.context import Context
-from resolvers.pagination import Connection, PageArgs, from_page, order_fields, page_request, scope_of
+from resolvers.pagination import (
+    Connection,
+    Listing,
+    from_page,
+    order_fields,
+    page_request,
+    scope_of,
+)
 
 TYPE_NAME = "TrainingJob"
+TrainingJobs = Listing[training_jobs.TrainingJobFilter]  # what the jobs connection asks for
 
 
 def job_filter(
@@ -20,16 +28,11 @@ def job_filter(
     )
 
 
-async def list_jobs(
-    ctx: Context,
-    *,
-    flt: training_jobs.TrainingJobFilter,
-    order_by: Sequence[tuple[str, bool]] | None,
-    page_args: PageArgs,
-) -> Connection[TrainingJob]:
-    order = training_jobs.make_order(order_fields(order_by, ("CREATED_AT", True)))
+async def list_jobs(ctx: Context, args: TrainingJobs) -> Connection[TrainingJob]:
+    flt = args.flt
+    order = training_jobs.make_order(order_fields(args.order_by, ("CREATED_AT", True)))
     scope = scope_of(flt)
-    page, _ = page_request(order, page_args, scope)
+    page, _ = page_request(order, args.page, scope)
     async with ctx.db.read() as session:
         result = await training_jobs.list_jobs(session=session, flt=flt, order=order, page=page)
 

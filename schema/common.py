@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Sequence
 from enum import Enum, StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types.enum import EnumValueDefinition
@@ -13,6 +13,7 @@ from resolvers.errors import UserError as UserErrorRow
 from resolvers.pagination import Connection
 
 E = TypeVar("E", bound=type[Enum])
+F = TypeVar("F", bound=Enum)
 
 
 def mirrors(source: type[StrEnum], *, subset: bool = False) -> Callable[[E], E]:
@@ -58,6 +59,15 @@ class PageInfo:
 class OrderDirection(Enum):
     ASC = strawberry.enum_value("ASC", description="Smallest first; nulls last.")
     DESC = strawberry.enum_value("DESC", description="Largest first; nulls last.")
+
+
+@strawberry.input
+class Order(Generic[F]):
+    """One sort key of a listing; each listing subclasses it with its own field enum and description
+    (`class DeploymentOrder(Order[DeploymentOrderField])`), which keeps its published name."""
+
+    field: F = strawberry.field(description="Field to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
 
 
 @strawberry.enum(description="Size class of a model by parameter count.")
@@ -134,8 +144,8 @@ def direction_desc(direction: OrderDirection) -> bool:
     return direction is OrderDirection.DESC
 
 
-def order_keys(order_by: Sequence[Any] | None) -> list[tuple[str, bool]] | None:
-    """An orderBy argument (items with `field`, `direction`) as (field, descending) keys; None if absent."""
+def order_keys(order_by: Sequence[Order[Any]] | None) -> list[tuple[str, bool]] | None:
+    """An orderBy argument as (field, descending) keys; None if absent."""
     if not order_by:
         return None
     return [(o.field.value, direction_desc(o.direction)) for o in order_by]

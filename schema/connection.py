@@ -1,22 +1,27 @@
 """One `Connection[T]` and `Edge[T]` for every paged list; each node type names and describes its own.
 
 A paged type is a subclass of the specialised generic (`class DeploymentConnection(Connection[Deployment])`,
-which keeps the published name) with `described()` giving its fields their own words: strawberry shares one
-field object between a generic and its subclasses, so the descriptions are set on copies.
+which keeps the published name) that `paged()` publishes with its edge type and their words;
+`described()` gives fields their own descriptions: strawberry shares one field object between a generic
+and its subclasses, so the descriptions are set on copies.
 """
 
 import copy
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Generic, Self, TypeVar
+import inspect
+import types
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, Generic, Self, TypeVar, get_args
 
 import strawberry
 from strawberry.annotation import StrawberryAnnotation
 
 from resolvers.pagination import Connection as Rows
-from schema.common import PageInfo
+from resolvers.pagination import Listing, PageArgs
+from schema.common import After, Before, First, Last, PageInfo, order_keys
 
 T = TypeVar("T")
 C = TypeVar("C", bound=type)
+R = TypeVar("R")
 
 
 @strawberry.type
@@ -48,6 +53,7 @@ class Connection(Generic[T]):
     nodes: list[T] = strawberry.field(description="The nodes of this page.")
     _rows: strawberry.Private[Rows[Any]]
     edge_type: ClassVar[type] = Edge  # the subclass's own edge type, set by described()
+    node_of: ClassVar[Callable[[Any], Any]]  # a row's node, set by paged()
 
     @strawberry.field(description="Paging information.")
     def page_info(self) -> PageInfo:
@@ -61,6 +67,36 @@ class Connection(Generic[T]):
     def page(cls, rows: Rows[Any], nodes: list[T]) -> Self:
         """The page of `nodes`, made of `rows` (their cursors, paging and count)."""
         return cls(edges=_Edges(cls.edge_type, rows.cursors, nodes), nodes=nodes, _rows=rows)  # type: ignore[arg-type]
+
+    @classmethod
+    def of(cls, rows: Rows[Any]) -> Self:
+        """The page of `rows`, each made a node by `node_of`."""
+        return cls.page(rows, [cls.node_of(row) for row in rows.rows])
+
+
+def paged(
+    one: str, many: str, *, counted: str | None = None, node_of: Callable[[Any], Any] | None = None
+) -> Callable[[C], C]:
+    """Publish a `Connection[Node]` subclass and its edge type (`<Node>Edge`) in the same words for
+    every listing: `one` names a node ("model"), `many` several ("models"), `counted` what its
+    fields count (default `many`); `node_of` turns a row into its node for `of`."""
+    counted = counted or many
+
+    def publish(cls: C) -> C:
+        (node,) = get_args(cls.__orig_bases__[0])  # type: ignore[attr-defined]
+        edge = types.new_class(f"{node.__name__}Edge", (Edge[node],))  # type: ignore[valid-type]
+        edge.__module__ = cls.__module__
+        edge = described(node=f"The {one}.")(strawberry.type(edge, description=f"A {one} and its cursor."))
+        if node_of is not None:
+            cls.node_of = staticmethod(node_of)  # type: ignore[attr-defined]
+        return described(
+            edge=edge,
+            edges=f"{counted.capitalize()} with their cursors.",
+            nodes=f"The {counted} of this page.",
+            total_count=f"{counted.capitalize()} matching the filter, over all pages.",
+        )(strawberry.type(cls, description=f"A page of {many}."))
+
+    return publish
 
 
 def described(
@@ -88,3 +124,49 @@ def described(
         return cls
 
     return describe
+
+
+_PAGING = (("first", First), ("after", After), ("last", Last), ("before", Before))
+
+
+def listing(
+    filter_arg: Any, order_arg: Any, to_filter: Callable[[Any], Any], **extra: Any
+) -> Callable[[Callable[..., Awaitable[R]]], Callable[..., Awaitable[R]]]:
+    """A connection field's resolver `(self, info, args: Listing, **extra)` served with the
+    arguments every listing takes: first, after, last, before, filter (`filter_arg`, made the
+    listing's by `to_filter`), orderBy (`order_arg`), then `extra` (name: annotated type, each
+    defaulting to None)."""
+
+    def serve(resolve: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+        async def resolver(
+            self: Any,
+            info: strawberry.Info,
+            first: int | None = None,
+            after: str | None = None,
+            last: int | None = None,
+            before: str | None = None,
+            filter: Any = None,
+            order_by: Any = None,
+            **rest: Any,
+        ) -> R:
+            args = Listing(to_filter(filter), order_keys(order_by), PageArgs(first, after, last, before))
+            return await resolve(self, info, args, **rest)
+
+        named = (*_PAGING, ("filter", filter_arg), ("order_by", order_arg), *extra.items())
+        resolver.__name__ = resolve.__name__
+        resolver.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # what strawberry reads
+            [
+                inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+                inspect.Parameter(
+                    "info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=strawberry.Info
+                ),
+                *(
+                    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+                    for name, kind in named
+                ),
+            ],
+            return_annotation=resolve.__annotations__["return"],
+        )
+        return resolver
+
+    return serve

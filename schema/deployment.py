@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
@@ -15,20 +15,16 @@ from resolvers import ids
 from resolvers import models as model_resolvers
 from resolvers import traffic as traffic_resolvers
 from resolvers import training_jobs as job_resolvers
-from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
 from resolvers.metrics import PageFigures
 from resolvers.pagination import Connection as Rows
-from schema.common import DeploymentStatus, ModelSize, Node, OrderDirection, mirrors, order_keys, values_of
-from schema.connection import Connection, Edge, described
+from schema.common import DeploymentStatus, ModelSize, Node, mirrors
+from schema.connection import Connection, paged
 from schema.leaves import quick
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
 
-if TYPE_CHECKING:
-    from schema.model import Model
-    from schema.training_job import TrainingJob
-
-_TrainingJob = Annotated["TrainingJob", strawberry.lazy("schema.training_job")]
-_Model = Annotated["Model", strawberry.lazy("schema.model")]
+# The two types above this module, by name: they import it (their `deployments`), it never imports them.
+_TRAINING_JOB: strawberry.LazyType[str, str] = strawberry.LazyType("TrainingJob", "schema.training_job")
+_MODEL: strawberry.LazyType[str, str] = strawberry.LazyType("Model", "schema.model")
 AsOf = Annotated[
     datetime | None,
     strawberry.argument(description="Instant the figures are for (default: the request's clock)."),
@@ -183,16 +179,16 @@ class Deployment(Node):
         found = await traffic_resolvers.status_at_instant(info.context, self._row, as_of)
         return None if found is None else DeploymentStatus(found)
 
-    @strawberry.field(description="The training job this deployment was built from.")
-    async def training_job(self, info: strawberry.Info) -> _TrainingJob:
-        # The type by its name in the schema: schema.training_job imports this module, not the reverse.
-        job_type = info.schema.get_type_by_name("TrainingJob").origin  # type: ignore[union-attr]
+    @strawberry.field(
+        description="The training job this deployment was built from.", graphql_type=_TRAINING_JOB
+    )
+    async def training_job(self, info: strawberry.Info) -> Node:
+        job_type = _TRAINING_JOB.resolve_type()
         return job_type.from_row(await job_resolvers.job_of(info.context, self._training_job_id))  # type: ignore[no-any-return]
 
-    @strawberry.field(description="The model this deployment is a version of.")
-    async def model(self, info: strawberry.Info) -> _Model:
-        # By its name in the schema, as trainingJob: schema.model imports this module, not the reverse.
-        model_type = info.schema.get_type_by_name("Model").origin  # type: ignore[union-attr]
+    @strawberry.field(description="The model this deployment is a version of.", graphql_type=_MODEL)
+    async def model(self, info: strawberry.Info) -> Node:
+        model_type = _MODEL.resolve_type()
         return model_type.of(await model_resolvers.model_of(info.context, self._row))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Names of the model aliases that point at this version (e.g. production).")
@@ -230,94 +226,8 @@ class Deployment(Node):
         )
 
 
-@strawberry.input(description="Deployments matching all given conditions.")
-class DeploymentFilter:
-    status: list[DeploymentStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
-    )
-    model_name: str | None = strawberry.field(
-        default=None, description="Case-insensitive substring of modelName."
-    )
-    training_job_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Built from this training job."
-    )
-    model_size: list[ModelSize] | None = strawberry.field(
-        default=None, description="Any of these size classes."
-    )
-    created_after: datetime | None = strawberry.field(
-        default=None, description="Created at or after this instant."
-    )
-    created_before: datetime | None = strawberry.field(
-        default=None, description="Created before this instant."
-    )
-    health: list[DeploymentHealth] | None = strawberry.field(
-        default=None, description="Any of these health states, at the connection's asOf."
-    )
-
-
-@strawberry.enum(description="Sortable fields of deployments.")
-class DeploymentOrderField(Enum):
-    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Creation time.")
-    UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="Time of the last status change.")
-    MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
-    VERSION = strawberry.enum_value("VERSION", description="Semantic order: v1.10.0 comes after v1.9.0")
-    STATUS = strawberry.enum_value(
-        "STATUS", description=f"Lifecycle order: {', '.join(domain.DEPLOYMENT_STATUSES)}."
-    )
-    REQUEST_VOLUME = strawberry.enum_value("REQUEST_VOLUME", description="Requests per second at asOf.")
-    P50_LATENCY = strawberry.enum_value("P50_LATENCY", description="P50 latency at asOf; no traffic last.")
-    P95_LATENCY = strawberry.enum_value("P95_LATENCY", description="P95 latency at asOf; no traffic last.")
-    P99_LATENCY = strawberry.enum_value("P99_LATENCY", description="P99 latency at asOf; no traffic last.")
-    ERROR_RATE = strawberry.enum_value("ERROR_RATE", description="Error rate at asOf; no traffic last.")
-
-
-@strawberry.input(description="One sort key for deployments.")
-class DeploymentOrder:
-    field: DeploymentOrderField = strawberry.field(description="Field to sort by.")
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
-
-
-# The `filter` and `orderBy` arguments of every deployments connection (Query and TrainingJob).
-DeploymentFilterArg = Annotated[
-    DeploymentFilter | None, strawberry.argument(description="Only deployments matching all conditions.")
-]
-DeploymentOrderArg = Annotated[
-    list[DeploymentOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-]
-
-
-@described(node="The deployment.")
-@strawberry.type(description="A deployment and its cursor.")
-class DeploymentEdge(Edge[Deployment]):
-    pass
-
-
-@described(
-    edge=DeploymentEdge,
-    edges="Deployments with their cursors.",
-    nodes="The deployments of this page.",
-    total_count="Deployments matching the filter, over all pages.",
-)
-@strawberry.type(description="A page of deployments.")
+@paged("deployment", "deployments")
 class DeploymentConnection(Connection[Deployment]):
     @classmethod
     def of(cls, conn: Rows[DeploymentView]) -> "DeploymentConnection":
         return cls.page(conn, [Deployment.from_row(row, conn.as_of, conn.figures) for row in conn.rows])
-
-
-def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
-    if flt is None:
-        return resolvers.deployment_filter()
-    return resolvers.deployment_filter(
-        statuses=values_of(flt.status),
-        model_name=flt.model_name,
-        training_job_id=flt.training_job_id,
-        model_sizes=values_of(flt.model_size),
-        created_after=flt.created_after,
-        created_before=flt.created_before,
-        health=values_of(flt.health),
-    )
-
-
-def to_order(order_by: list[DeploymentOrder] | None) -> list[tuple[str, bool]] | None:
-    return order_keys(order_by)

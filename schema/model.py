@@ -9,31 +9,19 @@ import strawberry
 import domain
 from resolvers import models as resolvers
 from resolvers import rollouts
+from resolvers.deployments import Deployments
 from resolvers.models import ModelRecord
-from resolvers.pagination import Connection as Rows
-from resolvers.pagination import PageArgs
 from schema.common import (
-    After,
-    Before,
-    First,
-    Last,
     ModelSize,
     Node,
-    OrderDirection,
+    Order,
     mirrors,
-    order_keys,
     values_of,
 )
-from schema.connection import Connection, Edge, described
-from schema.deployment import (
-    AsOf,
-    Deployment,
-    DeploymentConnection,
-    DeploymentFilterArg,
-    DeploymentOrderArg,
-)
-from schema.deployment import to_filter as deployment_filter
-from schema.deployment import to_order as deployment_order
+from schema.connection import Connection, listing, paged
+from schema.deployment import AsOf, Deployment, DeploymentConnection
+from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
+from schema.deployment_arguments import to_filter as deployment_filter
 from schema.metrics import InferenceMetrics, MetricsRange, MetricsSeries
 
 
@@ -117,23 +105,9 @@ class Model(Node):
     _record: strawberry.Private[ModelRecord]
 
     @strawberry.field(description="Its versions (deployments). Default order: CREATED_AT DESC.")
-    async def deployments(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: DeploymentFilterArg = None,
-        order_by: DeploymentOrderArg = None,
-    ) -> DeploymentConnection:
-        conn = await resolvers.model_deployments(
-            info.context,
-            self._record,
-            flt=deployment_filter(filter),
-            order_by=deployment_order(order_by),
-            page_args=PageArgs(first, after, last, before),
-        )
+    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter)
+    async def deployments(self, info: strawberry.Info, args: Deployments) -> DeploymentConnection:
+        conn = await resolvers.model_deployments(info.context, self._record, args)
         return DeploymentConnection.of(conn)
 
     @strawberry.field(
@@ -235,35 +209,24 @@ class ModelOrderField(Enum):
 
 
 @strawberry.input(description="One sort key for models.")
-class ModelOrder:
-    field: ModelOrderField = strawberry.field(description="Field to sort by.")
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
-
-
-@described(node="The model.")
-@strawberry.type(description="A model and its cursor.")
-class ModelEdge(Edge[Model]):
+class ModelOrder(Order[ModelOrderField]):
     pass
 
 
-@described(
-    edge=ModelEdge,
-    edges="Models with their cursors.",
-    nodes="The models of this page.",
-    total_count="Models matching the filter, over all pages.",
-)
-@strawberry.type(description="A page of models.")
+ModelFilterArg = Annotated[
+    ModelFilter | None, strawberry.argument(description="Only models matching all conditions.")
+]
+ModelOrderArg = Annotated[
+    list[ModelOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
+]
+
+
+@paged("model", "models", node_of=Model.of)
 class ModelConnection(Connection[Model]):
-    @classmethod
-    def of(cls, conn: Rows[ModelRecord]) -> "ModelConnection":
-        return cls.page(conn, [Model.of(record) for record in conn.rows])
+    pass
 
 
 def to_filter(flt: ModelFilter | None) -> resolvers.ModelFilter:
     if flt is None:
         return resolvers.model_filter()
     return resolvers.model_filter(name=flt.name, model_sizes=values_of(flt.model_size))
-
-
-def to_order(order_by: list[ModelOrder] | None) -> list[tuple[str, bool]] | None:
-    return order_keys(order_by)

@@ -6,9 +6,8 @@ import strawberry
 
 from resolvers import alias_mutations, mutations, rollout_mutations, split_mutations
 from resolvers.training_input import JobSpec
-from schema.connection import described
 from schema.deployment import Deployment
-from schema.payload import Deleted, Payload
+from schema.payload import Deleted, Payload, deletion, payload
 from schema.permissions import GUARDED
 from schema.release_inputs import (
     ModelNameInput,
@@ -60,30 +59,22 @@ class CreateTrainingJobInput:
     hyperparameters: HyperparametersInput = strawberry.field(description="Fine-tuning settings.")
 
 
-@described(names={"node": "deployment"}, node="The deployment after the change; null on error.")
-@strawberry.type(description="Result of a deployment mutation.")
+@payload("deployment", "deployment", Deployment.from_row)
 class DeploymentPayload(Payload[Deployment]):
-    @classmethod
-    def of(cls, result: mutations.Result) -> "DeploymentPayload":  # type: ignore[type-arg]
-        return cls.of_result(result, Deployment.from_row)
+    pass
 
 
-@described(deleted_id="Global ID of the deleted deployment.")
-@strawberry.type(description="Result of deleteDeployment.")
+@deletion("deleteDeployment", "deployment")
 class DeleteDeploymentPayload(Deleted):
     pass
 
 
-@described(names={"node": "trainingJob"}, node="The job after the change; null on error.")
-@strawberry.type(description="Result of a training job mutation.")
+@payload("trainingJob", "training job", TrainingJob.from_row, node="job")
 class TrainingJobPayload(Payload[TrainingJob]):
-    @classmethod
-    def of(cls, result: mutations.Result) -> "TrainingJobPayload":  # type: ignore[type-arg]
-        return cls.of_result(result, TrainingJob.from_row)
+    pass
 
 
-@described(deleted_id="Global ID of the deleted job.")
-@strawberry.type(description="Result of deleteTrainingJob.")
+@deletion("deleteTrainingJob", "job")
 class DeleteTrainingJobPayload(Deleted):
     pass
 
@@ -116,9 +107,7 @@ class Mutation:
         permission_classes=GUARDED, description="Only PAUSED or FAILED deployments can be deleted."
     )
     async def delete_deployment(
-        self,
-        info: strawberry.Info,
-        input: Annotated[DeploymentIdInput, _INPUT],
+        self, info: strawberry.Info, input: Annotated[DeploymentIdInput, _INPUT]
     ) -> DeleteDeploymentPayload:
         return DeleteDeploymentPayload.of_result(await mutations.delete_deployment(info.context, input.id))
 
@@ -126,9 +115,7 @@ class Mutation:
         permission_classes=GUARDED, description="Queue a training job; it then runs and completes on its own."
     )
     async def create_training_job(
-        self,
-        info: strawberry.Info,
-        input: Annotated[CreateTrainingJobInput, _INPUT],
+        self, info: strawberry.Info, input: Annotated[CreateTrainingJobInput, _INPUT]
     ) -> TrainingJobPayload:
         hp = input.hyperparameters
         spec = JobSpec(
@@ -145,9 +132,7 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=GUARDED, description="QUEUED or RUNNING -> CANCELLED.")
     async def cancel_training_job(
-        self,
-        info: strawberry.Info,
-        input: Annotated[TrainingJobIdInput, _INPUT],
+        self, info: strawberry.Info, input: Annotated[TrainingJobIdInput, _INPUT]
     ) -> TrainingJobPayload:
         return TrainingJobPayload.of(await mutations.cancel_training_job(info.context, input.id))
 
@@ -156,9 +141,7 @@ class Mutation:
         description="Refused with HAS_DEPLOYMENTS while any deployment references the job.",
     )
     async def delete_training_job(
-        self,
-        info: strawberry.Info,
-        input: Annotated[TrainingJobIdInput, _INPUT],
+        self, info: strawberry.Info, input: Annotated[TrainingJobIdInput, _INPUT]
     ) -> DeleteTrainingJobPayload:
         return DeleteTrainingJobPayload.of_result(await mutations.delete_training_job(info.context, input.id))
 

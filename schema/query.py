@@ -10,24 +10,20 @@ from resolvers import deployments as deployment_resolvers
 from resolvers import models as model_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
-from resolvers.pagination import PageArgs
-from schema.common import After, BaseModel, Before, First, GlobalId, Last, ModelSize, Node
-from schema.deployment import (
-    Deployment,
-    DeploymentConnection,
-    DeploymentFilterArg,
-    DeploymentOrderArg,
-)
-from schema.deployment import to_filter as deployment_filter
-from schema.deployment import to_order as deployment_order
+from resolvers.deployments import Deployments
+from resolvers.models import Models
+from resolvers.training_jobs import TrainingJobs
+from schema.common import BaseModel, GlobalId, ModelSize, Node
+from schema.connection import listing
+from schema.deployment import Deployment, DeploymentConnection
+from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
+from schema.deployment_arguments import to_filter as deployment_filter
 from schema.metrics import DeploymentStats
-from schema.model import Model, ModelConnection, ModelFilter, ModelOrder
+from schema.model import Model, ModelConnection, ModelFilterArg, ModelOrderArg
 from schema.model import to_filter as model_filter
-from schema.model import to_order as model_order
 from schema.permissions import GUARDED
-from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilter, TrainingJobOrder
+from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilterArg, TrainingJobOrderArg
 from schema.training_job import to_filter as job_filter
-from schema.training_job import to_order as job_order
 
 
 def _node_of(found: tuple[str, object] | None) -> Node | None:
@@ -37,6 +33,11 @@ def _node_of(found: tuple[str, object] | None) -> Node | None:
     if type_name == model_resolvers.TYPE_NAME:
         return Model.of(row)  # type: ignore[arg-type]
     return Deployment.from_row(row) if type_name == "Deployment" else TrainingJob.from_row(row)  # type: ignore[arg-type]
+
+
+_METRICS_AS_OF = Annotated[
+    datetime | None, strawberry.argument(description="Instant the metrics are for; default: now.")
+]
 
 
 @strawberry.type(description="Read the training jobs, deployments and their statistics.")
@@ -77,27 +78,9 @@ class Query:
     @strawberry.field(
         permission_classes=GUARDED, description="Training jobs. Default order: CREATED_AT DESC."
     )
-    async def training_jobs(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: Annotated[
-            TrainingJobFilter | None, strawberry.argument(description="Only jobs matching all conditions.")
-        ] = None,
-        order_by: Annotated[
-            list[TrainingJobOrder] | None,
-            strawberry.argument(description="Sort keys, most significant first."),
-        ] = None,
-    ) -> TrainingJobConnection:
-        conn = await job_resolvers.list_jobs(
-            info.context,
-            flt=job_filter(filter),
-            order_by=job_order(order_by),
-            page_args=PageArgs(first, after, last, before),
-        )
+    @listing(TrainingJobFilterArg, TrainingJobOrderArg, job_filter)
+    async def training_jobs(self, info: strawberry.Info, args: TrainingJobs) -> TrainingJobConnection:
+        conn = await job_resolvers.list_jobs(info.context, args)
         return TrainingJobConnection.of(conn)
 
     @strawberry.field(
@@ -111,26 +94,11 @@ class Query:
         permission_classes=GUARDED,
         description="Default order: CREATED_AT DESC. asOf pins the metrics used to sort, filter and show.",
     )
+    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter, as_of=_METRICS_AS_OF)
     async def deployments(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: DeploymentFilterArg = None,
-        order_by: DeploymentOrderArg = None,
-        as_of: Annotated[
-            datetime | None, strawberry.argument(description="Instant the metrics are for; default: now.")
-        ] = None,
+        self, info: strawberry.Info, args: Deployments, as_of: datetime | None = None
     ) -> DeploymentConnection:
-        conn = await deployment_resolvers.list_deployments(
-            info.context,
-            flt=deployment_filter(filter),
-            as_of=as_of,
-            order_by=deployment_order(order_by),
-            page_args=PageArgs(first, after, last, before),
-        )
+        conn = await deployment_resolvers.list_deployments(info.context, args, as_of)
         return DeploymentConnection.of(conn)
 
     @strawberry.field(
@@ -157,26 +125,9 @@ class Query:
         return None if record is None else Model.of(record)
 
     @strawberry.field(permission_classes=GUARDED, description="Default order: NAME ASC.")
-    async def models(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: Annotated[
-            ModelFilter | None, strawberry.argument(description="Only models matching all conditions.")
-        ] = None,
-        order_by: Annotated[
-            list[ModelOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-        ] = None,
-    ) -> ModelConnection:
-        conn = await model_resolvers.list_models(
-            info.context,
-            flt=model_filter(filter),
-            order_by=model_order(order_by),
-            page_args=PageArgs(first, after, last, before),
-        )
+    @listing(ModelFilterArg, ModelOrderArg, model_filter)
+    async def models(self, info: strawberry.Info, args: Models) -> ModelConnection:
+        conn = await model_resolvers.list_models(info.context, args)
         return ModelConnection.of(conn)
 
     @strawberry.field(permission_classes=GUARDED, description="The server's clock for this request (UTC).")

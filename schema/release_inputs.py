@@ -3,11 +3,9 @@
 import strawberry
 
 from domain import RolloutStrategy as Strategy
-from resolvers import mutations
 from resolvers.rollouts import Spec
-from schema.connection import described
 from schema.model import Model, RolloutStrategy
-from schema.payload import Payload
+from schema.payload import Payload, payload
 
 
 @strawberry.input(description="How a version takes its model's traffic.")
@@ -72,9 +70,6 @@ class RemoveModelAliasInput:
     alias: str = strawberry.field(description="The alias to remove.")
 
 
-@described(names={"node": "model"}, node="The model after the change; null on error.")
-@strawberry.type(description="Result of a model mutation.")
+@payload("model", "model", Model.of)
 class ModelPayload(Payload[Model]):
-    @classmethod
-    def of(cls, result: mutations.Result) -> "ModelPayload":  # type: ignore[type-arg]
-        return cls.of_result(result, Model.of)
+    pass

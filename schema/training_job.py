@@ -12,24 +12,18 @@ from db.training_jobs import TrainingJobFilter as JobFilterSpec
 from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training_progress
 from resolvers import training_jobs as resolvers
-from resolvers.pagination import Connection as Rows
-from resolvers.pagination import PageArgs
+from resolvers.deployments import Deployments
 from schema.common import (
-    After,
-    Before,
-    First,
-    Last,
     ModelSize,
     Node,
-    OrderDirection,
+    Order,
     mirrors,
-    order_keys,
     values_of,
 )
-from schema.connection import Connection, Edge, described
-from schema.deployment import DeploymentConnection, DeploymentFilterArg, DeploymentOrderArg
-from schema.deployment import to_filter as deployment_filter
-from schema.deployment import to_order as deployment_order
+from schema.connection import Connection, listing, paged
+from schema.deployment import DeploymentConnection
+from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
+from schema.deployment_arguments import to_filter as deployment_filter
 
 
 @strawberry.enum(description="Lifecycle of a training job.")
@@ -82,23 +76,9 @@ class TrainingJob(Node):
     deployable: bool = strawberry.field(description="True when the job is COMPLETE and may be deployed.")
 
     @strawberry.field(description="Deployments of this job's model built from this job.")
-    async def deployments(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: DeploymentFilterArg = None,
-        order_by: DeploymentOrderArg = None,
-    ) -> DeploymentConnection:
-        conn = await deployment_resolvers.job_deployments(
-            info.context,
-            self.database_id,
-            flt=deployment_filter(filter),
-            order_by=deployment_order(order_by),
-            page_args=PageArgs(first, after, last, before),
-        )
+    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter)
+    async def deployments(self, info: strawberry.Info, args: Deployments) -> DeploymentConnection:
+        conn = await deployment_resolvers.job_deployments(info.context, self.database_id, args)
         return DeploymentConnection.of(conn)
 
     _row: strawberry.Private[TrainingJobRow]
@@ -184,28 +164,21 @@ class TrainingJobOrderField(Enum):
 
 
 @strawberry.input(description="One sort key for training jobs.")
-class TrainingJobOrder:
-    field: TrainingJobOrderField = strawberry.field(description="Field to sort by.")
-    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
-
-
-@described(node="The training job.")
-@strawberry.type(description="A training job and its cursor.")
-class TrainingJobEdge(Edge[TrainingJob]):
+class TrainingJobOrder(Order[TrainingJobOrderField]):
     pass
 
 
-@described(
-    edge=TrainingJobEdge,
-    edges="Jobs with their cursors.",
-    nodes="The jobs of this page.",
-    total_count="Jobs matching the filter, over all pages.",
-)
-@strawberry.type(description="A page of training jobs.")
+TrainingJobFilterArg = Annotated[
+    TrainingJobFilter | None, strawberry.argument(description="Only jobs matching all conditions.")
+]
+TrainingJobOrderArg = Annotated[
+    list[TrainingJobOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
+]
+
+
+@paged("training job", "training jobs", counted="jobs", node_of=TrainingJob.from_row)
 class TrainingJobConnection(Connection[TrainingJob]):
-    @classmethod
-    def of(cls, conn: Rows[TrainingJobRow]) -> "TrainingJobConnection":
-        return cls.page(conn, [TrainingJob.from_row(row) for row in conn.rows])
+    pass
 
 
 def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
@@ -216,7 +189,3 @@ def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
         model_name=flt.model_name,
         deployable=flt.deployable,
     )
-
-
-def to_order(order_by: list[TrainingJobOrder] | None) -> list[tuple[str, bool]] | None:
-    return order_keys(order_by)

@@ -1,8 +1,10 @@
 """Imports point one way: no module of the project imports itself back through others.
 
-The graph holds every import a module makes when it runs, at the top or inside a function (a
-function-level import only hides a circle); imports under `if TYPE_CHECKING:` are for annotations
-and are left out, as strawberry's lazy types are.
+The graph holds every import a module makes, at the top, inside a function (a function-level import
+only hides a circle) or under `if TYPE_CHECKING:` (an import for annotations alone still ties the two
+modules together: each must be read to understand the other). Strawberry's lazy types
+(`strawberry.LazyType("Name", "module")`) name a module without importing it and are left out: they
+are how a GraphQL type refers to one above it.
 """
 
 import ast
@@ -24,23 +26,12 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _imported(module: str, path: Path, known: set[str]) -> set[str]:
     """The project's modules that `module` imports when it runs."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -105,6 +96,16 @@ def test_the_graph_sees_imports_at_the_top_and_inside_functions() -> None:
     assert "db.migrate" in graph["db.engine"]
     assert "db.engines" in graph["db.migrate"]
     assert len(graph) > 50
+
+
+def test_the_graph_sees_imports_under_type_checking(tmp_path: Path) -> None:
+    # given: a module whose only import of another is for annotations
+    path = tmp_path / "a.py"
+    path.write_text("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from pkg import b\n")
+    # when
+    imported = _imported("pkg.a", path, {"pkg.a", "pkg.b"})
+    # then
+    assert imported == {"pkg.b"}
 
 
 def test_the_circle_finder_finds_a_circle_through_three_modules() -> None:

@@ -36,16 +36,14 @@ from web.client_budget import Throttled, client_budget
 from web.http_shapes import (
     BODY_SHAPE,
     GRAPHQL_RESPONSE,
-    JSON,
-    OPERATION,
     MutationOverGet,
+    checked_body,
     error_response,
-    etag_of,
     is_request_error,
+    json_response,
+    logged_operation,
     prefers_html,
     response_media_type,
-    too_large,
-    without_rate_limit,
 )
 from web.persisted import PersistedQueries
 from web.ratelimit import RateLimiter, RequestBudget
@@ -157,17 +155,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
             parsed = await super().parse_http_body(request)
         except (AttributeError, TypeError) as exc:  # a body that is not an object or a list of them
             raise HTTPException(400, BODY_SHAPE) from exc
-        for item in parsed if isinstance(parsed, list) else [parsed]:
-            if not (
-                isinstance(item.query, str | None)
-                and isinstance(item.variables, dict | None)
-                and isinstance(item.operation_name, str | None)
-                and isinstance(item.extensions, dict | None)
-            ):
-                raise HTTPException(400, BODY_SHAPE)
-        if isinstance(parsed, list) and not parsed:
-            raise HTTPException(400, "An empty batch holds no operation")
-        return parsed
+        return checked_body(parsed)
 
     async def execute_single(
         self,
@@ -179,14 +167,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         request_data: Any,
     ) -> ExecutionResult:
         persisted = self.persisted.prepare(request_data)  # APQ: may fill in request_data.query
-        # The log names the operation only as the document does: an operationName the document
-        # does not define is the client's free text (perhaps a pasted token), never logged.
-        defined = OPERATION.findall(request_data.query or "")
-        name = request_data.operation_name  # a string or None: parse_http_body checked
-        if name is None:
-            request.state.operation = defined[0] if defined else "anonymous"
-        else:
-            request.state.operation = name if name in defined else "unknown"
+        request.state.operation = logged_operation(request_data.query, request_data.operation_name)
         if isinstance(persisted, ExecutionResult):
             return persisted  # refused: nothing runs
         lookup = self._cache_lookup(request, request_data, context)
@@ -267,27 +248,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         return data
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        body = self.encode_json(response_data)
-        limit = self.settings.max_response_bytes
-        if len(body) > limit:
-            body = self.encode_json(too_large(response_data, len(body), limit))
-        headers = {}
-        if getattr(sub_response, "is_get", False):
-            # The tag ignores rateLimit, whose figures move with every request: a poll whose result did
-            # not change still gets its 304 (and keeps the figures of the body it cached).
-            headers["ETag"] = etag_of(self.encode_json(without_rate_limit(response_data)))
-        response = Response(
-            body,
-            headers=headers,
-            status_code=sub_response.status_code or 200,
-            media_type=getattr(sub_response, "media_type", None) or JSON,
-        )
-        for name, value in sub_response.headers.items():
-            if name.lower() not in ("content-type", "content-length"):
-                response.headers.append(name, value)
-        # Dashboards poll with GET: let them revalidate with the ETag every time.
-        response.headers.setdefault("Cache-Control", "no-cache")
-        return response
+        return json_response(response_data, sub_response, self.settings.max_response_bytes)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # The page writes the edited query into its URL so that a link shares it: a browser opening

@@ -35,6 +35,30 @@ class MutationOverGet(HTTPException):
 OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 
 
+def checked_body(parsed: Any) -> Any:
+    """A parsed request (one operation or a batch) whose every entry has the types the spec names."""
+    for item in parsed if isinstance(parsed, list) else [parsed]:
+        if not (
+            isinstance(item.query, str | None)
+            and isinstance(item.variables, dict | None)
+            and isinstance(item.operation_name, str | None)
+            and isinstance(item.extensions, dict | None)
+        ):
+            raise HTTPException(400, BODY_SHAPE)
+    if isinstance(parsed, list) and not parsed:
+        raise HTTPException(400, "An empty batch holds no operation")
+    return parsed
+
+
+def logged_operation(query: str | None, name: str | None) -> str:
+    """The operation's name for the log, only as the document spells it: an operationName the document
+    does not define is the client's free text (perhaps a pasted token), never logged."""
+    defined = OPERATION.findall(query or "")
+    if name is None:
+        return defined[0] if defined else "anonymous"  # type: ignore[no-any-return]
+    return name if name in defined else "unknown"
+
+
 def etag_of(body: bytes) -> str:
     """A strong validator of a response body: its content hash."""
     return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
@@ -111,6 +135,31 @@ def too_large(data: Any, size: int, limit: int) -> Any:
     if isinstance(data, dict) and data.get("extensions"):
         replaced["extensions"] = data["extensions"]
     return replaced
+
+
+def json_response(data: Any, sub_response: Response, limit: int) -> Response:
+    """The JSON body of a result (replaced when over `limit` bytes) with the status, media type and
+    headers the request collected on `sub_response`; a GET's carries an ETag."""
+    body = orjson.dumps(data)
+    if len(body) > limit:
+        body = orjson.dumps(too_large(data, len(body), limit))
+    headers = {}
+    if getattr(sub_response, "is_get", False):
+        # The tag ignores rateLimit, whose figures move with every request: a poll whose result did
+        # not change still gets its 304 (and keeps the figures of the body it cached).
+        headers["ETag"] = etag_of(orjson.dumps(without_rate_limit(data)))
+    response = Response(
+        body,
+        headers=headers,
+        status_code=sub_response.status_code or 200,
+        media_type=getattr(sub_response, "media_type", None) or JSON,
+    )
+    for name, value in sub_response.headers.items():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers.append(name, value)
+    # Dashboards poll with GET: let them revalidate with the ETag every time.
+    response.headers.setdefault("Cache-Control", "no-cache")
+    return response
 
 
 def error_response(

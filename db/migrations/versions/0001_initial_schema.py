@@ -1,11 +1,7 @@
 """initial schema
 
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26 13:29:17.213178
+Created 2026-11-26 13:29 UTC.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +10,6 @@ import db.types
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,11 +1,7 @@
 """model_name_folded: names folded for case-insensitive filters
 
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-01 22:40:00.000000
+Created 2026-12-01 22:40 UTC.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +10,6 @@ from db.folding import fold
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _TABLES = ("training_jobs", "deployments")
 # No index: filters match anywhere in the name (LIKE '%…%'), which a B-tree cannot serve.

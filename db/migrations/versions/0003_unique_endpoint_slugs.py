@@ -1,11 +1,7 @@
 """endpoints: one slug per model name (AI, ai and ΣΊΣΥΦΟΣ-ai no longer share /api/inference/ai/…)
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-01 23:00:00.000000
+Created 2026-12-01 23:00 UTC.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +10,6 @@ from db import endpoints
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _DEPLOYMENTS = sa.table(
     "deployments",

@@ -1,19 +1,13 @@
 """fleet_state.data_revision: a counter every write transaction bumps (the response cache's key)
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-02 03:30:00.000000
+Created 2026-12-02 03:30 UTC.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

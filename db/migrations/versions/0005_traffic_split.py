@@ -6,12 +6,9 @@ new standby's trail says it gave its traffic up here (a TRAFFIC_CHANGED event, f
 simulator stops its traffic). Event kinds grow past ten characters, and a traffic event keeps the
 share before and after it.
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-02 15:10:00.000000
+Created 2026-12-02 15:10 UTC.
 """
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -21,8 +18,6 @@ from db.types import UTCDateTime
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # The kinds as they are at this revision (migrations keep the values they were written with).
 _KINDS_BEFORE = ("CREATED", "ACTIVATED", "PAUSED", "RESUMED", "FAILED", "DELETED")

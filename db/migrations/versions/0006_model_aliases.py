@@ -1,11 +1,7 @@
 """model_aliases: protected, named pointers to one version of a model; ALIAS_SET / ALIAS_REMOVED events
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-02 16:00:00.000000
+Created 2026-12-02 16:00 UTC.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +10,6 @@ import db.types
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _KINDS_BEFORE = ("CREATED", "ACTIVATED", "PAUSED", "RESUMED", "FAILED", "DELETED", "TRAFFIC_CHANGED")
 _KINDS = (*_KINDS_BEFORE, "ALIAS_SET", "ALIAS_REMOVED")

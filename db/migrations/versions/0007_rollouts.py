@@ -1,12 +1,8 @@
 """rollouts: progressive (CANARY, LINEAR) rollouts of a version; ROLLOUT_STARTED / ROLLOUT_PROMOTED /
 ROLLED_BACK events
 
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-02 16:30:00.000000
+Created 2026-12-02 16:30 UTC.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,8 +11,6 @@ import db.types
 
 revision: str = "0007"
 down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _KINDS_BEFORE = (
     "CREATED",

@@ -1,0 +1,82 @@
+"""The arguments of every deployments connection (Query, Model, TrainingJob): filter and sort keys."""
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+import domain
+from resolvers import deployments as resolvers
+from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
+from schema.common import DeploymentStatus, ModelSize, Order, values_of
+from schema.metrics import DeploymentHealth
+
+
+@strawberry.input(description="Deployments matching all given conditions.")
+class DeploymentFilter:
+    status: list[DeploymentStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    model_name: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of modelName."
+    )
+    training_job_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Built from this training job."
+    )
+    model_size: list[ModelSize] | None = strawberry.field(
+        default=None, description="Any of these size classes."
+    )
+    created_after: datetime | None = strawberry.field(
+        default=None, description="Created at or after this instant."
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None, description="Created before this instant."
+    )
+    health: list[DeploymentHealth] | None = strawberry.field(
+        default=None, description="Any of these health states, at the connection's asOf."
+    )
+
+
+@strawberry.enum(description="Sortable fields of deployments.")
+class DeploymentOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Creation time.")
+    UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="Time of the last status change.")
+    MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
+    VERSION = strawberry.enum_value("VERSION", description="Semantic order: v1.10.0 comes after v1.9.0")
+    STATUS = strawberry.enum_value(
+        "STATUS", description=f"Lifecycle order: {', '.join(domain.DEPLOYMENT_STATUSES)}."
+    )
+    REQUEST_VOLUME = strawberry.enum_value("REQUEST_VOLUME", description="Requests per second at asOf.")
+    P50_LATENCY = strawberry.enum_value("P50_LATENCY", description="P50 latency at asOf; no traffic last.")
+    P95_LATENCY = strawberry.enum_value("P95_LATENCY", description="P95 latency at asOf; no traffic last.")
+    P99_LATENCY = strawberry.enum_value("P99_LATENCY", description="P99 latency at asOf; no traffic last.")
+    ERROR_RATE = strawberry.enum_value("ERROR_RATE", description="Error rate at asOf; no traffic last.")
+
+
+@strawberry.input(description="One sort key for deployments.")
+class DeploymentOrder(Order[DeploymentOrderField]):
+    pass
+
+
+# The `filter` and `orderBy` arguments, with their descriptions.
+DeploymentFilterArg = Annotated[
+    DeploymentFilter | None, strawberry.argument(description="Only deployments matching all conditions.")
+]
+DeploymentOrderArg = Annotated[
+    list[DeploymentOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
+]
+
+
+def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
+    if flt is None:
+        return resolvers.deployment_filter()
+    return resolvers.deployment_filter(
+        statuses=values_of(flt.status),
+        model_name=flt.model_name,
+        training_job_id=flt.training_job_id,
+        model_sizes=values_of(flt.model_size),
+        created_after=flt.created_after,
+        created_before=flt.created_before,
+        health=values_of(flt.health),
+    )
