@@ -10,17 +10,15 @@ from db.models import DeploymentEvent
 from resolvers import ids, listing, listing_keys
 from resolvers.arguments import name_filter, tuple_or_none, utc
 from resolvers.context import Context
-from resolvers.metrics import (
+from resolvers.metric_records import (
     HealthRecord,
     MetricsRecord,
-    PageFigures,
     SeriesRecord,
     StatsRecord,
     resolve_as_of,
-    series,
-    stats,
     window_of,
 )
+from resolvers.metrics import PageFigures, series, stats
 from resolvers.pagination import Connection, Cursors, Listing, order_fields, page_request, scope_of
 from resolvers.snapshot import Snapshot
 

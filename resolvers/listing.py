@@ -22,7 +22,7 @@ from db.paging import KeyValue, PageRequest
 from domain import DEPLOYMENT_STATUSES, MODEL_SIZES
 from resolvers import snapshot_index
 from resolvers.listing_keys import Columns, Keys, Ordering, SortedView
-from resolvers.metrics import HEALTH_NAMES
+from resolvers.metric_records import HEALTH_NAMES
 from resolvers.snapshot import Snapshot
 
 

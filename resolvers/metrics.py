@@ -1,18 +1,27 @@
 """Inference figures for deployments, from the fleet snapshot: per-window, history, health, stats."""
 
-import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from strawberry.dataloader import DataLoader
 
-from domain import DEPLOYMENT_STATUSES, HEALTH_LEVELS, Code
+from domain import DEPLOYMENT_STATUSES
 from domain import Health as Level
-from resolvers.arguments import utc
-from resolvers.errors import ApiError
+from resolvers.metric_records import (
+    HEALTH_NAMES,
+    HealthRecord,
+    MetricsRecord,
+    SeriesRecord,
+    StatsRecord,
+    record,
+    records_of,
+    silent,
+    window_of,
+    window_start,
+)
 from resolvers.snapshot import Snapshot
 from simulator import (
     NO_TRAFFIC,
@@ -27,129 +36,6 @@ from simulator import (
     health_reasons,
     together,
 )
-
-HEALTH_NAMES = HEALTH_LEVELS
-MAX_HISTORY_AGE = timedelta(days=366)  # how far back asOf may reach
-
-
-@dataclass(frozen=True)
-class MetricsRecord:
-    as_of: datetime  # start of the window
-    window_seconds: int
-    next_update_at: datetime
-    request_volume: float
-    request_count: int
-    error_count: int
-    p50: float | None
-    p95: float | None
-    p99: float | None
-    error_rate: float | None
-    success_rate: float | None
-    ttft_p50: float | None
-    ttft_p95: float | None
-    tokens_per_second: float
-    replicas: float  # whole for one window, a mean for a longer step
-    utilization: float | None
-
-
-@dataclass(frozen=True)
-class HealthRecord:
-    health: str
-    reasons: list[str]
-
-
-@dataclass(frozen=True)
-class SeriesRecord:
-    range: str
-    step_seconds: int
-    points: list[MetricsRecord]
-
-
-@dataclass(frozen=True)
-class StatsRecord:
-    as_of: datetime  # start of the window
-    window_seconds: int
-    next_update_at: datetime
-    total: int
-    by_status: list[tuple[str, int]]
-    by_health: list[tuple[str, int]]
-    total_request_volume: float
-    p95: float | None
-    error_rate: float | None
-
-
-def resolve_as_of(now: datetime, as_of: datetime | None) -> datetime:
-    """The instant figures are for: `as_of` if given (never in the future), else the request's clock."""
-    if as_of is None:
-        return now
-    as_of = utc(as_of)
-    assert as_of is not None
-    if as_of > now:
-        raise ApiError(
-            f"`asOf` {as_of.isoformat()} is in the future (server time {now.isoformat()})", Code.FUTURE_AS_OF
-        )
-    if now - as_of > MAX_HISTORY_AGE:
-        raise ApiError("`asOf` may reach back at most 366 days", Code.AS_OF_OUT_OF_RANGE)
-    return as_of
-
-
-def window_of(t: datetime) -> int:
-    return math.floor(t.timestamp() / WINDOW_SECONDS)
-
-
-def window_start(window: int) -> datetime:
-    return datetime.fromtimestamp(window * WINDOW_SECONDS, UTC)
-
-
-def _num(value: float) -> float | None:
-    """NaN and infinity never reach a response: they mean "no figure"."""
-    return float(value) if math.isfinite(value) else None
-
-
-def _record(m: Metrics, k: int, step_windows: int = 1) -> MetricsRecord:
-    rate = _num(m.error_rate[k])
-    start = int(m.window[k])
-    return MetricsRecord(
-        as_of=window_start(start),
-        window_seconds=WINDOW_SECONDS * step_windows,
-        next_update_at=window_start(start + step_windows),
-        request_volume=float(m.request_volume[k]),
-        request_count=int(m.request_count[k]),
-        error_count=int(m.error_count[k]),
-        p50=_num(m.p50[k]),
-        p95=_num(m.p95[k]),
-        p99=_num(m.p99[k]),
-        error_rate=rate,
-        success_rate=None if rate is None else 100.0 - rate,
-        ttft_p50=_num(m.ttft_p50[k]),
-        ttft_p95=_num(m.ttft_p95[k]),
-        tokens_per_second=float(m.tokens_per_second[k]),
-        replicas=float(m.replicas[k]),
-        utilization=_num(m.utilization[k]),
-    )
-
-
-def _silent(window: int) -> MetricsRecord:
-    """Figures of a deployment that is not in the fleet (e.g. deleted meanwhile): no traffic."""
-    return MetricsRecord(
-        window_start(window),
-        WINDOW_SECONDS,
-        window_start(window + 1),
-        0.0,
-        0,
-        0,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        0.0,
-        0.0,
-        None,
-    )
-
 
 Key = tuple[int, int]  # (deployment id, window)
 
@@ -233,41 +119,11 @@ class PageFigures:
             figures = _figures_of(self._snap, keys, with_health=False)
             found = next((f for f in figures if f is not None), None)
             # One window: one Metrics for every row found; its columns converted once, not per value.
-            built = _records_of(found.m, self.window) if found is not None else []
+            built = records_of(found.m, self.window) if found is not None else []
             self._records = {
-                i: built[f.j] if f else _silent(self.window) for i, f in zip(self._ids, figures, strict=True)
+                i: built[f.j] if f else silent(self.window) for i, f in zip(self._ids, figures, strict=True)
             }
         return self._records.get(deployment_id)
-
-
-def _records_of(m: Metrics, window: int) -> list[MetricsRecord]:
-    """_record of every row of a one-window Metrics (the same values), column by column."""
-
-    def nums(values: np.ndarray) -> list[float | None]:
-        return [v if math.isfinite(v) else None for v in values.tolist()]
-
-    n = len(m.request_count)
-    as_of, next_update_at = [window_start(window)] * n, [window_start(window + 1)] * n
-    rates = nums(m.error_rate)
-    columns = (
-        as_of,
-        [WINDOW_SECONDS] * n,
-        next_update_at,
-        m.request_volume.tolist(),
-        m.request_count.tolist(),
-        m.error_count.tolist(),
-        nums(m.p50),
-        nums(m.p95),
-        nums(m.p99),
-        rates,
-        [None if rate is None else 100.0 - rate for rate in rates],
-        nums(m.ttft_p50),
-        nums(m.ttft_p95),
-        m.tokens_per_second.tolist(),
-        m.replicas.tolist(),
-        nums(m.utilization),
-    )
-    return [MetricsRecord(*values) for values in zip(*columns, strict=True)]
 
 
 class FiguresLoader:
@@ -283,7 +139,7 @@ class FiguresLoader:
 
     async def _metrics(self, keys: Sequence[Key]) -> list[MetricsRecord]:
         figures = await self._figures(keys, with_health=False)
-        return [_record(f.m, f.j) if f else _silent(w) for f, (_, w) in zip(figures, keys, strict=True)]
+        return [record(f.m, f.j) if f else silent(w) for f, (_, w) in zip(figures, keys, strict=True)]
 
     async def _health(self, keys: Sequence[Key]) -> list[HealthRecord]:
         out = []
@@ -316,10 +172,10 @@ async def series(snap: Snapshot, deployment_id: int, range_name: str, as_of: dat
     end = window_of(as_of)
     pos = int(snap.positions(np.array([deployment_id], dtype=np.int64))[0])
     if pos < 0:
-        records = [_silent(end - step * (points - 1 - i)) for i in range(points)]
+        records = [silent(end - step * (points - 1 - i)) for i in range(points)]
     else:
         m = compute_series(snap.fleet, pos, end, step, points)
-        records = [_record(m, k, step) for k in range(points)]
+        records = [record(m, k, step) for k in range(points)]
     return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
 
 
@@ -327,13 +183,13 @@ def model_metrics(snap: Snapshot, positions: np.ndarray, as_of: datetime) -> Met
     """A model's figures in the window holding `as_of`: its versions' (snapshot positions) together."""
     window = window_of(as_of)
     if positions.size == 0:
-        return _silent(window)
+        return silent(window)
     fleet_wide = snap.cached_metrics(window)
     if fleet_wide is not None:
         m = Metrics(*(getattr(fleet_wide, f.name)[positions][None, :] for f in fields(Metrics)))
     else:
         m = compute_metrics(snap.fleet, positions[None, :], np.int64(window))
-    return _record(together(m), 0)
+    return record(together(m), 0)
 
 
 def model_history(snap: Snapshot, positions: np.ndarray, range_name: str, as_of: datetime) -> SeriesRecord:
@@ -341,13 +197,13 @@ def model_history(snap: Snapshot, positions: np.ndarray, range_name: str, as_of:
     step, points = RANGES[range_name]
     end = window_of(as_of)
     if positions.size == 0:
-        records = [_silent(end - step * (points - 1 - i)) for i in range(points)]
+        records = [silent(end - step * (points - 1 - i)) for i in range(points)]
     else:
         each = [compute_series(snap.fleet, int(p), end, step, points) for p in positions.tolist()]
         m = together(
             Metrics(*(np.stack([getattr(s, f.name) for s in each], axis=1) for f in fields(Metrics)))
         )
-        records = [_record(m, k, step) for k in range(points)]
+        records = [record(m, k, step) for k in range(points)]
     return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
 
 

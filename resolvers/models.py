@@ -21,14 +21,8 @@ from domain import MODEL_SIZES, DeploymentStatus
 from resolvers import deployments, ids, snapshot_index, traffic
 from resolvers.arguments import name_filter, tuple_or_none
 from resolvers.context import Context
-from resolvers.metrics import (
-    MetricsRecord,
-    SeriesRecord,
-    model_history,
-    model_metrics,
-    resolve_as_of,
-    window_of,
-)
+from resolvers.metric_records import MetricsRecord, SeriesRecord, resolve_as_of, window_of
+from resolvers.metrics import model_history, model_metrics
 from resolvers.pagination import (
     Connection,
     Listing,

@@ -12,7 +12,7 @@ from datetime import datetime
 from db.models import Deployment, DeploymentEvent
 from domain import DeploymentStatus, EventKind
 from resolvers.context import Context
-from resolvers.metrics import resolve_as_of
+from resolvers.metric_records import resolve_as_of
 
 STANDBY_REASON = "standby: 0 % of model traffic"
 NOT_SERVING_REASON = "Not serving traffic"  # the simulator's reason for every version without traffic

@@ -6,7 +6,7 @@ from enum import Enum
 import strawberry
 
 import domain
-from resolvers.metrics import MetricsRecord, SeriesRecord, StatsRecord
+from resolvers.metric_records import MetricsRecord, SeriesRecord, StatsRecord
 from schema.common import DeploymentStatus, mirrors
 
 

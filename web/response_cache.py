@@ -29,7 +29,7 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.types import ExecutionResult
 
 from db.schedule import Observed
-from resolvers.metrics import window_of
+from resolvers.metric_records import window_of
 from simulator.windows import WINDOW_SECONDS
 from web.ratelimit import RequestBudget
 
