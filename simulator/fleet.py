@@ -235,21 +235,11 @@ def serving_and_start(
     candidates = np.flatnonzero(serving & paused_ever)
     if candidates.size == 0:
         return serving, start
-    pos = position[candidates]
     win = window if isinstance(window, int) else window[candidates]
-    first = fleet.off_ptr[pos]
-    lo, hi = first.copy(), fleet.off_ptr[pos + 1]
-    last = len(fleet.off_start) - 1
-    # Vectorised bisection: a few steps (log2 of the most intervals any deployment has).
-    for _ in range(fleet.bisect_steps):
-        mid = (lo + hi) >> 1
-        starts_before = fleet.off_start_window[np.minimum(mid, last)] <= win
-        open_range = lo < hi
-        lo = np.where(open_range & starts_before, mid + 1, lo)
-        hi = np.where(open_range & ~starts_before, mid, hi)
-    # lo is the first interval starting after the window; only lo - 1 can contain it.
-    k = lo - 1
-    had_pause = k >= first
+    # Only the last interval starting at or before the window can contain it.
+    k, had_pause = _last_at_or_before(
+        fleet.off_ptr, fleet.off_start_window, fleet.bisect_steps, position[candidates], win
+    )
     resumed_at = fleet.off_end_window[np.maximum(k, 0)]
     inside = had_pause & (win < resumed_at)
     serving[candidates[inside]] = False
@@ -273,18 +263,29 @@ def share_of(
     candidates = np.flatnonzero(partial)
     if candidates.size == 0:
         return None
-    pos = position[candidates]
     win = window if isinstance(window, int) else window[candidates]
-    first = fleet.share_ptr[pos]
-    lo, hi = first.copy(), fleet.share_ptr[pos + 1]
-    last = len(fleet.share_at) - 1
-    for _ in range(fleet.share_steps):
+    # The share in force is the last step's at or before the window, else 1.
+    k, stepped = _last_at_or_before(
+        fleet.share_ptr, fleet.share_window, fleet.share_steps, position[candidates], win
+    )
+    share = np.ones(position.size, dtype=np.float32)
+    share[candidates] = np.where(stepped, fleet.share_value[np.maximum(k, 0)], 1.0)
+    return share
+
+
+def _last_at_or_before(
+    ptr: np.ndarray, starts: np.ndarray, steps: int, pos: np.ndarray, win: np.ndarray | int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each deployment pos[k], the index of its last entry (CSR `ptr` into `starts`, sorted per
+    deployment) starting at or before win[k], and whether it has one: a vectorised bisection of
+    `steps` steps (the bit length of the most entries any deployment has)."""
+    first = ptr[pos]
+    lo, hi = first.copy(), ptr[pos + 1]
+    last = len(starts) - 1
+    for _ in range(steps):
         mid = (lo + hi) >> 1
-        before = fleet.share_window[np.minimum(mid, last)] <= win
+        before = starts[np.minimum(mid, last)] <= win
         open_range = lo < hi
         lo = np.where(open_range & before, mid + 1, lo)
         hi = np.where(open_range & ~before, mid, hi)
-    # lo is the first step after the window: the share in force is step lo - 1's, else 1.
-    share = np.ones(position.size, dtype=np.float32)
-    share[candidates] = np.where(lo > first, fleet.share_value[np.maximum(lo - 1, 0)], 1.0)
-    return share
+    return lo - 1, lo > first
