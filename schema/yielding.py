@@ -142,7 +142,9 @@ class YieldingExecutor(StrawberryGraphQLCoreExecutionContext):
 
     async def with_abort_signal(self, awaitable: Awaitable[Any]) -> Any:  # type: ignore[override]
         # graphql-core awaits every async resolver's result here: its body starts in a round with time left.
-        if self._rounds is not None and self._rounds.spent():
+        # A loop, not an `if`: every resolver parked for a round wakes when it opens, and the first ones
+        # may spend it; the others park again (an `if` let all of them run, 0.45 s stretches of charts).
+        while self._rounds is not None and self._rounds.spent():
             try:
                 await self._rounds.wait()
             except BaseException:
