@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import endpoints, traffic
 from db.models import Deployment, DeploymentEvent, FleetState, TrainingJob
-from domain import ACTIVATE, DELETE, DEPLOY, DeploymentStatus, Move
+from db.schedule import DEPLOY_FINISH
+from domain import ACTIVATE, DELETE, DEPLOY, Move
 
 # A deployment as reads see it: every column, and `version` as the ORM row spells it. Plain rows,
 # not ORM objects: a page's 50 rows through the ORM (identity map, instance state, attribute
@@ -214,9 +215,5 @@ async def _move_if_still(
 
 async def due_rollouts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
     """DEPLOYING deployments whose simulated rollout has finished by `now`."""
-    stmt = select(Deployment.id, Deployment.rollout_due_at).where(
-        Deployment.status == DeploymentStatus.DEPLOYING,
-        Deployment.rollout_due_at <= now,
-        Deployment.deleted_at.is_(None),
-    )
+    stmt = select(Deployment.id, Deployment.rollout_due_at).where(*DEPLOY_FINISH.due_by(now))
     return [(i, due) for i, due in (await session.execute(stmt)).all()]

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import DeploymentEvent, Rollout
+from db.schedule import ROLLOUT_STEP
 from domain import EventKind, RolloutState
 
 _FRESH = {"populate_existing": True}  # rows move on by conditional UPDATEs: never the identity map's copy
@@ -43,10 +44,7 @@ async def latest(session: AsyncSession, model_names: list[str]) -> dict[str, Rol
 async def due(session: AsyncSession, now: datetime) -> Rollout | None:
     """The earliest step due by `now` of a baking, started rollout."""
     stmt = (
-        select(Rollout)
-        .where(Rollout.state == RolloutState.BAKING, Rollout.steps > 0, Rollout.next_step_at <= now)
-        .order_by(Rollout.next_step_at, Rollout.id)
-        .limit(1)
+        select(Rollout).where(*ROLLOUT_STEP.due_by(now)).order_by(Rollout.next_step_at, Rollout.id).limit(1)
     )
     return (await session.scalars(stmt, execution_options=_FRESH)).first()
 

@@ -1,13 +1,40 @@
-"""When the next time-driven change (a deploy finishing, a rollout step, a job starting or ending) is due."""
+"""The time-driven changes (a deploy finishing, a rollout step, a job starting or ending), each declared once:
+which rows wait for it and when it is due; and when the next one is due."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Deployment, FleetState, Rollout, TrainingJob
 from domain import DeploymentStatus, JobStatus, RolloutState
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """One kind of time-driven change: the rows waiting for it, and their column saying when it is due."""
+
+    at: Any  # the mapped column
+    waiting: tuple[ColumnElement[bool], ...]
+
+    def due_by(self, now: datetime) -> tuple[ColumnElement[bool], ...]:
+        return (*self.waiting, self.at <= now)
+
+
+DEPLOY_FINISH = Scheduled(
+    Deployment.rollout_due_at,
+    (Deployment.status == DeploymentStatus.DEPLOYING, Deployment.deleted_at.is_(None)),
+)
+JOB_START = Scheduled(
+    TrainingJob.scheduled_start_at, (TrainingJob.status == JobStatus.QUEUED, TrainingJob.deleted_at.is_(None))
+)
+JOB_END = Scheduled(
+    TrainingJob.scheduled_end_at, (TrainingJob.status == JobStatus.RUNNING, TrainingJob.deleted_at.is_(None))
+)
+ROLLOUT_STEP = Scheduled(Rollout.next_step_at, (Rollout.state == RolloutState.BAKING, Rollout.steps > 0))
+SCHEDULED = (DEPLOY_FINISH, JOB_START, JOB_END, ROLLOUT_STEP)
 
 
 @dataclass(frozen=True)
@@ -21,31 +48,9 @@ class Observed:
 
 async def observe(session: AsyncSession) -> Observed:
     """The data revision and the earliest scheduled change still to be written, in one round trip."""
-    rollout = select(func.min(Deployment.rollout_due_at)).where(
-        Deployment.status == DeploymentStatus.DEPLOYING, Deployment.deleted_at.is_(None)
-    )
-    start = select(func.min(TrainingJob.scheduled_start_at)).where(
-        TrainingJob.status == JobStatus.QUEUED, TrainingJob.deleted_at.is_(None)
-    )
-    end = select(func.min(TrainingJob.scheduled_end_at)).where(
-        TrainingJob.status == JobStatus.RUNNING, TrainingJob.deleted_at.is_(None)
-    )
-    step = select(func.min(Rollout.next_step_at)).where(
-        Rollout.state == RolloutState.BAKING, Rollout.steps > 0
-    )
+    earliest = [select(func.min(kind.at)).where(*kind.waiting).scalar_subquery() for kind in SCHEDULED]
     data = select(FleetState.data_revision).where(FleetState.id == 1)
     fleet = select(FleetState.revision).where(FleetState.id == 1)
-    row = (
-        await session.execute(
-            select(
-                data.scalar_subquery(),
-                fleet.scalar_subquery(),
-                rollout.scalar_subquery(),
-                start.scalar_subquery(),
-                end.scalar_subquery(),
-                step.scalar_subquery(),
-            )
-        )
-    ).one()
+    row = (await session.execute(select(data.scalar_subquery(), fleet.scalar_subquery(), *earliest))).one()
     found = [value for value in row[2:] if value is not None]
     return Observed(int(row[0] or 0), min(found) if found else None, int(row[1] or 0))

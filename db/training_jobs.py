@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import folding, paging
 from db.models import TrainingJob
-from domain import DEPLOYABLE_JOB_STATUS, JOB_STATUSES, JobStatus
+from db.schedule import JOB_END, JOB_START
+from domain import DEPLOYABLE_JOB_STATUS, JOB_STATUSES
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
     "CREATED_AT": (paging.SortKey("created_at", datetime),),
@@ -86,21 +87,13 @@ async def create_job(*, session: AsyncSession, values: dict[str, Any]) -> Traini
 
 async def due_starts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
     """QUEUED jobs whose scheduled start has come."""
-    stmt = select(TrainingJob.id, TrainingJob.scheduled_start_at).where(
-        TrainingJob.status == JobStatus.QUEUED,
-        TrainingJob.scheduled_start_at <= now,
-        TrainingJob.deleted_at.is_(None),
-    )
+    stmt = select(TrainingJob.id, TrainingJob.scheduled_start_at).where(*JOB_START.due_by(now))
     return [(i, at) for i, at in (await session.execute(stmt)).all()]
 
 
 async def due_ends(*, session: AsyncSession, now: datetime) -> list[TrainingJob]:
     """RUNNING jobs whose scheduled end has come."""
-    stmt = select(TrainingJob).where(
-        TrainingJob.status == JobStatus.RUNNING,
-        TrainingJob.scheduled_end_at <= now,
-        TrainingJob.deleted_at.is_(None),
-    )
+    stmt = select(TrainingJob).where(*JOB_END.due_by(now))
     return list((await session.scalars(stmt)).all())
 
 
