@@ -30,14 +30,8 @@ async def names_of(*, session: AsyncSession, deployment_ids: Sequence[int]) -> d
 
 
 def _event(target: Deployment, kind: EventKind, actor: str, at: datetime, message: str) -> DeploymentEvent:
-    return DeploymentEvent(
-        deployment_id=target.id,
-        kind=kind,
-        from_status=target.status,
-        to_status=target.status,
-        actor=actor,
-        message=message,
-        at=at,
+    return DeploymentEvent.staying(
+        target.status, kind, actor=actor, at=at, message=message, deployment_id=target.id
     )
 
 

@@ -158,18 +158,16 @@ def replay_split(versions: list[tuple[Deployment, list[DeploymentEvent]]]) -> No
             if status[j] is not None
         ]
         new = traffic.after_move(live, i, move.share)
+        mover = f"v1.{versions[i][0].version_minor}.0"
         for v in live:
             if abs(new[v.id] - v.percent) > 1e-9:
                 versions[v.id][1].append(
-                    DeploymentEvent(
-                        kind=EventKind.TRAFFIC_CHANGED,
-                        from_status=v.status,
-                        to_status=v.status,
+                    DeploymentEvent.staying(
+                        v.status,
+                        EventKind.TRAFFIC_CHANGED,
                         actor=event.actor,
                         at=at,
-                        message=traffic.message(
-                            v.percent, new[v.id], f"v1.{versions[i][0].version_minor}.0 {move.verb}"
-                        ),
+                        message=traffic.message(v.percent, new[v.id], f"{mover} {move.verb}"),
                         traffic_from=v.percent,
                         traffic_to=new[v.id],
                     )

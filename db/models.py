@@ -1,6 +1,7 @@
 """ORM models. Rows are soft-deleted (`deleted_at`) so the audit trail and used versions survive."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -204,3 +205,13 @@ class DeploymentEvent(Base):
     # TRAFFIC_CHANGED: the share before and after (the audit trail rebuilds past splits from them).
     traffic_from: Mapped[float | None] = mapped_column(Float)
     traffic_to: Mapped[float | None] = mapped_column(Float)
+
+    @classmethod
+    def staying(
+        cls, status: str, kind: str, *, actor: str, at: datetime, message: str, **more: Any
+    ) -> "DeploymentEvent":
+        """The event of a change that leaves the deployment in `status`: a traffic share, an alias, a
+        rollout's start or end. `more`: its deployment_id (unless attached later), traffic_from/to."""
+        return cls(
+            kind=kind, from_status=status, to_status=status, actor=actor, at=at, message=message, **more
+        )

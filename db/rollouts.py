@@ -59,22 +59,17 @@ def encode_split(split: Mapping[int, float]) -> str:
 
 def event(
     session: AsyncSession,
-    *,
     deployment_id: int,
-    status: str,
     kind: EventKind,
+    status: str,
+    *,
     actor: str,
     at: datetime,
     message: str,
 ) -> None:
+    """A rollout's event on its version (which stays in `status`)."""
     session.add(
-        DeploymentEvent(
-            deployment_id=deployment_id,
-            kind=kind,
-            from_status=status,
-            to_status=status,
-            actor=actor,
-            message=message,
-            at=at,
+        DeploymentEvent.staying(
+            status, kind, actor=actor, at=at, message=message, deployment_id=deployment_id
         )
     )

@@ -121,14 +121,13 @@ async def write_split(
         # Never stamped before the version's own latest event (one that waited for the lock behind it).
         stamp = max(at, latest[v.id]) if v.id in latest and latest[v.id] is not None else at
         session.add(
-            DeploymentEvent(
-                deployment_id=v.id,
-                kind=EventKind.TRAFFIC_CHANGED,
-                from_status=v.status,
-                to_status=v.status,
+            DeploymentEvent.staying(
+                v.status,
+                EventKind.TRAFFIC_CHANGED,
                 actor=actor,
-                message=message(v.percent, to, why),
                 at=stamp,
+                message=message(v.percent, to, why),
+                deployment_id=v.id,
                 traffic_from=v.percent,
                 traffic_to=to,
             )

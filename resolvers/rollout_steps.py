@@ -5,6 +5,7 @@ event (ROLLOUT_PROMOTED, ROLLED_BACK) with its actor, in the caller's transactio
 lock; the rollout row moves on with a conditional UPDATE from the step it was read at.
 """
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -19,23 +20,50 @@ from resolvers import guardrail
 from resolvers.rollouts import ACTIVE, SYSTEM_ACTOR, advance, named, restored, target, with_share
 
 
-async def _split(
+async def set_split(
     session: AsyncSession,
-    versions: list[traffic.Version],
-    shares: dict[int, float],
+    versions: Sequence[traffic.Version],
+    shares: Mapping[int, float],
+    *,
     actor: str,
     at: datetime,
     why: str,
 ) -> None:
+    """The model's new split, with its TRAFFIC_CHANGED events, under a new fleet revision."""
+    revision = await bump_revision(session)
     await traffic.write_split(
-        session,
-        versions=versions,
-        shares=shares,
-        actor=actor,
-        at=at,
-        revision=await bump_revision(session),
-        why=why,
+        session, versions=versions, shares=shares, actor=actor, at=at, revision=revision, why=why
     )
+
+
+def _promoted(session: AsyncSession, row: Rollout, *, actor: str, at: datetime, message: str) -> None:
+    rows.event(
+        session, row.deployment_id, EventKind.ROLLOUT_PROMOTED, ACTIVE, actor=actor, at=at, message=message
+    )
+
+
+async def _rolled_back(
+    session: AsyncSession,
+    row: Rollout,
+    status: str | None,
+    *,
+    actor: str,
+    at: datetime,
+    why: str,
+    message: str,
+    **moved: object,
+) -> bool:
+    """The rollout ends ROLLED_BACK with its event (none for a deleted version, `status` None); False
+    when another writer moved it on first."""
+    if not await advance(
+        session, row, state=RolloutState.ROLLED_BACK, next_step_at=None, reason=why, **moved
+    ):
+        return False
+    if status is not None:
+        rows.event(
+            session, row.deployment_id, EventKind.ROLLED_BACK, status, actor=actor, at=at, message=message
+        )
+    return True
 
 
 async def begin(session: AsyncSession, row: Rollout, *, actor: str, at: datetime) -> None:
@@ -56,19 +84,12 @@ async def begin(session: AsyncSession, row: Rollout, *, actor: str, at: datetime
         state=RolloutState.PROMOTED if done else RolloutState.BAKING,
         next_step_at=None if done else at + timedelta(seconds=row.bake_seconds),
     )
-    name = named(canary.version)
-    why = f"{name} {'promoted' if done else 'rollout step 1'}"
-    await _split(session, versions, with_share(versions, canary.id, percent), actor, at, why)
+    why = f"{named(canary.version)} {'promoted' if done else 'rollout step 1'}"
+    await set_split(session, versions, with_share(versions, canary.id, percent), actor=actor, at=at, why=why)
     if done:
-        rows.event(
-            session,
-            deployment_id=canary.id,
-            status=ACTIVE,
-            kind=EventKind.ROLLOUT_PROMOTED,
-            actor=actor,
-            at=at,
-            message=f"{name} promoted at once: "
-            + ("all at once" if all_at_once and not alone else "the model's only ACTIVE version"),
+        how = "all at once" if all_at_once and not alone else "the model's only ACTIVE version"
+        _promoted(
+            session, row, actor=actor, at=at, message=f"{named(canary.version)} promoted at once: {how}"
         )
     await session.flush()
 
@@ -81,42 +102,28 @@ async def step(session: AsyncSession, row: Rollout) -> bool:
     canary = next((v for v in versions if v.id == row.deployment_id), None)
     if canary is None or canary.status != ACTIVE:
         why = f"the version is {'deleted' if canary is None else canary.status}: the rollout stopped"
-        moved = await advance(session, row, state=RolloutState.ROLLED_BACK, next_step_at=None, reason=why)
-        if moved and canary is not None:
-            rows.event(
-                session,
-                deployment_id=canary.id,
-                status=canary.status,
-                kind=EventKind.ROLLED_BACK,
-                actor=SYSTEM_ACTOR,
-                at=at,
-                message=f"Rollout stopped: {why}",
-            )
-        return moved
+        status = None if canary is None else canary.status
+        message = f"Rollout stopped: {why}"
+        return await _rolled_back(session, row, status, actor=SYSTEM_ACTOR, at=at, why=why, message=message)
     name = named(canary.version)
     verdict = await guardrail.verdict(session, canary.id, at)
     if verdict.health is Health.CRITICAL:
         why = f"Health CRITICAL while baking at {row.percent:g} %: {verdict.reason}"
         shares = restored(versions, rows.split_of(row), canary.id)
-        if not await advance(
+        message = f"Rolled back: {why}"
+        if not await _rolled_back(
             session,
             row,
-            state=RolloutState.ROLLED_BACK,
-            next_step_at=None,
-            reason=why,
+            ACTIVE,
+            actor=SYSTEM_ACTOR,
+            at=at,
+            why=why,
+            message=message,
             percent=shares[canary.id],
         ):
             return False
-        rows.event(
-            session,
-            deployment_id=canary.id,
-            status=ACTIVE,
-            kind=EventKind.ROLLED_BACK,
-            actor=SYSTEM_ACTOR,
-            at=at,
-            message=f"Rolled back: {why}",
-        )
-        await _split(session, versions, shares, SYSTEM_ACTOR, at, f"{name} rolled back (health CRITICAL)")
+        why = f"{name} rolled back (health CRITICAL)"
+        await set_split(session, versions, shares, actor=SYSTEM_ACTOR, at=at, why=why)
         return True
     percent = target(row, row.steps + 1)
     done = percent >= traffic.FULL
@@ -129,24 +136,13 @@ async def step(session: AsyncSession, row: Rollout) -> bool:
         next_step_at=None if done else at + timedelta(seconds=row.bake_seconds),
     ):
         return False
-    await _split(
-        session,
-        versions,
-        with_share(versions, canary.id, percent),
-        SYSTEM_ACTOR,
-        at,
-        f"{name} {'promoted' if done else f'rollout step {row.steps + 1}'}",
+    why = f"{name} {'promoted' if done else f'rollout step {row.steps + 1}'}"
+    await set_split(
+        session, versions, with_share(versions, canary.id, percent), actor=SYSTEM_ACTOR, at=at, why=why
     )
     if done:
-        rows.event(
-            session,
-            deployment_id=canary.id,
-            status=ACTIVE,
-            kind=EventKind.ROLLOUT_PROMOTED,
-            actor=SYSTEM_ACTOR,
-            at=at,
-            message=f"{name} held through its rollout: promoted to 100 %",
-        )
+        message = f"{name} held through its rollout: promoted to 100 %"
+        _promoted(session, row, actor=SYSTEM_ACTOR, at=at, message=message)
     await session.flush()
     return True
 
@@ -161,16 +157,8 @@ async def stop(
         return
     status = await _status(session, row.deployment_id)
     reason = f"Stopped by {actor}: {why}"
-    if await advance(session, row, state=RolloutState.ROLLED_BACK, next_step_at=None, reason=reason):
-        rows.event(
-            session,
-            deployment_id=row.deployment_id,
-            status=status,
-            kind=EventKind.ROLLED_BACK,
-            actor=actor,
-            at=at,
-            message=f"Rollout {reason[0].lower()}{reason[1:]}",
-        )
+    message = f"Rollout {reason[0].lower()}{reason[1:]}"
+    if await _rolled_back(session, row, status, actor=actor, at=at, why=reason, message=message):
         await session.flush()
 
 

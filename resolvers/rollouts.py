@@ -145,15 +145,8 @@ async def plan(
             actor=actor,
         )
     )
-    rows.event(
-        session,
-        deployment_id=deployment_id,
-        status=status,
-        kind=EventKind.ROLLOUT_STARTED,
-        actor=actor,
-        at=at,
-        message=_plan_words(version, spec),
-    )
+    message = _plan_words(version, spec)
+    rows.event(session, deployment_id, EventKind.ROLLOUT_STARTED, status, actor=actor, at=at, message=message)
     await session.flush()
 
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import releases, traffic
-from db.deployments import bump_revision
 from domain import Code, DeploymentStatus
 from resolvers import ids, rollout_steps
 from resolvers.context import Context
@@ -98,7 +97,8 @@ async def write_set_split(
     new = {v.id: 0.0 for v in versions} | traffic.rounded(
         {i: p * traffic.FULL / total for i, p in wanted.items()}
     )
-    await _write(session, model_name, versions, new, actor, at, ("split set", "the split was set by hand"))
+    await rollout_steps.stop(session, model_name, actor=actor, at=at, why="the split was set by hand")
+    await rollout_steps.set_split(session, versions, new, actor=actor, at=at, why="split set")
 
 
 async def rollback_model(ctx: Context, model_name: str) -> Result[ModelRecord]:
@@ -136,27 +136,5 @@ async def write_rollback(
     active = sum(p for i, p in restored.items() if by_id[i].status == DeploymentStatus.ACTIVE)
     if abs(active - traffic.FULL) > SUM_TOLERANCE:
         raise fail(Code.INVALID_SPLIT, "The split before the last change no longer sums to 100", "modelName")
-    why = ("rolled back", "the model was rolled back")
-    await _write(session, model_name, versions, restored, actor, at, why)
-
-
-async def _write(
-    session: AsyncSession,
-    model_name: str,
-    versions: Sequence[traffic.Version],
-    shares: Mapping[int, float],
-    actor: str,
-    at: datetime,
-    why: tuple[str, str],
-) -> None:
-    """The model's new split with its events (why[0]), its baking rollout stopped first (why[1])."""
-    await rollout_steps.stop(session, model_name, actor=actor, at=at, why=why[1])
-    await traffic.write_split(
-        session,
-        versions=versions,
-        shares=shares,
-        actor=actor,
-        at=at,
-        revision=await bump_revision(session),
-        why=why[0],
-    )
+    await rollout_steps.stop(session, model_name, actor=actor, at=at, why="the model was rolled back")
+    await rollout_steps.set_split(session, versions, restored, actor=actor, at=at, why="rolled back")
