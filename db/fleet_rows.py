@@ -16,6 +16,40 @@ from domain import DEPLOYMENT_STATUSES, MODEL_SIZES, RESTARTS_SERVING, STOPS_SER
 
 
 @dataclass(frozen=True)
+class Timelines:
+    """Deployments' not-serving intervals (owner id, start, end: +inf while still off) and the steps
+    of their shares of their models' traffic (owner id, when, the share from then: 0..1); epoch s."""
+
+    pause_owner: np.ndarray  # int64
+    pause_start: np.ndarray  # float64
+    pause_end: np.ndarray  # float64
+    share_owner: np.ndarray  # int64
+    share_at: np.ndarray  # float64
+    share_value: np.ndarray  # float32
+
+    @classmethod
+    def empty(cls) -> "Timelines":
+        i64, f64 = np.zeros(0, np.int64), np.zeros(0)
+        return cls(i64, f64, f64, i64, f64, np.zeros(0, np.float32))
+
+    def merged(self, changed: "Timelines", changed_ids: np.ndarray, live_ids: np.ndarray) -> "Timelines":
+        """These entries with those of `changed_ids` replaced by `changed`'s for the ones still live
+        (`live_ids`); a pause that ends where it starts is dropped."""
+        pauses = ~np.isin(self.pause_owner, changed_ids)
+        new_pauses = np.isin(changed.pause_owner, live_ids) & (changed.pause_start < changed.pause_end)
+        shares = ~np.isin(self.share_owner, changed_ids)
+        new_shares = np.isin(changed.share_owner, live_ids)
+        return Timelines(
+            *(np.concatenate((getattr(self, f)[pauses], getattr(changed, f)[new_pauses])) for f in _PAUSE),
+            *(np.concatenate((getattr(self, f)[shares], getattr(changed, f)[new_shares])) for f in _SHARE),
+        )
+
+
+_PAUSE = ("pause_owner", "pause_start", "pause_end")
+_SHARE = ("share_owner", "share_at", "share_value")
+
+
+@dataclass(frozen=True)
 class FleetRows:
     """Deployments written after some revision, as parallel arrays (times are epoch seconds)."""
 
@@ -30,14 +64,7 @@ class FleetRows:
     version: np.ndarray  # int64, shape (n, 3): major, minor, patch
     model_name: list[str]
     model_name_folded: list[str]  # as stored: what name filters match against
-    # Pauses of these deployments: owner id, start, end (+inf while still paused).
-    pause_owner: np.ndarray
-    pause_start: np.ndarray
-    pause_end: np.ndarray
-    # Steps of their shares of their models' traffic: owner id, when, the share from then (0..1).
-    share_owner: np.ndarray
-    share_at: np.ndarray
-    share_value: np.ndarray
+    timelines: Timelines  # their not-serving intervals and share steps
 
 
 async def revision(session: AsyncSession) -> int:
@@ -130,7 +157,7 @@ async def changed_since(session: AsyncSession, since: int) -> FleetRows:
         for column in zip(*parts, strict=True)
     ]
     t = await _timelines(session, select(Deployment.id).where(Deployment.revision > since))
-    return FleetRows(*cols, *t)  # type: ignore[arg-type]
+    return FleetRows(*cols, timelines=t)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -142,10 +169,10 @@ class Timeline:
 
 
 async def timeline(session: AsyncSession, deployment_id: int) -> Timeline:
-    _, starts, ends, _, at, value = await _timelines(session, select(literal(deployment_id)))
+    t = await _timelines(session, select(literal(deployment_id)))
     return Timeline(
-        list(zip(starts.tolist(), ends.tolist(), strict=True)),
-        list(zip(at.tolist(), value.tolist(), strict=True)),
+        list(zip(t.pause_start.tolist(), t.pause_end.tolist(), strict=True)),
+        list(zip(t.share_at.tolist(), t.share_value.tolist(), strict=True)),
     )
 
 
@@ -157,7 +184,7 @@ async def model_first_activation(session: AsyncSession, model_name: str) -> floa
     return float(_epoch([first])[0])
 
 
-async def _timelines(session: AsyncSession, changed: Any) -> tuple[np.ndarray, ...]:
+async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
     """Not-serving intervals: paused, from each event that stops serving (PAUSED) to the next that
     restarts it (RESUMED: the moves' `serving` in domain.py), or standing by at 0 % of the model's
     traffic, from a TRAFFIC_CHANGED to 0 to the next to more. A version with no traffic event yet
@@ -199,7 +226,7 @@ async def _timelines(session: AsyncSession, changed: Any) -> tuple[np.ndarray, .
         elif was_off and not (paused or standby):
             ends[-1] = at.timestamp()
     step_columns = list(zip(*steps, strict=True)) if steps else [(), (), ()]
-    return (
+    return Timelines(
         np.array(owners, dtype=np.int64),
         np.array(starts),
         np.array(ends),

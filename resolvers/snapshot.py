@@ -71,12 +71,7 @@ class Snapshot:
     name_code: np.ndarray  # index into names
     names: list[str]  # vocabulary of model names, append-only
     folded: list[str]  # each name's stored folded form (db/folding.py), parallel to names
-    pause_owner: np.ndarray
-    pause_start: np.ndarray
-    pause_end: np.ndarray
-    share_owner: np.ndarray
-    share_at: np.ndarray
-    share_value: np.ndarray
+    timelines: fleet_rows.Timelines
     name_activated: np.ndarray  # each name's first activation (deleted versions too), NaN: none yet
     traits: Traits | None = None  # the simulator's per-deployment traits, when carried over
     fleet: Fleet = field(init=False)
@@ -88,19 +83,20 @@ class Snapshot:
     sorted_cache: OrderedDict[Any, np.ndarray] = field(init=False, default_factory=OrderedDict, repr=False)
 
     def __post_init__(self) -> None:
-        off_ptr, off = _csr(self.ids, self.pause_owner, self.pause_start)
-        share_ptr, share = _csr(self.ids, self.share_owner, self.share_at)
+        t = self.timelines
+        off_ptr, off = _csr(self.ids, t.pause_owner, t.pause_start)
+        share_ptr, share = _csr(self.ids, t.share_owner, t.share_at)
         self.fleet = Fleet(
             ids=self.ids,
             size=self.size,
             activated_at=self.activated_at,
             off_ptr=off_ptr,
-            off_start=self.pause_start[off],
-            off_end=self.pause_end[off],
+            off_start=t.pause_start[off],
+            off_end=t.pause_end[off],
             model=np.array([model_key(name) for name in self.names], dtype=np.int64).take(self.name_code),
             share_ptr=share_ptr,
-            share_at=self.share_at[share],
-            share_value=self.share_value[share],
+            share_at=t.share_at[share],
+            share_value=t.share_value[share],
             model_activated_at=self.name_activated.take(self.name_code),
             traits=self.traits,
         )
@@ -179,12 +175,7 @@ def _empty_snapshot() -> Snapshot:
         name_code=np.zeros(0, np.int32),
         names=[],
         folded=[],
-        pause_owner=i64,
-        pause_start=f64,
-        pause_end=f64,
-        share_owner=i64,
-        share_at=f64,
-        share_value=np.zeros(0, np.float32),
+        timelines=fleet_rows.Timelines.empty(),
         name_activated=f64,
     )
 
@@ -210,10 +201,6 @@ def _merge(old: Snapshot, rows: fleet_rows.FleetRows, revision: int) -> Snapshot
 
     ids = join(old.ids, rows.ids)
     order = np.argsort(ids, kind="stable")
-    pause_keep = ~np.isin(old.pause_owner, rows.ids)
-    pause_live = np.isin(rows.pause_owner, rows.ids[live]) & (rows.pause_start < rows.pause_end)
-    share_keep = ~np.isin(old.share_owner, rows.ids)
-    share_live = np.isin(rows.share_owner, rows.ids[live])
     # Traits hash each id: keep the unchanged rows' and derive only the changed rows'.
     changed = traits_of(
         rows.ids, rows.size, np.array([model_key(name) for name in rows.model_name], dtype=np.int64)
@@ -237,12 +224,7 @@ def _merge(old: Snapshot, rows: fleet_rows.FleetRows, revision: int) -> Snapshot
         name_code=join(old.name_code, new_codes)[order],
         names=names,
         folded=folded,
-        pause_owner=np.concatenate((old.pause_owner[pause_keep], rows.pause_owner[pause_live])),
-        pause_start=np.concatenate((old.pause_start[pause_keep], rows.pause_start[pause_live])),
-        pause_end=np.concatenate((old.pause_end[pause_keep], rows.pause_end[pause_live])),
-        share_owner=np.concatenate((old.share_owner[share_keep], rows.share_owner[share_live])),
-        share_at=np.concatenate((old.share_at[share_keep], rows.share_at[share_live])),
-        share_value=np.concatenate((old.share_value[share_keep], rows.share_value[share_live])),
+        timelines=old.timelines.merged(rows.timelines, rows.ids, rows.ids[live]),
         name_activated=name_activated,
         traits=merged,
     )

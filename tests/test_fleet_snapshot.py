@@ -5,7 +5,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from db.fleet_rows import FleetRows
+from db.fleet_rows import FleetRows, Timelines
 from resolvers.snapshot import _empty_snapshot, _merge, model_key
 from simulator import Traits, traits_of
 
@@ -32,12 +32,14 @@ def rows(
         version=np.tile([1, 0, 0], (n, 1)),
         model_name=names,
         model_name_folded=[name.casefold() for name in names],
-        pause_owner=np.zeros(0, dtype=np.int64),
-        pause_start=np.zeros(0),
-        pause_end=np.zeros(0),
-        share_owner=np.array(steps[0], dtype=np.int64),
-        share_at=np.array(steps[1], dtype=np.float64),
-        share_value=np.array(steps[2], dtype=np.float32),
+        timelines=Timelines(
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0),
+            np.zeros(0),
+            np.array(steps[0], dtype=np.int64),
+            np.array(steps[1], dtype=np.float64),
+            np.array(steps[2], dtype=np.float32),
+        ),
     )
 
 
