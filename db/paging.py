@@ -8,12 +8,20 @@ database and can use the indexes on the leading columns. Never OFFSET.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Row = TypeVar("Row")
+
+
+class _Rows(Protocol):
+    def __len__(self) -> int: ...
+    def __getitem__(self, cut: slice, /) -> Self: ...
+
+
+Rows = TypeVar("Rows", bound=_Rows)
 KeyValue = datetime | int | float | str | None
 
 
@@ -56,6 +64,18 @@ class PageRequest:
     last: int | None = None
     after: tuple[KeyValue, ...] | None = None
     before: tuple[KeyValue, ...] | None = None
+
+    def cut(self, between: Rows) -> tuple[Rows, bool, bool]:
+        """This page of `between` (the rows strictly between the cursors, in order): its first `first`
+        or last `last` rows, whether there are rows after it and whether there are rows before it."""
+        if self.last is not None:
+            return (
+                between[max(len(between) - self.last, 0) :],
+                self.before is not None,
+                len(between) > self.last,
+            )
+        assert self.first is not None, "page_request sets a default page size"
+        return between[: self.first], len(between) > self.first, self.after is not None
 
 
 @dataclass

@@ -160,11 +160,5 @@ def page(
     between = seq[lo : max(lo, hi)]
     if keep is not None:
         between = between[keep[between]]
-    if request.last is not None:
-        chosen = between[max(len(between) - request.last, 0) :]
-        has_previous, has_next = len(between) > request.last, request.before is not None
-    else:
-        assert request.first is not None, "the caller sets a default page size"
-        chosen = between[: request.first]
-        has_next, has_previous = len(between) > request.first, request.after is not None
+    chosen, has_next, has_previous = request.cut(between)
     return ListingPage(chosen, Keys(columns, chosen), has_next, has_previous, total)

@@ -171,13 +171,7 @@ async def list_models(ctx: Context, args: Models) -> Connection[ModelRecord]:
         bisect.bisect_left(sort_keys, comparable(request.before)) if request.before is not None else len(rows)
     )
     between = rows[lo : max(lo, hi)]
-    if request.last is not None:
-        chosen = between[max(len(between) - request.last, 0) :]
-        has_previous, has_next = len(between) > request.last, request.before is not None
-    else:
-        assert request.first is not None, "page_request sets a default page size"
-        chosen = between[: request.first]
-        has_next, has_previous = len(between) > request.first, request.after is not None
+    chosen, has_next, has_previous = request.cut(between)
     names = [snap.names[c] for _, c in chosen]
     found = await _records(ctx, names)
     kept = [(found[snap.names[c]], c) for _, c in chosen if snap.names[c] in found]
