@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import endpoints, traffic
 from db.models import Deployment, DeploymentEvent, FleetState, TrainingJob
-from db.schedule import DEPLOY_FINISH
 from domain import ACTIVATE, DELETE, DEPLOY, Move
 
 # A deployment as reads see it: every column, and `version` as the ORM row spells it. Plain rows,
@@ -211,9 +210,3 @@ async def _move_if_still(
     session.add(event)
     await session.flush()
     return True
-
-
-async def due_rollouts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
-    """DEPLOYING deployments whose simulated rollout has finished by `now`."""
-    stmt = select(Deployment.id, Deployment.rollout_due_at).where(*DEPLOY_FINISH.due_by(now))
-    return [(i, due) for i, due in (await session.execute(stmt)).all()]

@@ -22,6 +22,11 @@ class Scheduled:
     def due_by(self, now: datetime) -> tuple[ColumnElement[bool], ...]:
         return (*self.waiting, self.at <= now)
 
+    async def due(self, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
+        """(id, due time) of every row whose change is due by `now`."""
+        rows = await session.execute(select(self.at.class_.id, self.at).where(*self.due_by(now)))
+        return [(i, at) for i, at in rows.all()]
+
 
 DEPLOY_FINISH = Scheduled(
     Deployment.rollout_due_at,

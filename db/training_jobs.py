@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import folding, paging
 from db.models import TrainingJob
-from db.schedule import JOB_END, JOB_START
+from db.schedule import JOB_END
 from domain import DEPLOYABLE_JOB_STATUS, JOB_STATUSES
 
 SORT_KEYS: dict[str, tuple[paging.SortKey, ...]] = {
@@ -83,12 +83,6 @@ async def create_job(*, session: AsyncSession, values: dict[str, Any]) -> Traini
     session.add(job)
     await session.flush()
     return job
-
-
-async def due_starts(*, session: AsyncSession, now: datetime) -> list[tuple[int, datetime]]:
-    """QUEUED jobs whose scheduled start has come."""
-    stmt = select(TrainingJob.id, TrainingJob.scheduled_start_at).where(*JOB_START.due_by(now))
-    return [(i, at) for i, at in (await session.execute(stmt)).all()]
 
 
 async def due_ends(*, session: AsyncSession, now: datetime) -> list[TrainingJob]:

@@ -149,7 +149,7 @@ async def write_due(db: Database, now: datetime, *, wait: bool) -> int:
     written = 0
     async with db.write(wait=wait) as session:
         # Read under the write lock: what another process settled meanwhile is not due any more.
-        due = await deployments.due_rollouts(session=session, now=now)
+        due = await schedule.DEPLOY_FINISH.due(session, now)
         written += await settle_jobs(session, now)
         fails = rollout_fails(np.array([row_id for row_id, _ in due], dtype=np.int64))
         for (row_id, due_at), failed in zip(due, fails.tolist(), strict=True):

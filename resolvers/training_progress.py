@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import training_jobs
 from db.models import TrainingJob
+from db.schedule import JOB_START
 from domain import (
     DEPLOYABLE_JOB_STATUS,
     FAIL_TRAINING,
@@ -110,7 +111,7 @@ def loss_history(job: TrainingJob, now: datetime, points: int) -> list[LossPoint
 async def settle_jobs(session: AsyncSession, now: datetime) -> int:
     """Start the queued jobs whose time has come, then finish the running ones; returns the transitions."""
     written = 0
-    for job_id, start in await training_jobs.due_starts(session=session, now=now):
+    for job_id, start in await JOB_START.due(session, now):
         written += await training_jobs.transition(
             session=session,
             job_id=job_id,
