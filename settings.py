@@ -30,56 +30,39 @@ from web.ratelimit import Budget
 @dataclass(frozen=True)
 class Settings:
     host: str = setting(
-        "127.0.0.1",
-        "DEPLOYDECK_HOST",
-        "address to bind; a non-loopback address needs tokens or --allow-open-writes",
+        "127.0.0.1", "address to bind; a non-loopback address needs tokens or --allow-open-writes"
     )
-    port: int = setting(8000, "DEPLOYDECK_PORT", "port to bind", int)
-    db: str = setting("deploydeck.db", "DATABASE_URL", "SQLite file path or database URL")
+    port: int = setting(8000, "port to bind", int)
+    db: str = setting("deploydeck.db", "SQLite file path or database URL", env="DATABASE_URL")
     db_busy_timeout: float = setting(
         5.0,
-        "DEPLOYDECK_DB_BUSY_TIMEOUT",
         "seconds a write waits for another writer's lock (then retried twice, then DATABASE_BUSY)",
         non_negative,
     )
     migrate: bool = setting(
         True,
-        "DEPLOYDECK_MIGRATE",
         "apply pending schema migrations at start; with --no-migrate, refuse to start while any are pending",
         boolean,
     )
     db_pool_size: int = setting(
-        Pool.size,
-        "DEPLOYDECK_DB_POOL_SIZE",
-        "connections kept open per process (SQLite: reading connections)",
-        positive_int,
+        Pool.size, "connections kept open per process (SQLite: reading connections)", positive_int
     )
     db_pool_max_overflow: int = setting(
-        Pool.max_overflow,
-        "DEPLOYDECK_DB_POOL_MAX_OVERFLOW",
-        "extra connections allowed under load, per process (SQLite: kept open too)",
-        int,
+        Pool.max_overflow, "extra connections allowed under load, per process (SQLite: kept open too)", int
     )
     db_pool_timeout: float = setting(
-        Pool.timeout,
-        "DEPLOYDECK_DB_POOL_TIMEOUT",
-        "seconds to wait for a free connection, or to connect",
-        non_negative,
+        Pool.timeout, "seconds to wait for a free connection, or to connect", non_negative
     )
-    demo: bool = setting(True, "DEPLOYDECK_DEMO", "load demo data into an empty database", boolean)
-    rollout_seconds: float = setting(
-        30.0, "DEPLOYDECK_ROLLOUT_SECONDS", "how long a simulated rollout takes", non_negative
-    )
+    demo: bool = setting(True, "load demo data into an empty database", boolean)
+    rollout_seconds: float = setting(30.0, "how long a simulated rollout takes", non_negative)
     training_time_scale: float = setting(
         1.0,
-        "DEPLOYDECK_TRAINING_TIME_SCALE",
         "multiplies simulated training durations; 1 runs a small 3-epoch job in ~2 min, "
         "0 finishes jobs at once",
         non_negative,
     )
     cors_origins: tuple[str, ...] = setting(
         (),
-        "DEPLOYDECK_CORS_ORIGINS",
         "a browser origin allowed to call the API, e.g. https://dash.example.com",
         kind="list",
         flag="--cors-origin",
@@ -87,7 +70,6 @@ class Settings:
     )
     allowed_hosts: tuple[str, ...] = setting(  # empty: the bound address and localhost names
         (),
-        "DEPLOYDECK_ALLOWED_HOSTS",
         "a Host header the server answers, e.g. deploydeck.internal",
         kind="list",
         flag="--allowed-host",
@@ -95,7 +77,6 @@ class Settings:
     )
     tokens: tuple[tuple[str, str], ...] = setting(  # (name, token)
         (),
-        "DEPLOYDECK_TOKENS",
         "file of `name=token` lines; with DEPLOYDECK_TOKENS (comma-separated `name=token` pairs) these "
         "are the API tokens; when any exist, mutations need `Authorization: Bearer <token>`",
         lambda inline, file: tuple(load_tokens(inline, file).items()),
@@ -105,112 +86,75 @@ class Settings:
         shown_default="none",
     )
     require_token_for_reads: bool = setting(
-        False,
-        "DEPLOYDECK_REQUIRE_TOKEN_FOR_READS",
-        "queries need a token too (when tokens are configured)",
-        boolean,
+        False, "queries need a token too (when tokens are configured)", boolean
     )
     allow_open_writes: bool = setting(
         False,
-        "DEPLOYDECK_ALLOW_OPEN_WRITES",
         "allow binding a non-loopback address without tokens: anyone who can reach it may write",
         boolean,
     )
-    max_depth: int = setting(
-        Limits.max_depth, "DEPLOYDECK_MAX_DEPTH", "deepest selection a query may nest", positive_int
-    )
-    max_aliases: int = setting(
-        Limits.max_aliases, "DEPLOYDECK_MAX_ALIASES", "aliases one query may use", positive_int
-    )
-    max_tokens: int = setting(
-        Limits.max_tokens, "DEPLOYDECK_MAX_TOKENS", "lexical tokens one query may have", positive_int
-    )
-    max_batch: int = setting(
-        Limits.max_batch, "DEPLOYDECK_MAX_BATCH", "operations one batched request may hold", positive_int
-    )
+    max_depth: int = setting(Limits.max_depth, "deepest selection a query may nest", positive_int)
+    max_aliases: int = setting(Limits.max_aliases, "aliases one query may use", positive_int)
+    max_tokens: int = setting(Limits.max_tokens, "lexical tokens one query may have", positive_int)
+    max_batch: int = setting(Limits.max_batch, "operations one batched request may hold", positive_int)
     max_cost: int = setting(
         Limits.max_cost,
-        "DEPLOYDECK_MAX_COST",
         "computed cost one operation may have (fields × page sizes, history windows; see README)",
         positive_int,
     )
-    max_body_bytes: int = setting(
-        256 * 1024, "DEPLOYDECK_MAX_BODY_BYTES", "largest request body", positive_int
-    )
+    max_body_bytes: int = setting(256 * 1024, "largest request body", positive_int)
     max_persisted_queries: int = setting(
-        1000,
-        "DEPLOYDECK_MAX_PERSISTED_QUERIES",
-        "persisted-query documents kept per process (least recently used dropped first)",
-        positive_int,
+        1000, "persisted-query documents kept per process (least recently used dropped first)", positive_int
     )
     request_timeout: float = setting(
         5.0,
-        "DEPLOYDECK_REQUEST_TIMEOUT",
         "seconds one request may run before it is stopped with TIMEOUT (also PostgreSQL's statement_timeout)",
         positive,
     )
     max_response_bytes: int = setting(
         8 * 1024 * 1024,
-        "DEPLOYDECK_MAX_RESPONSE_BYTES",
         "largest response body; a larger result is replaced by RESPONSE_TOO_LARGE",
         positive_int,
     )
     db_sessions_per_request: int = setting(
         4,
-        "DEPLOYDECK_DB_SESSIONS_PER_REQUEST",
         "database sessions one request may hold at once, so one request cannot take the whole pool",
         positive_int,
     )
     rate_limit_capacity: int = setting(
         Budget.capacity,
-        "DEPLOYDECK_RATE_LIMIT_CAPACITY",
         "cost units each client's budget holds (per token, or per address when anonymous); 0 turns "
         "budgets off",
         non_negative_int,
     )
     rate_limit_refill: float = setting(
-        Budget.refill_per_second,
-        "DEPLOYDECK_RATE_LIMIT_REFILL",
-        "cost units each client's budget regains per second",
-        positive,
+        Budget.refill_per_second, "cost units each client's budget regains per second", positive
     )
-    introspection: bool = setting(
-        True, "DEPLOYDECK_INTROSPECTION", "allow schema introspection (GraphiQL needs it)", boolean
-    )
+    introspection: bool = setting(True, "allow schema introspection (GraphiQL needs it)", boolean)
     response_cache: bool = setting(
         True,
-        "DEPLOYDECK_RESPONSE_CACHE",
         "answer a repeated query from memory while nothing was written, nothing came due and the metrics "
         "window is the same",
         boolean,
     )
     response_cache_entries: int = setting(
         1000,
-        "DEPLOYDECK_RESPONSE_CACHE_ENTRIES",
         "query results the response cache keeps per process (least recently used dropped first)",
         positive_int,
     )
     response_cache_bytes: int = setting(
-        64 * 1024 * 1024,
-        "DEPLOYDECK_RESPONSE_CACHE_BYTES",
-        "bytes of results the response cache keeps per process",
-        positive_int,
+        64 * 1024 * 1024, "bytes of results the response cache keeps per process", positive_int
     )
     log_level: str = setting(
-        "info",
-        "DEPLOYDECK_LOG_LEVEL",
-        "debug, info, warning or error",
-        choices=("debug", "info", "warning", "error"),
+        "info", "debug, info, warning or error", choices=("debug", "info", "warning", "error")
     )
     log_format: str = setting(
         "text",
-        "DEPLOYDECK_LOG_FORMAT",
         "text, or json: one JSON object per line for every log record (uvicorn's too)",
         choices=("text", "json"),
     )
     workers: int = setting(  # `auto` parses to os.cpu_count()
         1,
-        "DEPLOYDECK_WORKERS",
         "server processes sharing the port and the database, each with its own snapshot and caches; "
         "auto: one per core",
         worker_count,

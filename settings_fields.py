@@ -23,9 +23,9 @@ S = TypeVar("S", bound=Checked)
 
 @dataclass(frozen=True)
 class Declared:
-    """One setting: where it comes from and what it means. The flag is --name-with-dashes unless given."""
+    """One setting: where it comes from and what it means. The flag is --name-with-dashes and the
+    environment variable DEPLOYDECK_NAME unless given."""
 
-    env: str
     help: str
     # Raises ValueError or argparse.ArgumentTypeError on bad input; tokens: (inline pairs, file) -> pairs.
     parse: Callable[..., Any] = str
@@ -34,12 +34,13 @@ class Declared:
     flag: str = ""
     shown_default: str = ""  # what --help says when the default is no single value (lists, tokens)
     file_env: str = ""  # tokens: the variable naming their file, the file flag's fallback
+    env: str = ""
 
 
-def setting(default: Any, env: str, help: str, parse: Callable[..., Any] = str, **more: Any) -> Any:
+def setting(default: Any, help: str, parse: Callable[..., Any] = str, **more: Any) -> Any:
     """A `Settings` field with its declaration; a boolean parser makes an --x/--no-x switch."""
     kind: Kind = more.pop("kind", "switch" if parse is boolean else "value")
-    return field(default=default, metadata={_METADATA: Declared(env, help, parse, kind, **more)})
+    return field(default=default, metadata={_METADATA: Declared(help, parse, kind, **more)})
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,12 @@ class Declaration:
         return self.declared.flag or "--" + self.name.replace("_", "-")
 
     @property
+    def env(self) -> str:
+        return self.declared.env or "DEPLOYDECK_" + self.name.upper()
+
+    @property
     def variables(self) -> tuple[str, ...]:
-        return tuple(v for v in (self.declared.env, self.declared.file_env) if v)
+        return tuple(v for v in (self.env, self.declared.file_env) if v)
 
 
 def declarations(settings_type: type) -> Iterator[Declaration]:
@@ -126,10 +131,10 @@ def parse_declared(
     for declaration in declared:
         d, name = declaration.declared, declaration.name
         if d.kind == "list":
-            values[name] = tuple(getattr(args, name) or split(env.get(d.env, "")))
+            values[name] = tuple(getattr(args, name) or split(env.get(declaration.env, "")))
         elif d.kind == "tokens":
             try:
-                values[name] = d.parse(env.get(d.env, ""), getattr(args, name))
+                values[name] = d.parse(env.get(declaration.env, ""), getattr(args, name))
             except ValueError as exc:
                 parser.error(str(exc))
         else:
@@ -143,7 +148,9 @@ def parse_declared(
 def _add_argument(parser: argparse.ArgumentParser, declaration: Declaration, env: Mapping[str, str]) -> None:
     d, flag, name = declaration.declared, declaration.flag, declaration.name
     if d.kind == "list":
-        help_text = f"{d.help}; repeatable (env {d.env}, comma-separated; default: {d.shown_default})"
+        help_text = (
+            f"{d.help}; repeatable (env {declaration.env}, comma-separated; default: {d.shown_default})"
+        )
         parser.add_argument(flag, action="append", dest=name, default=None, help=help_text)
         return
     if d.kind == "tokens":  # the flag names the file; the variable itself is never a flag
@@ -151,13 +158,13 @@ def _add_argument(parser: argparse.ArgumentParser, declaration: Declaration, env
         parser.add_argument(flag, dest=name, default=env.get(d.file_env), help=help_text)
         return
     # String defaults go through `type`, so a bad environment value fails like a bad flag.
-    default = env.get(d.env, str(declaration.default))
-    help_text = f"{d.help} (env {d.env}; default %(default)s)"
+    default = env.get(declaration.env, str(declaration.default))
+    help_text = f"{d.help} (env {declaration.env}; default %(default)s)"
     if d.kind == "switch":
         try:
             switch_default = boolean(default)
         except argparse.ArgumentTypeError as exc:
-            parser.error(f"{d.env} {exc}")
+            parser.error(f"{declaration.env} {exc}")
         parser.add_argument(
             flag, action=argparse.BooleanOptionalAction, default=switch_default, help=help_text
         )
