@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from db.models import Deployment, DeploymentEvent, FleetState, TrainingJob
 from server import create_app
 from settings import Settings
+from tests.support import complete_job, deployment_row
 
 NOW = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
 METRICS = "metrics { requestVolume p50Latency p95Latency p99Latency errorRate } health"
@@ -60,23 +61,16 @@ def _rows(
             if i % 100 < 15
             else "ACTIVE"
         )
-        activated = created + timedelta(minutes=2) if status in ("ACTIVE", "PAUSED") else None
         rows.append(
-            dict(
-                id=i + 1,
-                training_job_id=job + 1,
-                model_name=f"model-{job}",
-                version_major=1,
-                version_minor=i // 500,
-                version_patch=0,
+            deployment_row(
+                i + 1,
+                job + 1,
+                f"model-{job}",
+                i // 500,
+                created,
                 status=status,
-                endpoint="/x",
-                deployed_by="bench",
                 model_size=sizes[job % 3],
-                created_at=created,
-                updated_at=created,
-                activated_at=activated,
-                revision=1,
+                activated_at=created + timedelta(minutes=2) if status in ("ACTIVE", "PAUSED") else None,
                 rollout_due_at=NOW + timedelta(days=1) if status == "DEPLOYING" else None,
             )
         )
@@ -102,19 +96,10 @@ async def seed(app: Any, n: int) -> None:
         await s.execute(
             insert(TrainingJob),
             [
-                dict(
+                complete_job(
                     id=j + 1,
                     model_name=f"model-{j}",
-                    base_model="LFM2-1.2B",
-                    parameter_count=1.2e9,
                     model_size=sizes[j % 3],
-                    dataset="d",
-                    learning_rate=1e-4,
-                    epochs=3,
-                    batch_size=16,
-                    status="COMPLETE",
-                    progress=1.0,
-                    final_loss=0.5,
                     created_at=NOW - timedelta(days=40),
                 )
                 for j in range(500)

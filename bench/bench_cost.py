@@ -13,7 +13,6 @@ import asyncio
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from graphql import parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_api import METRICS, TABLE, Clock, seed
+from bench_api import METRICS, TABLE, Clock, seed, timed
 
 from schema import schema
 from schema.cost import operation_cost
@@ -77,15 +76,6 @@ def largest_fitting(shape: Callable[[int], str], start: int, stop: int, budget: 
     return best, cost(shape(best))
 
 
-async def once(http: httpx.AsyncClient, query: str) -> float:
-    begin = time.perf_counter()
-    response = await http.post("/graphql", json={"query": query})
-    elapsed = (time.perf_counter() - begin) * 1000
-    body = response.json()
-    assert "errors" not in body, body["errors"]
-    return elapsed
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deployments", type=int, default=100_000)
@@ -112,10 +102,10 @@ async def main() -> None:
             async with client as http:
                 times: dict[str, list[float]] = {name: [] for name, *_ in cases}
                 for _, query, *_ in cases:  # warm-up: snapshot, parser and validation caches
-                    await once(http, query)
+                    await timed(http, query, {}, 1)
                 for _ in range(args.repeat):  # alternate the cases: A B C A B C
                     for name, query, *_ in cases:
-                        times[name].append(await once(http, query))
+                        times[name].append((await timed(http, query, {}, 1))[0])
     baseline = statistics.median(times[cases[0][0]])
     print(f"\nSQLite: {args.deployments:,} deployments; budget (max_cost) {budget:,}\n")
     print(f"{'request':<52} {'cost':>8} {'median ms':>10} {'max ms':>8} {'× baseline':>11}")

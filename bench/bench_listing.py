@@ -29,6 +29,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_api import NOW, TABLE, Clock, seed
+from resolvers import listing_keys
 from server import create_app
 from settings import Settings
 
@@ -59,18 +60,7 @@ FILTERS: dict[str, dict[str, Any]] = {
     "job + status": {"trainingJobId": _job(42), "status": ["ACTIVE"]},
     "modelName + created": {"modelName": "model-3", "createdBefore": _at(25)},
 }
-FIELDS = (
-    "CREATED_AT",
-    "UPDATED_AT",
-    "MODEL_NAME",
-    "VERSION",
-    "STATUS",
-    "REQUEST_VOLUME",
-    "P50_LATENCY",
-    "P95_LATENCY",
-    "P99_LATENCY",
-    "ERROR_RATE",
-)
+FIELDS = tuple(listing_keys.FIELDS)  # every orderable field
 SHORT = {"CREATED_AT": "crea", "UPDATED_AT": "upd", "MODEL_NAME": "name", "VERSION": "ver", "STATUS": "stat"}
 SHORT |= {"REQUEST_VOLUME": "vol", "P50_LATENCY": "p50", "P95_LATENCY": "p95", "P99_LATENCY": "p99"}
 SHORT |= {"ERROR_RATE": "err"}

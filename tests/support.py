@@ -101,10 +101,9 @@ async def running_api(tmp_path: Path, clock: Clock | None = None, **settings: An
 _counter = iter(range(1, 10**9))
 
 
-def make_job(session: Any, **overrides: Any) -> TrainingJob:
-    n = next(_counter)
-    values: dict[str, Any] = dict(
-        model_name=f"model-{n}",
+def complete_job(**values: Any) -> dict[str, Any]:
+    """The columns of a COMPLETE training job, `values` over the defaults (tests and benches seed these)."""
+    defaults: dict[str, Any] = dict(
         base_model="LFM2-350M",
         parameter_count=354e6,
         model_size="NANO",
@@ -116,6 +115,37 @@ def make_job(session: Any, **overrides: Any) -> TrainingJob:
         status="COMPLETE",
         progress=1.0,
         final_loss=0.5,
+    )
+    return defaults | values
+
+
+def deployment_row(
+    id: int, job_id: int, model_name: str, minor: int, created: datetime, **values: Any
+) -> dict[str, Any]:
+    """The columns of version 1.<minor>.0 of a model, created at `created` and ACTIVE 30 s later,
+    `values` over these (tests and benches seed these)."""
+    defaults: dict[str, Any] = dict(
+        id=id,
+        training_job_id=job_id,
+        model_name=model_name,
+        version_major=1,
+        version_minor=minor,
+        version_patch=0,
+        status="ACTIVE",
+        endpoint=f"/api/inference/{model_name}/v1.{minor}.0",
+        deployed_by="seed",
+        model_size="SMALL",
+        created_at=created,
+        updated_at=created,
+        activated_at=created + timedelta(seconds=30),
+        revision=1,
+    )
+    return defaults | values
+
+
+def make_job(session: Any, **overrides: Any) -> TrainingJob:
+    values = complete_job(
+        model_name=f"model-{next(_counter)}",
         created_at=T0 - timedelta(days=3),
         started_at=T0 - timedelta(days=3),
         completed_at=T0 - timedelta(days=2),

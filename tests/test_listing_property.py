@@ -22,24 +22,14 @@ from sqlalchemy import select, update
 
 from db.deployments import bump_revision
 from db.models import DEPLOYMENT_STATUSES, Deployment, TrainingJob
+from resolvers import listing_keys
 from tests.support import T0, Api, make_deployment, make_job, running_api
 
 NAMES = ("ÉCOLE-bot", "école", "Straße", "STRASSE-x", "ΣΊΣΥΦΟΣ", "模型", "a", "B")
 SIZES = ("NANO", "SMALL", "LARGE")
 NEEDLES = ("é", "ÉCOLE", "strasse", "σίσυφος", "模", "a", "b", "zz", "-")
 TIMES = tuple(T0 - timedelta(hours=h) for h in (2, 5, 5.5, 30, 70))  # few values: ties
-FIELDS = (
-    "CREATED_AT",
-    "UPDATED_AT",
-    "MODEL_NAME",
-    "VERSION",
-    "STATUS",
-    "REQUEST_VOLUME",
-    "P50_LATENCY",
-    "P95_LATENCY",
-    "P99_LATENCY",
-    "ERROR_RATE",
-)
+FIELDS = tuple(listing_keys.FIELDS)  # every orderable field
 METRIC = {"REQUEST_VOLUME": "requestVolume", "P50_LATENCY": "p50Latency", "P95_LATENCY": "p95Latency"}
 METRIC |= {"P99_LATENCY": "p99Latency", "ERROR_RATE": "errorRate"}
 HEALTH = ("HEALTHY", "WARNING", "CRITICAL", "NO_TRAFFIC")

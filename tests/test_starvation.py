@@ -31,6 +31,7 @@ from server import create_app
 from settings import Settings
 from tests.databases import database_for_sync
 from tests.process import live_server
+from tests.support import complete_job, deployment_row
 
 pytestmark = pytest.mark.e2e
 
@@ -79,19 +80,10 @@ def seed(tmp_path: Path) -> None:
             await s.execute(
                 insert(TrainingJob),
                 [
-                    dict(
+                    complete_job(
                         id=j + 1,
                         model_name=f"model-{j}",
-                        base_model="LFM2-1.2B",
-                        parameter_count=1.2e9,
                         model_size="SMALL",
-                        dataset="d",
-                        learning_rate=1e-4,
-                        epochs=3,
-                        batch_size=16,
-                        status="COMPLETE",
-                        progress=1.0,
-                        final_loss=0.5,
                         created_at=now - timedelta(days=40),
                         started_at=now - timedelta(days=40),
                         completed_at=now - timedelta(days=39),
@@ -103,24 +95,7 @@ def seed(tmp_path: Path) -> None:
             for i in range(JOBS * PER_JOB):
                 job = i % JOBS
                 created = now - timedelta(days=30) + timedelta(seconds=i * 60)
-                rows.append(
-                    dict(
-                        id=i + 1,
-                        training_job_id=job + 1,
-                        model_name=f"model-{job}",
-                        version_major=1,
-                        version_minor=i // JOBS,
-                        version_patch=0,
-                        status="ACTIVE",
-                        endpoint=f"/api/inference/model-{job}/v1.{i // JOBS}.0",
-                        deployed_by="seed",
-                        model_size="SMALL",
-                        created_at=created,
-                        updated_at=created,
-                        activated_at=created + timedelta(seconds=30),
-                        revision=1,
-                    )
-                )
+                rows.append(deployment_row(i + 1, job + 1, f"model-{job}", i // JOBS, created))
             await s.execute(insert(Deployment), rows)
             await s.execute(
                 insert(DeploymentEvent),
