@@ -17,10 +17,16 @@ MAX_HISTORY_AGE = timedelta(days=366)  # how far back asOf may reach
 
 
 @dataclass(frozen=True)
-class MetricsRecord:
+class WindowRecord:
+    """Figures of one window: when it starts, how long it is, and when the next one starts."""
+
     as_of: datetime  # start of the window
     window_seconds: int
     next_update_at: datetime
+
+
+@dataclass(frozen=True)
+class MetricsRecord(WindowRecord):
     request_volume: float
     request_count: int
     error_count: int
@@ -50,10 +56,7 @@ class SeriesRecord:
 
 
 @dataclass(frozen=True)
-class StatsRecord:
-    as_of: datetime  # start of the window
-    window_seconds: int
-    next_update_at: datetime
+class StatsRecord(WindowRecord):
     total: int
     by_status: list[tuple[str, int]]
     by_health: list[tuple[str, int]]

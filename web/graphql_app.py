@@ -181,12 +181,7 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         try:
             async with deadline.bounded(request.state.deadline) as timer:
                 result = await super().execute_single(
-                    request=request,
-                    request_adapter=request_adapter,
-                    sub_response=sub_response,
-                    context=context,
-                    root_value=root_value,
-                    request_data=request_data,
+                    request, request_adapter, sub_response, context, root_value, request_data
                 )
         except TimeoutError:
             if not timer.expired():
