@@ -36,12 +36,6 @@ async def set_split(
     )
 
 
-def _promoted(session: AsyncSession, row: Rollout, *, actor: str, at: datetime, message: str) -> None:
-    rows.event(
-        session, row.deployment_id, EventKind.ROLLOUT_PROMOTED, ACTIVE, actor=actor, at=at, message=message
-    )
-
-
 async def _rolled_back(
     session: AsyncSession,
     row: Rollout,
@@ -88,8 +82,9 @@ async def begin(session: AsyncSession, row: Rollout, *, actor: str, at: datetime
     await set_split(session, versions, with_share(versions, canary.id, percent), actor=actor, at=at, why=why)
     if done:
         how = "all at once" if all_at_once and not alone else "the model's only ACTIVE version"
-        _promoted(
-            session, row, actor=actor, at=at, message=f"{named(canary.version)} promoted at once: {how}"
+        message = f"{named(canary.version)} promoted at once: {how}"
+        rows.event(
+            session, canary.id, EventKind.ROLLOUT_PROMOTED, ACTIVE, actor=actor, at=at, message=message
         )
     await session.flush()
 
@@ -142,7 +137,9 @@ async def step(session: AsyncSession, row: Rollout) -> bool:
     )
     if done:
         message = f"{name} held through its rollout: promoted to 100 %"
-        _promoted(session, row, actor=SYSTEM_ACTOR, at=at, message=message)
+        rows.event(
+            session, canary.id, EventKind.ROLLOUT_PROMOTED, ACTIVE, actor=SYSTEM_ACTOR, at=at, message=message
+        )
     await session.flush()
     return True
 
