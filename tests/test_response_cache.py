@@ -24,6 +24,9 @@ from settings import parse_settings
 from tests.process import live_server
 from tests.support import T0, Api, Clock, make_job, running_api
 from tests.test_api_mutations import DEPLOY, PAUSE, complete_job, gid
+from tests.test_api_split import ROLLBACK
+from tests.test_api_split import SET as SET_SPLIT
+from tests.test_api_traffic import versions
 from tests.test_api_training import CREATE, job_input
 from web.graphql_app import GraphQLApp
 from web.response_cache import ResponseCache
@@ -344,3 +347,27 @@ async def test_a_request_never_serves_by_a_revision_read_before_it_arrived(
         assert (await poll)["trainingJob"]["dataset"] == "second"
         await other
         assert calls == 2
+
+
+async def test_a_split_change_or_rollback_is_a_write_that_ends_the_kept_answers(tmp_path: Path) -> None:
+    """Issue 15: the traffic split is read from the cache only until it changes."""
+    async with cached_api(tmp_path) as api:
+        old, new = await versions(api, 2)
+        split = """{ model(name: "ranker") { trafficSplit { percent deployment { id } } }
+            deployments(first: 5, filter: {modelName: "ranker"}) { nodes { id trafficPercent } } }"""
+
+        async def shares() -> dict[str, float]:
+            data = await api.query(split)
+            by_split = {s["deployment"]["id"]: s["percent"] for s in data["model"]["trafficSplit"]}
+            assert by_split == {n["id"]: n["trafficPercent"] for n in data["deployments"]["nodes"]}
+            return by_split
+
+        assert await shares() == {old: 0.0, new: 100.0}
+        hits = cache(api).hits
+        assert await shares() == {old: 0.0, new: 100.0} and cache(api).hits == hits + 1
+        thirty = [{"deploymentId": old, "percent": 30}, {"deploymentId": new, "percent": 70}]
+        done = await api.query(SET_SPLIT, {"model": "ranker", "shares": thirty})
+        assert done["setTrafficSplit"]["errors"] == []
+        assert await shares() == {old: 30.0, new: 70.0}
+        assert (await api.query(ROLLBACK, {"model": "ranker"}))["rollbackModel"]["errors"] == []
+        assert await shares() == {old: 0.0, new: 100.0}
