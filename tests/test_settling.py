@@ -39,7 +39,9 @@ async def test_reads_do_not_wait_while_another_writer_holds_the_lock(tmp_path: P
             elapsed = time.monotonic() - started
             # then: none waits for the lock (before this fix: 5, 10, 15 and 20 s, the busy timeout
             # one after another), and each shows the committed state in every field and count
-            assert elapsed < 1.0, elapsed
+            # (the bound is half the 5 s busy timeout a waiting read would take at the least, so a
+            # loaded CI machine's slow second does not fail it: 1.17 s was seen there once)
+            assert elapsed < 2.5, elapsed
             for data in bodies:
                 assert data["deployment"] == {"status": "DEPLOYING", "events": [{"kind": "CREATED"}]}
                 assert data["deploying"]["totalCount"] == 1
