@@ -18,6 +18,8 @@ from db import demo
 from tests.databases import database_for_sync, query_rows
 from tests.process import live_server, servers_started_together
 from tests.test_api_mutations import DEPLOY, PAUSE
+from tests.test_api_split import ROLLBACK
+from tests.test_api_split import SET as SET_SPLIT
 
 TOKEN = "replica-test-token-0123456789"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -196,10 +198,7 @@ def test_reads_on_two_replicas_do_not_wait_for_a_due_rollout(tmp_path: Path) -> 
 
 ACTIVE_VERSIONS = """{ models(first: 50) { nodes { name
     deployments(first: 50, filter: {status: [ACTIVE]}) { nodes { id aliases } } } } }"""
-SPLIT = """mutation($m: String!, $shares: [TrafficShareInput!]!) {
-  setTrafficSplit(input: {modelName: $m, shares: $shares}) { errors { code } } }"""
-ROLLBACK = """mutation($m: String!) { rollbackModel(input: {modelName: $m}) { errors { code } } }"""
-MODEL_SPLIT = """query($m: String!) { model(name: $m) {
+MODEL_SPLIT = """query($model: String!) { model(name: $model) {
     trafficSplit { percent deployment { id status } }
     deployments(first: 50) { nodes { id status trafficPercent } } } }"""
 
@@ -217,40 +216,36 @@ def test_splits_pauses_and_rollbacks_racing_across_two_replicas_keep_one_split(t
         # given: a demo model with at least three ACTIVE versions, two of them without an alias
         models = post(a, ACTIVE_VERSIONS)["models"]["nodes"]
         model = next(m for m in models if len(m["deployments"]["nodes"]) >= 3)
-        deps = [d["id"] for d in model["deployments"]["nodes"]]
+        name, deps = model["name"], [d["id"] for d in model["deployments"]["nodes"]]
         free = [d["id"] for d in model["deployments"]["nodes"] if not d["aliases"]][:2]
         assert len(free) == 2
         percents = [(100, 0, 0), (10, 20, 70), (0, 50, 50), (34, 33, 33), (90, 5, 5), (1, 1, 98)]
-        calls: list[tuple[str, str, dict[str, Any]]] = [
+        moves = [
             (
-                SPLIT,
-                "setTrafficSplit",
+                SET_SPLIT,
                 {
-                    "m": model["name"],
+                    "model": name,
                     "shares": [{"deploymentId": d, "percent": p} for d, p in zip(deps[:3], ps, strict=True)],
                 },
             )
             for ps in percents
         ]
-        calls += [(PAUSE, "pauseDeployment", {"id": d}) for d in free]
-        calls += [(ROLLBACK, "rollbackModel", {"m": model["name"]})] * 2
+        moves += [(PAUSE, {"id": d}) for d in free] + [(ROLLBACK, {"model": name})] * 2
 
-        def call(numbered: tuple[int, tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
-            i, (query, field, variables) = numbered
-            return post(a if i % 2 else b, query, variables)[field]  # type: ignore[no-any-return]
+        # when: they all race, spread over both replicas (each answer's one field is its payload)
+        with ThreadPoolExecutor(max_workers=len(moves)) as pool:
+            done = list(
+                pool.map(lambda i: next(iter(post(a if i % 2 else b, *moves[i]).values())), range(len(moves)))
+            )
 
-        # when: they all race, spread over both replicas
-        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-            done = list(pool.map(call, enumerate(calls)))
-
-        # then: each move won or was refused with a known code, and both replicas see one split
-        # that sums to 100 among the ACTIVE versions, with nothing on the others
-        # (a split naming a version already paused is INVALID_SPLIT; a pause always wins)
+        # then: a pause always wins; a split or rollback wins or, naming a version a racing pause
+        # already took, is INVALID_SPLIT; both replicas see one split that sums to 100 among the
+        # ACTIVE versions, with nothing on the others
         codes = [[e["code"] for e in r["errors"]] for r in done]
         splits, pauses, rollbacks = codes[: len(percents)], codes[len(percents) : -2], codes[-2:]
         assert all(c in ([], ["INVALID_SPLIT"]) for c in splits + rollbacks), codes
         assert pauses == [[], []], codes
-        seen = [post(server, MODEL_SPLIT, {"m": model["name"]})["model"] for server in (a, b)]
+        seen = [post(server, MODEL_SPLIT, {"model": name})["model"] for server in (a, b)]
         assert seen[0] == seen[1]
         versions = seen[0]["deployments"]["nodes"]
         active = [v["trafficPercent"] for v in versions if v["status"] == "ACTIVE"]
