@@ -20,7 +20,7 @@ from db import demo_releases as R
 from db import endpoints
 from db.demo_jobs import job as _job
 from db.models import Deployment, DeploymentEvent, TrainingJob
-from domain import ACTIVATE, DELETE, DEPLOY, FAIL_ROLLOUT, PAUSE, RESUME, Move
+from domain import ACTIVATE, DELETE, DEPLOY, FAIL_ROLLOUT, PAUSE, RESUME
 from domain import DeploymentStatus as D
 from domain import JobStatus as J
 
@@ -221,7 +221,8 @@ def _deployment(
         created_at=created,
         updated_at=created,
     )
-    events = [_event(DEPLOY, dep.deployed_by, created, f"Deploying {job.model_name} {version}")]
+    message = f"Deploying {job.model_name} {version}"
+    events = [DeploymentEvent.of_move(DEPLOY, actor=dep.deployed_by, at=created, message=message)]
     rollout = timedelta(seconds=rng.randint(40, 240))
     if final == D.DEPLOYING:
         dep.rollout_due_at = created + rollout
@@ -229,17 +230,17 @@ def _deployment(
     at = created + rollout
     if final == D.FAILED:
         reason = rng.choice(_FAILURES)
-        events.append(_event(FAIL_ROLLOUT, "system", at, reason))
+        events.append(DeploymentEvent.of_move(FAIL_ROLLOUT, actor="system", at=at, message=reason))
         dep.status, dep.status_reason = D.FAILED, reason
     else:
         dep.activated_at = at
-        events.append(_event(ACTIVATE, "system", at, "Rollout finished"))
+        events.append(DeploymentEvent.of_move(ACTIVATE, actor="system", at=at, message="Rollout finished"))
         events += _pauses(rng, at, quiet, pauses, end_paused=final == D.PAUSED)
         dep.status = events[-1].to_status or D.ACTIVE
     # Some failed or paused versions were cleaned up a while later: their versions stay used.
     if dep.status in (D.FAILED, D.PAUSED) and now - events[-1].at > 3 * _DAY and rng.random() < 0.5:
         gone = events[-1].at + timedelta(hours=rng.uniform(1, 48))
-        events.append(_event(DELETE, rng.choice(_TEAM), gone, None, source=dep.status))
+        events.append(DeploymentEvent.of_move(DELETE, actor=rng.choice(_TEAM), at=gone, source=dep.status))
         dep.deleted_at = gone
     dep.updated_at = events[-1].at
     return _Planned(dep, job, events)
@@ -256,18 +257,7 @@ def _pauses(
     for i in range(total):
         who = rng.choice(_TEAM)
         off, on = marks[2 * i], marks[2 * i + 1]
-        events.append(_event(PAUSE, who, active_since + timedelta(seconds=off), None))
+        events.append(DeploymentEvent.of_move(PAUSE, actor=who, at=active_since + timedelta(seconds=off)))
         if not (end_paused and i == total - 1):
-            events.append(_event(RESUME, who, active_since + timedelta(seconds=on), None))
+            events.append(DeploymentEvent.of_move(RESUME, actor=who, at=active_since + timedelta(seconds=on)))
     return events
-
-
-def _event(
-    move: Move, actor: str, at: datetime, message: str | None, source: str | None = None
-) -> DeploymentEvent:
-    """The audit-trail entry of `move` (from its one source, or from `source` when it has several)."""
-    if source is None and move.sources:
-        (source,) = move.sources
-    return DeploymentEvent(
-        kind=move.kind, from_status=source, to_status=move.target, actor=actor, at=at, message=message
-    )

@@ -128,16 +128,9 @@ async def create_deployment(
     )
     session.add(deployment)
     await session.flush()
+    message = f"Deploying {job.model_name} {deployment.version}"
     session.add(
-        DeploymentEvent(
-            deployment_id=deployment.id,
-            kind=DEPLOY.kind,
-            from_status=None,
-            to_status=DEPLOY.target,
-            actor=actor,
-            message=f"Deploying {job.model_name} {deployment.version}",
-            at=now,
-        )
+        DeploymentEvent.of_move(DEPLOY, deployment_id=deployment.id, actor=actor, at=now, message=message)
     )
     await session.flush()
     return deployment
@@ -166,9 +159,7 @@ async def transition(
     )
     if move is ACTIVATE:  # the first start of serving: the simulator's traffic begins here
         values["activated_at"] = at
-    event = DeploymentEvent(
-        kind=move.kind, to_status=to_status, actor=actor, message=message or reason, at=at
-    )
+    event = DeploymentEvent.of_move(move, actor=actor, at=at, message=message or reason)
     if not await _move_if_still(session, deployment_id, from_status, values, event):
         return False
     # The split follows the move (domain.Move.share) in the same transaction, behind the same lock.
@@ -189,7 +180,7 @@ async def soft_delete(*, session: AsyncSession, deployment_id: int, actor: str, 
     revision = await bump_revision(session)
     at = await _stamp(session, deployment_id, at)
     values = dict(deleted_at=at, updated_at=at, revision=revision)
-    event = DeploymentEvent(kind=DELETE.kind, to_status=None, actor=actor, at=at)
+    event = DeploymentEvent.of_move(DELETE, actor=actor, at=at, source=status)
     return status if await _move_if_still(session, deployment_id, status, values, event) else None
 
 

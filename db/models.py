@@ -25,6 +25,7 @@ from domain import (
     MODEL_SIZES,
     ROLLOUT_STATES,
     ROLLOUT_STRATEGIES,
+    Move,
 )
 
 # Names sort by code point on every database (SQLite's BINARY; "C" on PostgreSQL, whose
@@ -205,6 +206,31 @@ class DeploymentEvent(Base):
     # TRAFFIC_CHANGED: the share before and after (the audit trail rebuilds past splits from them).
     traffic_from: Mapped[float | None] = mapped_column(Float)
     traffic_to: Mapped[float | None] = mapped_column(Float)
+
+    @classmethod
+    def of_move(
+        cls,
+        move: Move,
+        *,
+        actor: str,
+        at: datetime,
+        message: str | None = None,
+        source: str | None = None,
+        **more: Any,
+    ) -> "DeploymentEvent":
+        """The audit-trail entry of `move`: from its one source (none for DEPLOY), or from `source`
+        when it has several. `more`: its deployment_id (unless attached later)."""
+        if source is None and move.sources:
+            (source,) = move.sources
+        return cls(
+            kind=move.kind,
+            from_status=source,
+            to_status=move.target,
+            actor=actor,
+            at=at,
+            message=message,
+            **more,
+        )
 
     @classmethod
     def staying(

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from db.deployments import bump_revision
 from db.engine import Database
 from db.models import Deployment, DeploymentEvent, TrainingJob
+from domain import ACTIVATE, DEPLOY, FAIL_ROLLOUT, PAUSE, Move
 from resolvers import ids
 from server import create_app
 from settings import Settings
@@ -182,34 +183,18 @@ async def make_deployment(session: Any, job: TrainingJob, **overrides: Any) -> D
     dep = Deployment(**values)
     session.add(dep)
     await session.flush()
-    session.add(
-        DeploymentEvent(
-            deployment_id=dep.id, kind="CREATED", to_status="DEPLOYING", actor="tester", at=created
-        )
-    )
-    if dep.status != "DEPLOYING":
-        kind = "FAILED" if dep.status == "FAILED" else "ACTIVATED"
-        to = "FAILED" if dep.status == "FAILED" else "ACTIVE"
-        session.add(
-            DeploymentEvent(
-                deployment_id=dep.id,
-                kind=kind,
-                from_status="DEPLOYING",
-                to_status=to,
-                actor="system",
-                at=created + timedelta(seconds=30),
-            )
-        )
-    if dep.status == "PAUSED":
-        session.add(
-            DeploymentEvent(
-                deployment_id=dep.id,
-                kind="PAUSED",
-                from_status="ACTIVE",
-                to_status="PAUSED",
-                actor="tester",
-                at=created + timedelta(hours=1),
-            )
-        )
+    for move, at, actor in _trail(dep.status, created):
+        session.add(DeploymentEvent.of_move(move, deployment_id=dep.id, actor=actor, at=at))
     await session.flush()
     return dep
+
+
+def _trail(status: str, created: datetime) -> list[tuple[Move, datetime, str]]:
+    """The moves that left a deployment created at `created` in `status`, with when and by whom."""
+    trail = [(DEPLOY, created, "tester")]
+    if status != DEPLOY.target:
+        rollout = FAIL_ROLLOUT if status == FAIL_ROLLOUT.target else ACTIVATE
+        trail.append((rollout, created + timedelta(seconds=30), "system"))
+    if status == PAUSE.target:
+        trail.append((PAUSE, created + timedelta(hours=1), "tester"))
+    return trail
