@@ -17,7 +17,7 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from db.folding import fold
-from db.types import UTCDateTime
+from db.types import FoldedName, Name, UTCDateTime, one_of
 from domain import (
     DEPLOYMENT_STATUSES,
     EVENT_KINDS,
@@ -28,12 +28,6 @@ from domain import (
     Move,
 )
 
-# Names sort by code point on every database (SQLite's BINARY; "C" on PostgreSQL, whose
-# default collation would ignore punctuation and case).
-Name = String(100).with_variant(String(100, collation="C"), "postgresql")
-# A name folded for case-insensitive matching (db/folding.py); casefold at most triples a length.
-FoldedName = String(300).with_variant(String(300, collation="C"), "postgresql")
-
 
 def _folded_model_name(context: DefaultExecutionContext) -> str:
     """Filled on every insert, ORM or Core, from the row's own model_name (names never change)."""
@@ -42,8 +36,7 @@ def _folded_model_name(context: DefaultExecutionContext) -> str:
 
 def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
     """The CHECK constraint of an enum column, from the enum's members in order (domain.py)."""
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return CheckConstraint(f"{column} IN ({quoted})", name=f"ck_{column}_valid")
+    return CheckConstraint(one_of(column, values), name=f"ck_{column}_valid")
 
 
 class Base(DeclarativeBase):

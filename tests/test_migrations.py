@@ -15,8 +15,16 @@ from sqlalchemy import Connection
 from db import migrate
 from db.engine import Database
 from db.models import Base, Deployment, DeploymentEvent, TrainingJob
+from domain import EventKind
 from tests.databases import database_for
-from tests.support import ROOT, T0, running_api
+from tests.support import ROOT, T0, make_deployment, make_job, running_api
+
+
+def _schema_diff(conn: Connection) -> list[object]:
+    """What the database's schema lacks or has beyond the models' (alembic's autogenerate diff)."""
+    return list(
+        compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    )
 
 
 async def test_models_and_migrations_agree(tmp_path: Path) -> None:
@@ -24,13 +32,10 @@ async def test_models_and_migrations_agree(tmp_path: Path) -> None:
     try:
         await db.prepare(migrate=True)
 
-        def diff(conn: Connection) -> list[object]:
-            return list(
-                compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-            )
-
         async with db.write_engine.connect() as conn:
-            assert await conn.run_sync(diff) == [], "run `python -m db.migrate --autogenerate MESSAGE`"
+            assert await conn.run_sync(_schema_diff) == [], (
+                "run `python -m db.migrate --autogenerate MESSAGE`"
+            )
             assert await conn.run_sync(migrate.current) == migrate.head()
         await db.prepare(migrate=True)  # idempotent
     finally:
@@ -294,3 +299,44 @@ async def test_migration_0005_gives_each_model_s_newest_active_version_all_its_t
     # and its trail says when it gave its own traffic up
     assert shares == {1: 0.0, 2: 100.0, 3: 0.0, 4: 100.0, 5: 0.0}
     assert [tuple(e) for e in events] == [(1, "TRAFFIC_CHANGED", 100.0, 0.0)]
+
+
+async def test_downgrading_past_the_release_migrations_drops_their_events_and_upgrading_again_restores_the_schema(
+    tmp_path: Path,
+) -> None:
+    # given: a database at head with a deployment whose trail has an alias and a rollout event
+    db = Database(await database_for(tmp_path))
+    try:
+        await db.prepare(migrate=True)
+        async with db.write() as session:
+            dep = await make_deployment(session, make_job(session))
+            for kind in (EventKind.ALIAS_SET, EventKind.ROLLOUT_STARTED):
+                session.add(
+                    DeploymentEvent.staying(
+                        "ACTIVE", kind, deployment_id=dep.id, actor="t", at=T0, message=kind
+                    )
+                )
+        # when: downgraded to 0005 (before aliases and rollouts)
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(migrate.config(c), "0005"))
+        # then: the two later kinds' events are gone, the rest of the trail stays, and the kinds'
+        # CHECK refuses them again
+        async with db.write_engine.begin() as conn:
+            kinds = (await conn.execute(sa.text("SELECT kind FROM deployment_events ORDER BY id"))).scalars()
+            assert list(kinds) == ["CREATED", "ACTIVATED"]
+            tables = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+            assert "model_aliases" not in tables and "rollouts" not in tables
+        insert = sa.text(
+            "INSERT INTO deployment_events (deployment_id, kind, actor, at) VALUES (:d, :k, 't', :at)"
+        )
+        async with db.write_engine.begin() as conn:  # an older kind is still allowed
+            await conn.execute(insert, {"d": dep.id, "k": "PAUSED", "at": T0})
+        with pytest.raises(sa.exc.IntegrityError, match=r"ck_kind_valid|CHECK"):
+            async with db.write_engine.begin() as conn:
+                await conn.execute(insert, {"d": dep.id, "k": "ALIAS_SET", "at": T0})
+        # when: upgraded again, the schema is the models' once more
+        await db.prepare(migrate=True)
+        async with db.write_engine.connect() as conn:
+            assert await conn.run_sync(_schema_diff) == []
+    finally:
+        await db.dispose()

@@ -11,22 +11,12 @@ from db import endpoints
 revision: str = "0003"
 down_revision: str | None = "0002"
 
-_DEPLOYMENTS = sa.table(
-    "deployments",
-    sa.column("id", sa.Integer),
-    sa.column("model_name", sa.String),
-    sa.column("version_major", sa.Integer),
-    sa.column("version_minor", sa.Integer),
-    sa.column("version_patch", sa.Integer),
-    sa.column("endpoint", sa.String),
-)
-
 
 def upgrade() -> None:
     # Models take slugs in the order they were first deployed, as new deployments do now: the
     # first keeps the readable slug (so clean names keep their endpoints), later clashes get a hash.
-    t = _DEPLOYMENTS
     bind = op.get_bind()
+    t = sa.Table("deployments", sa.MetaData(), autoload_with=bind)  # as it is at this revision
     versions = (t.c.version_major, t.c.version_minor, t.c.version_patch)
     rows = bind.execute(sa.select(t.c.id, t.c.model_name, *versions, t.c.endpoint).order_by(t.c.id)).all()
     holders: dict[str, str] = {}  # readable slug -> the model name that holds it

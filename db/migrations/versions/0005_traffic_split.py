@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from db.types import UTCDateTime
+from db.types import UTCDateTime, one_of
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -22,34 +22,6 @@ down_revision: str | None = "0004"
 # The kinds as they are at this revision (migrations keep the values they were written with).
 _KINDS_BEFORE = ("CREATED", "ACTIVATED", "PAUSED", "RESUMED", "FAILED", "DELETED")
 _KINDS = (*_KINDS_BEFORE, "TRAFFIC_CHANGED")
-
-_DEPLOYMENTS = sa.table(
-    "deployments",
-    sa.column("id", sa.Integer),
-    sa.column("model_name", sa.String),
-    sa.column("version_major", sa.Integer),
-    sa.column("version_minor", sa.Integer),
-    sa.column("version_patch", sa.Integer),
-    sa.column("status", sa.String),
-    sa.column("deleted_at", sa.DateTime),
-    sa.column("traffic_percent", sa.Float),
-)
-_EVENTS = sa.table(
-    "deployment_events",
-    sa.column("deployment_id", sa.Integer),
-    sa.column("kind", sa.String),
-    sa.column("from_status", sa.String),
-    sa.column("to_status", sa.String),
-    sa.column("actor", sa.String),
-    sa.column("message", sa.Text),
-    sa.column("at", UTCDateTime()),
-    sa.column("traffic_from", sa.Float),
-    sa.column("traffic_to", sa.Float),
-)
-
-
-def _kinds(kinds: tuple[str, ...]) -> str:
-    return "kind IN ({})".format(", ".join(f"'{k}'" for k in kinds))
 
 
 def upgrade() -> None:
@@ -60,9 +32,11 @@ def upgrade() -> None:
         batch_op.alter_column("kind", existing_type=sa.String(length=10), type_=sa.String(length=20))
         batch_op.add_column(sa.Column("traffic_from", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("traffic_to", sa.Float(), nullable=True))
-        batch_op.create_check_constraint("ck_kind_valid", _kinds(_KINDS))
-    t = _DEPLOYMENTS
+        batch_op.create_check_constraint("ck_kind_valid", one_of("kind", _KINDS))
+    # The tables as they are now (reflected); `at` keeps its UTC handling on either database.
     bind = op.get_bind()
+    t = sa.Table("deployments", sa.MetaData(), autoload_with=bind)
+    events = sa.Table("deployment_events", sa.MetaData(), sa.Column("at", UTCDateTime()), autoload_with=bind)
     rows = bind.execute(
         sa.select(t.c.id, t.c.model_name, t.c.version_major, t.c.version_minor, t.c.version_patch).where(
             t.c.status == "ACTIVE", t.c.deleted_at.is_(None)
@@ -83,7 +57,7 @@ def upgrade() -> None:
     if standbys:
         now = datetime.now(UTC)
         bind.execute(
-            _EVENTS.insert(),
+            events.insert(),
             [
                 dict(
                     deployment_id=r.id,
@@ -108,6 +82,6 @@ def downgrade() -> None:
         batch_op.drop_column("traffic_to")
         batch_op.drop_column("traffic_from")
         batch_op.alter_column("kind", existing_type=sa.String(length=20), type_=sa.String(length=10))
-        batch_op.create_check_constraint("ck_kind_valid", _kinds(_KINDS_BEFORE))
+        batch_op.create_check_constraint("ck_kind_valid", one_of("kind", _KINDS_BEFORE))
     with op.batch_alter_table("deployments", schema=None) as batch_op:
         batch_op.drop_column("traffic_percent")

@@ -7,24 +7,20 @@ import sqlalchemy as sa
 from alembic import op
 
 import db.types
+from db.migration_steps import add_event_kinds, remove_event_kinds
 
 revision: str = "0006"
 down_revision: str | None = "0005"
 
 _KINDS_BEFORE = ("CREATED", "ACTIVATED", "PAUSED", "RESUMED", "FAILED", "DELETED", "TRAFFIC_CHANGED")
-_KINDS = (*_KINDS_BEFORE, "ALIAS_SET", "ALIAS_REMOVED")
-_NAME = sa.String(length=100).with_variant(sa.String(length=100, collation="C"), "postgresql")
-
-
-def _kinds(kinds: tuple[str, ...]) -> str:
-    return "kind IN ({})".format(", ".join(f"'{k}'" for k in kinds))
+_ADDED = ("ALIAS_SET", "ALIAS_REMOVED")
 
 
 def upgrade() -> None:
     op.create_table(
         "model_aliases",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("model_name", _NAME, nullable=False),
+        sa.Column("model_name", db.types.Name, nullable=False),
         sa.Column("alias", sa.String(length=40), nullable=False),
         sa.Column("deployment_id", sa.Integer(), nullable=False),
         sa.Column("updated_at", db.types.UTCDateTime(timezone=True), nullable=False),
@@ -35,16 +31,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("model_aliases", schema=None) as batch_op:
         batch_op.create_index("ix_model_aliases_deployment", ["deployment_id"], unique=False)
-    with op.batch_alter_table("deployment_events", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_kind_valid", type_="check")
-        batch_op.create_check_constraint("ck_kind_valid", _kinds(_KINDS))
+    add_event_kinds(_KINDS_BEFORE, _ADDED)
 
 
 def downgrade() -> None:
-    op.execute(sa.text("DELETE FROM deployment_events WHERE kind IN ('ALIAS_SET', 'ALIAS_REMOVED')"))
-    with op.batch_alter_table("deployment_events", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_kind_valid", type_="check")
-        batch_op.create_check_constraint("ck_kind_valid", _kinds(_KINDS_BEFORE))
+    remove_event_kinds(_KINDS_BEFORE, _ADDED)
     with op.batch_alter_table("model_aliases", schema=None) as batch_op:
         batch_op.drop_index("ix_model_aliases_deployment")
     op.drop_table("model_aliases")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import db.types
+from db.migration_steps import add_event_kinds, remove_event_kinds
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -23,19 +24,14 @@ _KINDS_BEFORE = (
     "ALIAS_SET",
     "ALIAS_REMOVED",
 )
-_KINDS = (*_KINDS_BEFORE, "ROLLOUT_STARTED", "ROLLOUT_PROMOTED", "ROLLED_BACK")
-_NAME = sa.String(length=100).with_variant(sa.String(length=100, collation="C"), "postgresql")
-
-
-def _kinds(kinds: tuple[str, ...]) -> str:
-    return "kind IN ({})".format(", ".join(f"'{k}'" for k in kinds))
+_ADDED = ("ROLLOUT_STARTED", "ROLLOUT_PROMOTED", "ROLLED_BACK")
 
 
 def upgrade() -> None:
     op.create_table(
         "rollouts",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("model_name", _NAME, nullable=False),
+        sa.Column("model_name", db.types.Name, nullable=False),
         sa.Column("deployment_id", sa.Integer(), nullable=False),
         sa.Column("strategy", sa.String(length=12), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
@@ -56,17 +52,11 @@ def upgrade() -> None:
     with op.batch_alter_table("rollouts", schema=None) as batch_op:
         batch_op.create_index("ix_rollouts_model", ["model_name", "id"], unique=False)
         batch_op.create_index("ix_rollouts_state_due", ["state", "next_step_at"], unique=False)
-    with op.batch_alter_table("deployment_events", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_kind_valid", type_="check")
-        batch_op.create_check_constraint("ck_kind_valid", _kinds(_KINDS))
+    add_event_kinds(_KINDS_BEFORE, _ADDED)
 
 
 def downgrade() -> None:
-    added = ", ".join(f"'{k}'" for k in _KINDS[len(_KINDS_BEFORE) :])
-    op.execute(sa.text(f"DELETE FROM deployment_events WHERE kind IN ({added})"))
-    with op.batch_alter_table("deployment_events", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_kind_valid", type_="check")
-        batch_op.create_check_constraint("ck_kind_valid", _kinds(_KINDS_BEFORE))
+    remove_event_kinds(_KINDS_BEFORE, _ADDED)
     with op.batch_alter_table("rollouts", schema=None) as batch_op:
         batch_op.drop_index("ix_rollouts_state_due")
         batch_op.drop_index("ix_rollouts_model")
