@@ -36,6 +36,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     remove_event_kinds(_KINDS_BEFORE, _ADDED)
-    with op.batch_alter_table("model_aliases", schema=None) as batch_op:
-        batch_op.drop_index("ix_model_aliases_deployment")
-    op.drop_table("model_aliases")
+    op.drop_table("model_aliases")  # its index goes with it

@@ -57,7 +57,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     remove_event_kinds(_KINDS_BEFORE, _ADDED)
-    with op.batch_alter_table("rollouts", schema=None) as batch_op:
-        batch_op.drop_index("ix_rollouts_state_due")
-        batch_op.drop_index("ix_rollouts_model")
-    op.drop_table("rollouts")
+    op.drop_table("rollouts")  # its indexes go with it
