@@ -5,7 +5,6 @@ from enum import Enum, StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
-from strawberry.types.enum import EnumValueDefinition
 
 import domain
 from domain import Code
@@ -16,21 +15,29 @@ E = TypeVar("E", bound=type[Enum])
 F = TypeVar("F", bound=Enum)
 
 
-def mirrors(source: type[StrEnum], *, subset: bool = False) -> Callable[[E], E]:
-    """Check at import that a GraphQL enum is `source` (or, with `subset`, some of it): the same
-    names in the same order, each valued by the domain member, so a typo cannot reach run time."""
+def described_enum(
+    description: str, mirrors: type[StrEnum] | None = None, *, subset: bool = False
+) -> Callable[[E], E]:
+    """Publish a GraphQL enum whose class body says what each member means (`ACTIVE = "Serving."`).
 
-    def check(graphql_enum: E) -> E:
-        values = {
-            m.name: m.value.value if isinstance(m.value, EnumValueDefinition) else m.value
-            for m in graphql_enum
-        }
-        expected = [m.name for m in source if not subset or m.name in values]
-        if list(values) != expected or any(source[n] is not v for n, v in values.items()):
-            raise TypeError(f"{graphql_enum.__name__} does not mirror {source.__name__}: {list(values)}")
-        return graphql_enum
+    With `mirrors` (a domain StrEnum) each member is valued by the domain member of its name, and the
+    names must be the domain's, in its order (with `subset`, some of them): a typo fails at import.
+    Without it, a member's value is its name."""
 
-    return check
+    def publish(cls: E) -> E:
+        meanings = {name: member.value for name, member in cls.__members__.items()}
+        if mirrors is not None:
+            expected = [m.name for m in mirrors if not subset or m.name in meanings]
+            if list(meanings) != expected:
+                raise TypeError(f"{cls.__name__} does not mirror {mirrors.__name__}: {list(meanings)}")
+        values = [
+            (name, strawberry.enum_value(name if mirrors is None else mirrors[name], description=meaning))
+            for name, meaning in meanings.items()
+        ]
+        made = Enum(cls.__name__, values, module=cls.__module__, qualname=cls.__qualname__)  # type: ignore[misc]
+        return strawberry.enum(made, description=description)  # type: ignore[return-value]
+
+    return publish
 
 
 @strawberry.interface(description="An object with a global ID, refetchable with `node(id)`.")
@@ -55,10 +62,10 @@ class PageInfo:
         )
 
 
-@strawberry.enum(description="Sort direction.")
+@described_enum("Sort direction.")
 class OrderDirection(Enum):
-    ASC = strawberry.enum_value("ASC", description="Smallest first; nulls last.")
-    DESC = strawberry.enum_value("DESC", description="Largest first; nulls last.")
+    ASC = "Smallest first; nulls last."
+    DESC = "Largest first; nulls last."
 
 
 @strawberry.input
@@ -70,57 +77,33 @@ class Order(Generic[F]):
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
 
 
-@strawberry.enum(description="Size class of a model by parameter count.")
-@mirrors(domain.ModelSize)
+@described_enum("Size class of a model by parameter count.", domain.ModelSize)
 class ModelSize(Enum):
-    NANO = strawberry.enum_value(domain.ModelSize.NANO, description="Under 1B parameters")
-    SMALL = strawberry.enum_value(domain.ModelSize.SMALL, description="1B to under 7B parameters")
-    LARGE = strawberry.enum_value(domain.ModelSize.LARGE, description="7B parameters and over")
+    NANO = "Under 1B parameters"
+    SMALL = "1B to under 7B parameters"
+    LARGE = "7B parameters and over"
 
 
-@strawberry.enum(description="Lifecycle of a deployment.")
-@mirrors(domain.DeploymentStatus)
+@described_enum("Lifecycle of a deployment.", domain.DeploymentStatus)
 class DeploymentStatus(Enum):
-    DEPLOYING = strawberry.enum_value(
-        domain.DeploymentStatus.DEPLOYING, description="Rolling out; not serving yet."
-    )
-    ACTIVE = strawberry.enum_value(domain.DeploymentStatus.ACTIVE, description="Serving traffic.")
-    PAUSED = strawberry.enum_value(
-        domain.DeploymentStatus.PAUSED, description="Stopped by a user; may be resumed."
-    )
-    FAILED = strawberry.enum_value(
-        domain.DeploymentStatus.FAILED, description="Rollout failed; see statusReason."
-    )
+    DEPLOYING = "Rolling out; not serving yet."
+    ACTIVE = "Serving traffic."
+    PAUSED = "Stopped by a user; may be resumed."
+    FAILED = "Rollout failed; see statusReason."
 
 
-@strawberry.enum(description="Why a mutation did not happen.")
-@mirrors(Code, subset=True)
+@described_enum("Why a mutation did not happen.", Code, subset=True)
 class UserErrorCode(Enum):
-    NOT_FOUND = strawberry.enum_value(Code.NOT_FOUND, description="No such object (or it was deleted).")
-    INVALID_ID = strawberry.enum_value(Code.INVALID_ID, description="The ID is malformed or of another type.")
-    INVALID_INPUT = strawberry.enum_value(Code.INVALID_INPUT, description="An input value is out of bounds.")
-    JOB_NOT_COMPLETE = strawberry.enum_value(
-        Code.JOB_NOT_COMPLETE, description="Only COMPLETE jobs can be deployed."
-    )
-    INVALID_TRANSITION = strawberry.enum_value(
-        Code.INVALID_TRANSITION, description="The object's status does not allow this change."
-    )
-    HAS_DEPLOYMENTS = strawberry.enum_value(
-        Code.HAS_DEPLOYMENTS, description="Deployments still reference this training job."
-    )
-    CONFLICT = strawberry.enum_value(Code.CONFLICT, description="A concurrent change won; retry.")
-    INVALID_SPLIT = strawberry.enum_value(
-        Code.INVALID_SPLIT,
-        description=(
-            "Traffic shares that do not sum to 100 or name a version that is not ACTIVE in the model."
-        ),
-    )
-    PROTECTED = strawberry.enum_value(
-        Code.PROTECTED, description="The version has an alias: remove the alias first."
-    )
-    ROLLOUT_IN_PROGRESS = strawberry.enum_value(
-        Code.ROLLOUT_IN_PROGRESS, description="Another rollout of the model is baking."
-    )
+    NOT_FOUND = "No such object (or it was deleted)."
+    INVALID_ID = "The ID is malformed or of another type."
+    INVALID_INPUT = "An input value is out of bounds."
+    JOB_NOT_COMPLETE = "Only COMPLETE jobs can be deployed."
+    INVALID_TRANSITION = "The object's status does not allow this change."
+    HAS_DEPLOYMENTS = "Deployments still reference this training job."
+    CONFLICT = "A concurrent change won; retry."
+    INVALID_SPLIT = "Traffic shares that do not sum to 100 or name a version that is not ACTIVE in the model."
+    PROTECTED = "The version has an alias: remove the alias first."
+    ROLLOUT_IN_PROGRESS = "Another rollout of the model is baking."
 
 
 @strawberry.type(description="An expected failure of a mutation; nothing was changed.")

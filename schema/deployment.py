@@ -17,7 +17,7 @@ from resolvers import traffic as traffic_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.metrics import PageFigures
 from resolvers.pagination import Connection as Rows
-from schema.common import DeploymentStatus, ModelSize, Node, mirrors
+from schema.common import DeploymentStatus, ModelSize, Node, described_enum
 from schema.connection import Connection, paged
 from schema.leaves import quick
 from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
@@ -31,37 +31,20 @@ AsOf = Annotated[
 ]
 
 
-@strawberry.enum(description="What happened in one audit-trail entry.")
-@mirrors(domain.EventKind)
+@described_enum("What happened in one audit-trail entry.", domain.EventKind)
 class DeploymentEventKind(Enum):
-    CREATED = strawberry.enum_value(domain.EventKind.CREATED, description="deployJob created the deployment.")
-    ACTIVATED = strawberry.enum_value(
-        domain.EventKind.ACTIVATED, description="The rollout finished; serving."
-    )
-    PAUSED = strawberry.enum_value(domain.EventKind.PAUSED, description="A user paused it.")
-    RESUMED = strawberry.enum_value(domain.EventKind.RESUMED, description="A user resumed it.")
-    FAILED = strawberry.enum_value(domain.EventKind.FAILED, description="The rollout failed.")
-    DELETED = strawberry.enum_value(domain.EventKind.DELETED, description="A user deleted it.")
-    TRAFFIC_CHANGED = strawberry.enum_value(
-        domain.EventKind.TRAFFIC_CHANGED,
-        description="Its share of the model's traffic changed; the message says from and to.",
-    )
-    ALIAS_SET = strawberry.enum_value(
-        domain.EventKind.ALIAS_SET, description="A model alias now points at it."
-    )
-    ALIAS_REMOVED = strawberry.enum_value(
-        domain.EventKind.ALIAS_REMOVED, description="A model alias no longer points at it."
-    )
-    ROLLOUT_STARTED = strawberry.enum_value(
-        domain.EventKind.ROLLOUT_STARTED, description="A CANARY or LINEAR rollout of it started."
-    )
-    ROLLOUT_PROMOTED = strawberry.enum_value(
-        domain.EventKind.ROLLOUT_PROMOTED, description="Its rollout held: it has all the model's traffic."
-    )
-    ROLLED_BACK = strawberry.enum_value(
-        domain.EventKind.ROLLED_BACK,
-        description="Its rollout stopped (CRITICAL health, or the split set by hand); the message says why.",
-    )
+    CREATED = "deployJob created the deployment."
+    ACTIVATED = "The rollout finished; serving."
+    PAUSED = "A user paused it."
+    RESUMED = "A user resumed it."
+    FAILED = "The rollout failed."
+    DELETED = "A user deleted it."
+    TRAFFIC_CHANGED = "Its share of the model's traffic changed; the message says from and to."
+    ALIAS_SET = "A model alias now points at it."
+    ALIAS_REMOVED = "A model alias no longer points at it."
+    ROLLOUT_STARTED = "A CANARY or LINEAR rollout of it started."
+    ROLLOUT_PROMOTED = "Its rollout held: it has all the model's traffic."
+    ROLLED_BACK = "Its rollout stopped (CRITICAL health, or the split set by hand); the message says why."
 
 
 @strawberry.type(description="One entry of a deployment's audit trail.")

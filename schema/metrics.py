@@ -7,28 +7,23 @@ import strawberry
 
 import domain
 from resolvers.metric_records import MetricsRecord, SeriesRecord, StatsRecord
-from schema.common import DeploymentStatus, mirrors
+from schema.common import DeploymentStatus, described_enum
 
 
-@strawberry.enum(description="How a deployment is doing, by the thresholds in the README.")
-@mirrors(domain.Health)
+@described_enum("How a deployment is doing, by the thresholds in the README.", domain.Health)
 class DeploymentHealth(Enum):
-    HEALTHY = strawberry.enum_value(domain.Health.HEALTHY, description="Every figure within its threshold.")
-    WARNING = strawberry.enum_value(domain.Health.WARNING, description="A figure past its warning threshold.")
-    CRITICAL = strawberry.enum_value(
-        domain.Health.CRITICAL, description="A figure past its critical threshold."
-    )
-    NO_TRAFFIC = strawberry.enum_value(
-        domain.Health.NO_TRAFFIC, description="Not serving traffic: deploying, paused or failed"
-    )
+    HEALTHY = "Every figure within its threshold."
+    WARNING = "A figure past its warning threshold."
+    CRITICAL = "A figure past its critical threshold."
+    NO_TRAFFIC = "Not serving traffic: deploying, paused or failed"
 
 
-@strawberry.enum(description="Time span of a metrics history.")
+@described_enum("Time span of a metrics history.")
 class MetricsRange(Enum):
-    LAST_HOUR = strawberry.enum_value("LAST_HOUR", description="60 points, one per minute.")
-    LAST_24_HOURS = strawberry.enum_value("LAST_24_HOURS", description="96 points, one per 15 minutes.")
-    LAST_7_DAYS = strawberry.enum_value("LAST_7_DAYS", description="168 points, one per hour.")
-    LAST_30_DAYS = strawberry.enum_value("LAST_30_DAYS", description="120 points, one per 6 hours.")
+    LAST_HOUR = "60 points, one per minute."
+    LAST_24_HOURS = "96 points, one per 15 minutes."
+    LAST_7_DAYS = "168 points, one per hour."
+    LAST_30_DAYS = "120 points, one per 6 hours."
 
 
 @strawberry.type(description="Inference statistics of one deployment over one aggregation window.")

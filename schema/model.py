@@ -15,7 +15,7 @@ from schema.common import (
     ModelSize,
     Node,
     Order,
-    mirrors,
+    described_enum,
     values_of,
 )
 from schema.connection import Connection, listing, paged
@@ -44,34 +44,18 @@ class ModelAlias:
     updated_by: str = strawberry.field(description="Who last set it.")
 
 
-@strawberry.enum(description="How a new version takes its model's traffic.")
-@mirrors(domain.RolloutStrategy)
+@described_enum("How a new version takes its model's traffic.", domain.RolloutStrategy)
 class RolloutStrategy(Enum):
-    ALL_AT_ONCE = strawberry.enum_value(
-        domain.RolloutStrategy.ALL_AT_ONCE, description="The new version takes all traffic at once."
-    )
-    CANARY = strawberry.enum_value(
-        domain.RolloutStrategy.CANARY, description="The new version takes `percent`, bakes, then takes all."
-    )
-    LINEAR = strawberry.enum_value(
-        domain.RolloutStrategy.LINEAR,
-        description="The new version gains `percent` per step, baking after each, until it has all.",
-    )
+    ALL_AT_ONCE = "The new version takes all traffic at once."
+    CANARY = "The new version takes `percent`, bakes, then takes all."
+    LINEAR = "The new version gains `percent` per step, baking after each, until it has all."
 
 
-@strawberry.enum(description="Where a rollout is.")
-@mirrors(domain.RolloutState)
+@described_enum("Where a rollout is.", domain.RolloutState)
 class RolloutState(Enum):
-    BAKING = strawberry.enum_value(
-        domain.RolloutState.BAKING, description="Holding its current share while its health is watched."
-    )
-    PROMOTED = strawberry.enum_value(
-        domain.RolloutState.PROMOTED, description="Finished: the version has all the traffic."
-    )
-    ROLLED_BACK = strawberry.enum_value(
-        domain.RolloutState.ROLLED_BACK,
-        description="Stopped: the split is back to what it was before the rollout.",
-    )
+    BAKING = "Holding its current share while its health is watched."
+    PROMOTED = "Finished: the version has all the traffic."
+    ROLLED_BACK = "Stopped: the split is back to what it was before the rollout."
 
 
 @strawberry.type(
@@ -200,12 +184,10 @@ class ModelFilter:
     )
 
 
-@strawberry.enum(description="Sortable fields of models.")
+@described_enum("Sortable fields of models.")
 class ModelOrderField(Enum):
-    NAME = strawberry.enum_value("NAME", description="Model name, by code point.")
-    REQUEST_VOLUME = strawberry.enum_value(
-        "REQUEST_VOLUME", description="Requests per second of all its versions together, now."
-    )
+    NAME = "Model name, by code point."
+    REQUEST_VOLUME = "Requests per second of all its versions together, now."
 
 
 @strawberry.input(description="One sort key for models.")

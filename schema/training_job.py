@@ -17,7 +17,7 @@ from schema.common import (
     ModelSize,
     Node,
     Order,
-    mirrors,
+    described_enum,
     values_of,
 )
 from schema.connection import Connection, listing, paged
@@ -26,16 +26,13 @@ from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
 
 
-@strawberry.enum(description="Lifecycle of a training job.")
-@mirrors(domain.JobStatus)
+@described_enum("Lifecycle of a training job.", domain.JobStatus)
 class TrainingJobStatus(Enum):
-    QUEUED = strawberry.enum_value(domain.JobStatus.QUEUED, description="Waiting for a GPU.")
-    RUNNING = strawberry.enum_value(domain.JobStatus.RUNNING, description="Training.")
-    COMPLETE = strawberry.enum_value(domain.JobStatus.COMPLETE, description="Finished; deployable.")
-    FAILED = strawberry.enum_value(
-        domain.JobStatus.FAILED, description="Stopped by an error; see statusReason."
-    )
-    CANCELLED = strawberry.enum_value(domain.JobStatus.CANCELLED, description="Stopped by a user.")
+    QUEUED = "Waiting for a GPU."
+    RUNNING = "Training."
+    COMPLETE = "Finished; deployable."
+    FAILED = "Stopped by an error; see statusReason."
+    CANCELLED = "Stopped by a user."
 
 
 @strawberry.type(description="Fine-tuning settings of a training job.")
@@ -152,15 +149,13 @@ class TrainingJobFilter:
     )
 
 
-@strawberry.enum(description="Sortable fields of training jobs.")
+@described_enum("Sortable fields of training jobs.")
 class TrainingJobOrderField(Enum):
-    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Submission time.")
-    COMPLETED_AT = strawberry.enum_value("COMPLETED_AT", description="Finish time; unfinished jobs last.")
-    MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
-    STATUS = strawberry.enum_value(
-        "STATUS", description=f"Lifecycle order: {', '.join(domain.JOB_STATUSES)}."
-    )
-    FINAL_LOSS = strawberry.enum_value("FINAL_LOSS", description="Final loss; jobs without one last.")
+    CREATED_AT = "Submission time."
+    COMPLETED_AT = "Finish time; unfinished jobs last."
+    MODEL_NAME = "Model name."
+    STATUS = f"Lifecycle order: {', '.join(domain.JOB_STATUSES)}."
+    FINAL_LOSS = "Final loss; jobs without one last."
 
 
 @strawberry.input(description="One sort key for training jobs.")
