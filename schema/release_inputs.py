@@ -51,6 +51,10 @@ class SetTrafficSplitInput:
         description="Shares of ACTIVE versions of the model; they sum to 100; unlisted ACTIVE versions get 0."
     )
 
+    def pairs(self) -> list[tuple[str, float]]:
+        """The shares as (deployment global ID, percent)."""
+        return [(share.deployment_id, share.percent) for share in self.shares]
+
 
 @strawberry.input(description="Which model to change.")
 class ModelNameInput:
