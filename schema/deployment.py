@@ -20,14 +20,21 @@ from resolvers.pagination import Connection as Rows
 from schema.common import DeploymentStatus, ModelSize, Node, described_enum
 from schema.connection import Connection, paged
 from schema.leaves import quick
-from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
+from schema.metrics import (
+    DEFAULT_RANGE,
+    AsOf,
+    DeploymentHealth,
+    InferenceMetrics,
+    MetricsSeries,
+    Range,
+    span_of,
+)
 
 # The two types above this module, by name: they import it (their `deployments`), it never imports them.
 _TRAINING_JOB: strawberry.LazyType[str, str] = strawberry.LazyType("TrainingJob", "schema.training_job")
 _MODEL: strawberry.LazyType[str, str] = strawberry.LazyType("Model", "schema.model")
-AsOf = Annotated[
-    datetime | None,
-    strawberry.argument(description="Instant the figures are for (default: the request's clock)."),
+ShareAsOf = Annotated[
+    datetime | None, strawberry.argument(description="Instant the share is for (default: now).")
 ]
 
 
@@ -113,15 +120,9 @@ class Deployment(Node):
 
     @strawberry.field(description="Chart-ready history ending with the window that holds asOf.")
     async def metrics_history(
-        self,
-        info: strawberry.Info,
-        range_: Annotated[
-            MetricsRange | None,
-            strawberry.argument(name="range", description="Span and resolution of the series."),
-        ] = MetricsRange.LAST_24_HOURS,
-        as_of: AsOf = None,
+        self, info: strawberry.Info, range_: Range = DEFAULT_RANGE, as_of: AsOf = None
     ) -> MetricsSeries:
-        span = (range_ or MetricsRange.LAST_24_HOURS).value
+        span = span_of(range_)
         return MetricsSeries.of(
             await resolvers.history(info.context, self.database_id, span, self._as_of, as_of)
         )
@@ -140,13 +141,7 @@ class Deployment(Node):
     @strawberry.field(
         description="Share of its model's traffic this version receives, 0-100, at asOf (default now)."
     )
-    async def traffic_percent(
-        self,
-        info: strawberry.Info,
-        as_of: Annotated[
-            datetime | None, strawberry.argument(description="Instant the share is for (default: now).")
-        ] = None,
-    ) -> float:
+    async def traffic_percent(self, info: strawberry.Info, as_of: ShareAsOf = None) -> float:
         return await traffic_resolvers.traffic_percent(info.context, self._row, as_of)
 
     @strawberry.field(

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -24,6 +25,22 @@ class MetricsRange(Enum):
     LAST_24_HOURS = "96 points, one per 15 minutes."
     LAST_7_DAYS = "168 points, one per hour."
     LAST_30_DAYS = "120 points, one per 6 hours."
+
+
+# The arguments of the figures' fields (metrics, metricsHistory, health) on a deployment and a model.
+AsOf = Annotated[
+    datetime | None,
+    strawberry.argument(description="Instant the figures are for (default: the request's clock)."),
+]
+Range = Annotated[
+    MetricsRange | None, strawberry.argument(name="range", description="Span and resolution of the series.")
+]
+DEFAULT_RANGE = MetricsRange.LAST_24_HOURS
+
+
+def span_of(range_: MetricsRange | None) -> str:
+    """The span a `range` argument asks for (its name; the default when null)."""
+    return (range_ or DEFAULT_RANGE).value
 
 
 @strawberry.type(description="Inference statistics of one deployment over one aggregation window.")

@@ -19,10 +19,14 @@ from schema.common import (
     values_of,
 )
 from schema.connection import Connection, listing, paged
-from schema.deployment import AsOf, Deployment, DeploymentConnection
+from schema.deployment import Deployment, DeploymentConnection
 from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
 from schema.deployment_arguments import to_filter as deployment_filter
-from schema.metrics import InferenceMetrics, MetricsRange, MetricsSeries
+from schema.metrics import DEFAULT_RANGE, AsOf, InferenceMetrics, MetricsSeries, Range, span_of
+
+SplitAsOf = Annotated[
+    datetime | None, strawberry.argument(description="Instant the split is for (default: now).")
+]
 
 
 @strawberry.type(description="One version's share of its model's traffic.")
@@ -100,13 +104,7 @@ class Model(Node):
             "sums to 100 while any version is ACTIVE."
         )
     )
-    async def traffic_split(
-        self,
-        info: strawberry.Info,
-        as_of: Annotated[
-            datetime | None, strawberry.argument(description="Instant the split is for (default: now).")
-        ] = None,
-    ) -> list[TrafficShare]:
+    async def traffic_split(self, info: strawberry.Info, as_of: SplitAsOf = None) -> list[TrafficShare]:
         split = await resolvers.traffic_split(info.context, self._record, as_of)
         return [TrafficShare(deployment=Deployment.from_row(row), percent=p) for row, p in split]
 
@@ -152,16 +150,9 @@ class Model(Node):
         description="Chart-ready history of its figures, ending with the window that holds asOf."
     )
     async def metrics_history(
-        self,
-        info: strawberry.Info,
-        range_: Annotated[
-            MetricsRange | None,
-            strawberry.argument(name="range", description="Span and resolution of the series."),
-        ] = MetricsRange.LAST_24_HOURS,
-        as_of: AsOf = None,
+        self, info: strawberry.Info, range_: Range = DEFAULT_RANGE, as_of: AsOf = None
     ) -> MetricsSeries:
-        span = str((range_ or MetricsRange.LAST_24_HOURS).value)  # the enum's value: its name
-        return MetricsSeries.of(await resolvers.history(info.context, self._record, span, as_of))
+        return MetricsSeries.of(await resolvers.history(info.context, self._record, span_of(range_), as_of))
 
     @classmethod
     def of(cls, record: ModelRecord) -> "Model":

@@ -1,7 +1,8 @@
 """The Query root."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -10,6 +11,7 @@ from resolvers import deployments as deployment_resolvers
 from resolvers import models as model_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
+from resolvers.context import Context
 from resolvers.deployments import Deployments
 from resolvers.models import Models
 from resolvers.training_jobs import TrainingJobs
@@ -25,6 +27,9 @@ from schema.permissions import GUARDED
 from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilterArg, TrainingJobOrderArg
 from schema.training_job import to_filter as job_filter
 
+N = TypeVar("N")
+R = TypeVar("R")
+
 
 def _node_of(found: tuple[str, object] | None) -> Node | None:
     if found is None:
@@ -35,8 +40,27 @@ def _node_of(found: tuple[str, object] | None) -> Node | None:
     return Deployment.from_row(row) if type_name == "Deployment" else TrainingJob.from_row(row)  # type: ignore[arg-type]
 
 
+def _by_id(
+    what: str, node: type[N], get: Callable[[Context, str], Awaitable[R | None]], of: Callable[[R], N]
+) -> Any:
+    """A guarded root field: the `node` made by `of` from the row `get` finds by global ID, else null."""
+
+    async def resolve(info: strawberry.Info, id: GlobalId) -> node | None:  # type: ignore[valid-type]
+        row = await get(info.context, id)
+        return None if row is None else of(row)
+
+    return strawberry.field(
+        resolver=resolve,
+        permission_classes=GUARDED,
+        description=f"A {what} by global ID; null when it does not exist.",
+    )
+
+
 _METRICS_AS_OF = Annotated[
     datetime | None, strawberry.argument(description="Instant the metrics are for; default: now.")
+]
+_STATS_AS_OF = Annotated[
+    datetime | None, strawberry.argument(description="Instant the figures are for; default: now.")
 ]
 
 
@@ -68,12 +92,7 @@ class Query:
             for m in catalog.base_models()
         ]
 
-    @strawberry.field(
-        permission_classes=GUARDED, description="A training job by global ID; null when it does not exist."
-    )
-    async def training_job(self, info: strawberry.Info, id: GlobalId) -> TrainingJob | None:
-        row = await job_resolvers.get_job(info.context, id)
-        return None if row is None else TrainingJob.from_row(row)
+    training_job = _by_id("training job", TrainingJob, job_resolvers.get_job, TrainingJob.from_row)
 
     @strawberry.field(
         permission_classes=GUARDED, description="Training jobs. Default order: CREATED_AT DESC."
@@ -83,12 +102,7 @@ class Query:
         conn = await job_resolvers.list_jobs(info.context, args)
         return TrainingJobConnection.of(conn)
 
-    @strawberry.field(
-        permission_classes=GUARDED, description="A deployment by global ID; null when it does not exist."
-    )
-    async def deployment(self, info: strawberry.Info, id: GlobalId) -> Deployment | None:
-        row = await deployment_resolvers.get_deployment(info.context, id)
-        return None if row is None else Deployment.from_row(row)
+    deployment = _by_id("deployment", Deployment, deployment_resolvers.get_deployment, Deployment.from_row)
 
     @strawberry.field(
         permission_classes=GUARDED,
@@ -104,13 +118,7 @@ class Query:
     @strawberry.field(
         permission_classes=GUARDED, description="Fleet-wide figures for the dashboard's summary cards."
     )
-    async def deployment_stats(
-        self,
-        info: strawberry.Info,
-        as_of: Annotated[
-            datetime | None, strawberry.argument(description="Instant the figures are for; default: now.")
-        ] = None,
-    ) -> DeploymentStats:
+    async def deployment_stats(self, info: strawberry.Info, as_of: _STATS_AS_OF = None) -> DeploymentStats:
         return DeploymentStats.of(await deployment_resolvers.fleet_stats(info.context, as_of))
 
     @strawberry.field(
