@@ -70,8 +70,8 @@ class OrderDirection(Enum):
 
 @strawberry.input
 class Order(Generic[F]):
-    """One sort key of a listing; each listing subclasses it with its own field enum and description
-    (`class DeploymentOrder(Order[DeploymentOrderField])`), which keeps its published name."""
+    """One sort key of a listing; `arguments()` (schema/connection.py) publishes each listing's
+    subclass with its own field enum (`DeploymentOrder`, an `Order[DeploymentOrderField]`)."""
 
     field: F = strawberry.field(description="Field to sort by.")
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")

@@ -77,7 +77,6 @@ class DeploymentEvent:
 
 @strawberry.type(description="A version of a model serving (or about to serve) inference requests.")
 class Deployment(Node):
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
     database_id: int = strawberry.field(description="Row id in the database.")
     model_name: str = strawberry.field(description="Name of the deployed model.")
     version: str = strawberry.field(

@@ -2,14 +2,14 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
 
 import strawberry
 
 import domain
 from resolvers import deployments as resolvers
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
-from schema.common import DeploymentStatus, ModelSize, Order, described_enum, values_of
+from schema.common import DeploymentStatus, ModelSize, described_enum, values_of
+from schema.connection import arguments
 from schema.metrics import DeploymentHealth
 
 
@@ -52,23 +52,7 @@ class DeploymentOrderField(Enum):
     ERROR_RATE = "Error rate at asOf; no traffic last."
 
 
-@strawberry.input(description="One sort key for deployments.")
-class DeploymentOrder(Order[DeploymentOrderField]):
-    pass
-
-
-# The `filter` and `orderBy` arguments, with their descriptions.
-DeploymentFilterArg = Annotated[
-    DeploymentFilter | None, strawberry.argument(description="Only deployments matching all conditions.")
-]
-DeploymentOrderArg = Annotated[
-    list[DeploymentOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-]
-
-
-def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
-    if flt is None:
-        return resolvers.deployment_filter()
+def to_filter(flt: DeploymentFilter) -> DeploymentFilterSpec:
     return resolvers.deployment_filter(
         statuses=values_of(flt.status),
         model_name=flt.model_name,
@@ -78,3 +62,6 @@ def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
         created_before=flt.created_before,
         health=values_of(flt.health),
     )
+
+
+DEPLOYMENTS = arguments("deployments", DeploymentFilter, DeploymentOrderField, to_filter)

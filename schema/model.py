@@ -14,14 +14,12 @@ from resolvers.models import ModelRecord
 from schema.common import (
     ModelSize,
     Node,
-    Order,
     described_enum,
     values_of,
 )
-from schema.connection import Connection, listing, paged
+from schema.connection import Connection, arguments, listing, paged
 from schema.deployment import Deployment, DeploymentConnection
-from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
-from schema.deployment_arguments import to_filter as deployment_filter
+from schema.deployment_arguments import DEPLOYMENTS
 from schema.metrics import DEFAULT_RANGE, AsOf, InferenceMetrics, MetricsSeries, Range, span_of
 
 SplitAsOf = Annotated[
@@ -84,7 +82,6 @@ class Rollout:
     description="One model name: its versions, the traffic split between them, its aliases and its rollout."
 )
 class Model(Node):
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
     name: str = strawberry.field(description="The model name its versions share.")
     model_size: ModelSize = strawberry.field(description="Size class of its newest version.")
     endpoint: str = strawberry.field(
@@ -93,7 +90,7 @@ class Model(Node):
     _record: strawberry.Private[ModelRecord]
 
     @strawberry.field(description="Its versions (deployments). Default order: CREATED_AT DESC.")
-    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter)
+    @listing(DEPLOYMENTS)
     async def deployments(self, info: strawberry.Info, args: Deployments) -> DeploymentConnection:
         conn = await resolvers.model_deployments(info.context, self._record, args)
         return DeploymentConnection.of(conn)
@@ -181,25 +178,13 @@ class ModelOrderField(Enum):
     REQUEST_VOLUME = "Requests per second of all its versions together, now."
 
 
-@strawberry.input(description="One sort key for models.")
-class ModelOrder(Order[ModelOrderField]):
-    pass
-
-
-ModelFilterArg = Annotated[
-    ModelFilter | None, strawberry.argument(description="Only models matching all conditions.")
-]
-ModelOrderArg = Annotated[
-    list[ModelOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-]
-
-
 @paged("model", "models", node_of=Model.of)
 class ModelConnection(Connection[Model]):
     pass
 
 
-def to_filter(flt: ModelFilter | None) -> resolvers.ModelFilter:
-    if flt is None:
-        return resolvers.model_filter()
+def to_filter(flt: ModelFilter) -> resolvers.ModelFilter:
     return resolvers.model_filter(name=flt.name, model_sizes=values_of(flt.model_size))
+
+
+MODELS = arguments("models", ModelFilter, ModelOrderField, to_filter)

@@ -18,14 +18,11 @@ from resolvers.training_jobs import TrainingJobs
 from schema.common import BaseModel, GlobalId, ModelSize, Node
 from schema.connection import listing
 from schema.deployment import Deployment, DeploymentConnection
-from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
-from schema.deployment_arguments import to_filter as deployment_filter
+from schema.deployment_arguments import DEPLOYMENTS
 from schema.metrics import DeploymentStats
-from schema.model import Model, ModelConnection, ModelFilterArg, ModelOrderArg
-from schema.model import to_filter as model_filter
+from schema.model import MODELS, Model, ModelConnection
 from schema.permissions import GUARDED
-from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilterArg, TrainingJobOrderArg
-from schema.training_job import to_filter as job_filter
+from schema.training_job import TRAINING_JOBS, TrainingJob, TrainingJobConnection
 
 N = TypeVar("N")
 R = TypeVar("R")
@@ -97,7 +94,7 @@ class Query:
     @strawberry.field(
         permission_classes=GUARDED, description="Training jobs. Default order: CREATED_AT DESC."
     )
-    @listing(TrainingJobFilterArg, TrainingJobOrderArg, job_filter)
+    @listing(TRAINING_JOBS)
     async def training_jobs(self, info: strawberry.Info, args: TrainingJobs) -> TrainingJobConnection:
         conn = await job_resolvers.list_jobs(info.context, args)
         return TrainingJobConnection.of(conn)
@@ -108,7 +105,7 @@ class Query:
         permission_classes=GUARDED,
         description="Default order: CREATED_AT DESC. asOf pins the metrics used to sort, filter and show.",
     )
-    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter, as_of=_METRICS_AS_OF)
+    @listing(DEPLOYMENTS, as_of=_METRICS_AS_OF)
     async def deployments(
         self, info: strawberry.Info, args: Deployments, as_of: datetime | None = None
     ) -> DeploymentConnection:
@@ -133,7 +130,7 @@ class Query:
         return None if record is None else Model.of(record)
 
     @strawberry.field(permission_classes=GUARDED, description="Default order: NAME ASC.")
-    @listing(ModelFilterArg, ModelOrderArg, model_filter)
+    @listing(MODELS)
     async def models(self, info: strawberry.Info, args: Models) -> ModelConnection:
         conn = await model_resolvers.list_models(info.context, args)
         return ModelConnection.of(conn)

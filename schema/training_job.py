@@ -16,14 +16,12 @@ from resolvers.deployments import Deployments
 from schema.common import (
     ModelSize,
     Node,
-    Order,
     described_enum,
     values_of,
 )
-from schema.connection import Connection, listing, paged
+from schema.connection import Connection, arguments, listing, paged
 from schema.deployment import DeploymentConnection
-from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
-from schema.deployment_arguments import to_filter as deployment_filter
+from schema.deployment_arguments import DEPLOYMENTS
 
 
 @described_enum("Lifecycle of a training job.", domain.JobStatus)
@@ -52,7 +50,6 @@ class LossPoint:
 
 @strawberry.type(description="A fine-tuning run of a base model on a dataset.")
 class TrainingJob(Node):
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
     database_id: int = strawberry.field(description="Row id in the database.")
     model_name: str = strawberry.field(
         description="Name of the model this job produces; deployments inherit it."
@@ -73,7 +70,7 @@ class TrainingJob(Node):
     deployable: bool = strawberry.field(description="True when the job is COMPLETE and may be deployed.")
 
     @strawberry.field(description="Deployments of this job's model built from this job.")
-    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter)
+    @listing(DEPLOYMENTS)
     async def deployments(self, info: strawberry.Info, args: Deployments) -> DeploymentConnection:
         conn = await deployment_resolvers.job_deployments(info.context, self.database_id, args)
         return DeploymentConnection.of(conn)
@@ -158,29 +155,17 @@ class TrainingJobOrderField(Enum):
     FINAL_LOSS = "Final loss; jobs without one last."
 
 
-@strawberry.input(description="One sort key for training jobs.")
-class TrainingJobOrder(Order[TrainingJobOrderField]):
-    pass
-
-
-TrainingJobFilterArg = Annotated[
-    TrainingJobFilter | None, strawberry.argument(description="Only jobs matching all conditions.")
-]
-TrainingJobOrderArg = Annotated[
-    list[TrainingJobOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-]
-
-
 @paged("training job", "training jobs", counted="jobs", node_of=TrainingJob.from_row)
 class TrainingJobConnection(Connection[TrainingJob]):
     pass
 
 
-def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
-    if flt is None:
-        return resolvers.job_filter()
+def to_filter(flt: TrainingJobFilter) -> JobFilterSpec:
     return resolvers.job_filter(
-        statuses=values_of(flt.status),
-        model_name=flt.model_name,
-        deployable=flt.deployable,
+        statuses=values_of(flt.status), model_name=flt.model_name, deployable=flt.deployable
     )
+
+
+TRAINING_JOBS = arguments(
+    "training jobs", TrainingJobFilter, TrainingJobOrderField, to_filter, counted="jobs"
+)
