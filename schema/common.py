@@ -1,43 +1,30 @@
-"""Types shared by every entity: Node, PageInfo, ordering, model sizes, UserError."""
+"""Types shared by every entity: Node, PageInfo, ordering, UserError, base models; copied() fills a type
+from a row or record."""
 
-from collections.abc import Callable, Sequence
-from enum import Enum, StrEnum
+from collections.abc import Sequence
+from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
-import domain
-from domain import Code
 from resolvers.errors import UserError as UserErrorRow
 from resolvers.pagination import Connection
+from schema.vocabulary import ModelSize, UserErrorCode, described_enum
 
-E = TypeVar("E", bound=type[Enum])
 F = TypeVar("F", bound=Enum)
+T = TypeVar("T")
+
+_PLAIN_FIELDS: dict[type, tuple[str, ...]] = {}  # per strawberry type, its fields without a resolver
 
 
-def described_enum(
-    description: str, mirrors: type[StrEnum] | None = None, *, subset: bool = False
-) -> Callable[[E], E]:
-    """Publish a GraphQL enum whose class body says what each member means (`ACTIVE = "Serving."`).
-
-    With `mirrors` (a domain StrEnum) each member is valued by the domain member of its name, and the
-    names must be the domain's, in its order (with `subset`, some of them): a typo fails at import.
-    Without it, a member's value is its name."""
-
-    def publish(cls: E) -> E:
-        meanings = {name: member.value for name, member in cls.__members__.items()}
-        if mirrors is not None:
-            expected = [m.name for m in mirrors if not subset or m.name in meanings]
-            if list(meanings) != expected:
-                raise TypeError(f"{cls.__name__} does not mirror {mirrors.__name__}: {list(meanings)}")
-        values = [
-            (name, strawberry.enum_value(name if mirrors is None else mirrors[name], description=meaning))
-            for name, meaning in meanings.items()
-        ]
-        made = Enum(cls.__name__, values, module=cls.__module__, qualname=cls.__qualname__)  # type: ignore[misc]
-        return strawberry.enum(made, description=description)  # type: ignore[return-value]
-
-    return publish
+def copied(cls: type[T], source: object, **given: Any) -> T:
+    """An object of the strawberry type `cls` whose plain fields (no resolver) not `given` are read
+    from `source`'s attributes of the same names: a row or record's fields are not restated."""
+    names = _PLAIN_FIELDS.get(cls)
+    if names is None:
+        fields = cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
+        names = _PLAIN_FIELDS[cls] = tuple(f.python_name for f in fields if f.base_resolver is None)
+    return cls(**{name: getattr(source, name) for name in names if name not in given}, **given)
 
 
 @strawberry.interface(description="An object with a global ID, refetchable with `node(id)`.")
@@ -75,35 +62,6 @@ class Order(Generic[F]):
 
     field: F = strawberry.field(description="Field to sort by.")
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
-
-
-@described_enum("Size class of a model by parameter count.", domain.ModelSize)
-class ModelSize(Enum):
-    NANO = "Under 1B parameters"
-    SMALL = "1B to under 7B parameters"
-    LARGE = "7B parameters and over"
-
-
-@described_enum("Lifecycle of a deployment.", domain.DeploymentStatus)
-class DeploymentStatus(Enum):
-    DEPLOYING = "Rolling out; not serving yet."
-    ACTIVE = "Serving traffic."
-    PAUSED = "Stopped by a user; may be resumed."
-    FAILED = "Rollout failed; see statusReason."
-
-
-@described_enum("Why a mutation did not happen.", Code, subset=True)
-class UserErrorCode(Enum):
-    NOT_FOUND = "No such object (or it was deleted)."
-    INVALID_ID = "The ID is malformed or of another type."
-    INVALID_INPUT = "An input value is out of bounds."
-    JOB_NOT_COMPLETE = "Only COMPLETE jobs can be deployed."
-    INVALID_TRANSITION = "The object's status does not allow this change."
-    HAS_DEPLOYMENTS = "Deployments still reference this training job."
-    CONFLICT = "A concurrent change won; retry."
-    INVALID_SPLIT = "Traffic shares that do not sum to 100 or name a version that is not ACTIVE in the model."
-    PROTECTED = "The version has an alias: remove the alias first."
-    ROLLOUT_IN_PROGRESS = "Another rollout of the model is baking."
 
 
 @strawberry.type(description="An expected failure of a mutation; nothing was changed.")

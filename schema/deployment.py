@@ -1,12 +1,10 @@
 """Deployment, its audit trail, and its connection, filter and order."""
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 
-import domain
 from db.deployments import DeploymentView
 from db.models import Deployment as DeploymentRow
 from db.models import DeploymentEvent as EventRow
@@ -17,18 +15,11 @@ from resolvers import traffic as traffic_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.metrics import PageFigures
 from resolvers.pagination import Connection as Rows
-from schema.common import DeploymentStatus, ModelSize, Node, described_enum
+from schema.common import Node, copied
 from schema.connection import Connection, paged
 from schema.leaves import quick
-from schema.metrics import (
-    DEFAULT_RANGE,
-    AsOf,
-    DeploymentHealth,
-    InferenceMetrics,
-    MetricsSeries,
-    Range,
-    span_of,
-)
+from schema.metrics import DEFAULT_RANGE, AsOf, InferenceMetrics, MetricsSeries, Range, span_of
+from schema.vocabulary import DeploymentEventKind, DeploymentHealth, DeploymentStatus, ModelSize
 
 # The two types above this module, by name: they import it (their `deployments`), it never imports them.
 _TRAINING_JOB: strawberry.LazyType[str, str] = strawberry.LazyType("TrainingJob", "schema.training_job")
@@ -36,22 +27,6 @@ _MODEL: strawberry.LazyType[str, str] = strawberry.LazyType("Model", "schema.mod
 ShareAsOf = Annotated[
     datetime | None, strawberry.argument(description="Instant the share is for (default: now).")
 ]
-
-
-@described_enum("What happened in one audit-trail entry.", domain.EventKind)
-class DeploymentEventKind(Enum):
-    CREATED = "deployJob created the deployment."
-    ACTIVATED = "The rollout finished; serving."
-    PAUSED = "A user paused it."
-    RESUMED = "A user resumed it."
-    FAILED = "The rollout failed."
-    DELETED = "A user deleted it."
-    TRAFFIC_CHANGED = "Its share of the model's traffic changed; the message says from and to."
-    ALIAS_SET = "A model alias now points at it."
-    ALIAS_REMOVED = "A model alias no longer points at it."
-    ROLLOUT_STARTED = "A CANARY or LINEAR rollout of it started."
-    ROLLOUT_PROMOTED = "Its rollout held: it has all the model's traffic."
-    ROLLED_BACK = "Its rollout stopped (CRITICAL health, or the split set by hand); the message says why."
 
 
 @strawberry.type(description="One entry of a deployment's audit trail.")
@@ -65,13 +40,12 @@ class DeploymentEvent:
 
     @classmethod
     def from_row(cls, row: EventRow) -> "DeploymentEvent":
-        return cls(
+        return copied(
+            cls,
+            row,
             kind=DeploymentEventKind(row.kind),
             from_status=DeploymentStatus(row.from_status) if row.from_status else None,
             to_status=DeploymentStatus(row.to_status) if row.to_status else None,
-            actor=row.actor,
-            message=row.message,
-            at=row.at,
         )
 
 
@@ -184,17 +158,12 @@ class Deployment(Node):
         as_of: datetime | None = None,
         page: PageFigures | None = None,
     ) -> "Deployment":
-        return cls(
+        return copied(
+            cls,
+            row,
             id=strawberry.ID(ids.encode(resolvers.TYPE_NAME, row.id)),
             database_id=row.id,
-            model_name=row.model_name,
-            version=row.version,
             status=DeploymentStatus(row.status),
-            status_reason=row.status_reason,
-            endpoint=row.endpoint,
-            deployed_by=row.deployed_by,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
             model_size=ModelSize(row.model_size),
             _training_job_id=row.training_job_id,
             _row=row,

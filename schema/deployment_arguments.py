@@ -8,9 +8,9 @@ import strawberry
 import domain
 from resolvers import deployments as resolvers
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
-from schema.common import DeploymentStatus, ModelSize, described_enum, values_of
+from schema.common import values_of
 from schema.connection import arguments
-from schema.metrics import DeploymentHealth
+from schema.vocabulary import DeploymentHealth, DeploymentStatus, ModelSize, described_enum
 
 
 @strawberry.input(description="Deployments matching all given conditions.")

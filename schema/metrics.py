@@ -6,17 +6,9 @@ from typing import Annotated
 
 import strawberry
 
-import domain
 from resolvers.metric_records import MetricsRecord, SeriesRecord, StatsRecord
-from schema.common import DeploymentStatus, described_enum
-
-
-@described_enum("How a deployment is doing, by the thresholds in the README.", domain.Health)
-class DeploymentHealth(Enum):
-    HEALTHY = "Every figure within its threshold."
-    WARNING = "A figure past its warning threshold."
-    CRITICAL = "A figure past its critical threshold."
-    NO_TRAFFIC = "Not serving traffic: deploying, paused or failed"
+from schema.common import copied
+from schema.vocabulary import DeploymentHealth, DeploymentStatus, described_enum
 
 
 @described_enum("Time span of a metrics history.")
@@ -78,23 +70,16 @@ class InferenceMetrics:
 
     @classmethod
     def of(cls, r: MetricsRecord) -> "InferenceMetrics":
-        return cls(
-            as_of=r.as_of,
-            window_seconds=r.window_seconds,
-            next_update_at=r.next_update_at,
-            request_volume=r.request_volume,
-            request_count=r.request_count,
-            error_count=r.error_count,
+        return copied(
+            cls,
+            r,
             p50_latency=r.p50,
             p95_latency=r.p95,
             p99_latency=r.p99,
-            error_rate=r.error_rate,
-            success_rate=r.success_rate,
             time_to_first_token_p50=r.ttft_p50,
             time_to_first_token_p95=r.ttft_p95,
             output_tokens_per_second=r.tokens_per_second,
             replicas=round(r.replicas),
-            utilization=r.utilization,
         )
 
 
@@ -134,25 +119,20 @@ class MetricsSeries:
 
     @classmethod
     def of(cls, r: SeriesRecord) -> "MetricsSeries":
-        return cls(
-            range=MetricsRange(r.range),
-            step_seconds=r.step_seconds,
-            points=[
-                MetricsPoint(
-                    timestamp=p.as_of,
-                    request_volume=p.request_volume,
-                    p50_latency=p.p50,
-                    p95_latency=p.p95,
-                    p99_latency=p.p99,
-                    error_rate=p.error_rate,
-                    time_to_first_token_p50=p.ttft_p50,
-                    output_tokens_per_second=p.tokens_per_second,
-                    replicas=p.replicas,
-                    utilization=p.utilization,
-                )
-                for p in r.points
-            ],
-        )
+        points = [
+            copied(
+                MetricsPoint,
+                p,
+                timestamp=p.as_of,
+                p50_latency=p.p50,
+                p95_latency=p.p95,
+                p99_latency=p.p99,
+                time_to_first_token_p50=p.ttft_p50,
+                output_tokens_per_second=p.tokens_per_second,
+            )
+            for p in r.points
+        ]
+        return cls(range=MetricsRange(r.range), step_seconds=r.step_seconds, points=points)
 
 
 @strawberry.type(description="Deployments in one status.")
@@ -187,14 +167,10 @@ class DeploymentStats:
 
     @classmethod
     def of(cls, r: StatsRecord) -> "DeploymentStats":
-        return cls(
-            as_of=r.as_of,
-            window_seconds=r.window_seconds,
-            next_update_at=r.next_update_at,
-            total=r.total,
+        return copied(
+            cls,
+            r,
             by_status=[StatusCount(status=DeploymentStatus(s), count=n) for s, n in r.by_status],
             by_health=[HealthCount(health=DeploymentHealth(h), count=n) for h, n in r.by_health],
-            total_request_volume=r.total_request_volume,
             p95_latency=r.p95,
-            error_rate=r.error_rate,
         )

@@ -11,16 +11,12 @@ from resolvers import models as resolvers
 from resolvers import rollouts
 from resolvers.deployments import Deployments
 from resolvers.models import ModelRecord
-from schema.common import (
-    ModelSize,
-    Node,
-    described_enum,
-    values_of,
-)
+from schema.common import Node, values_of
 from schema.connection import Connection, arguments, listing, paged
 from schema.deployment import Deployment, DeploymentConnection
 from schema.deployment_arguments import DEPLOYMENTS
 from schema.metrics import DEFAULT_RANGE, AsOf, InferenceMetrics, MetricsSeries, Range, span_of
+from schema.vocabulary import ModelSize, RolloutState, RolloutStrategy, described_enum
 
 SplitAsOf = Annotated[
     datetime | None, strawberry.argument(description="Instant the split is for (default: now).")
@@ -44,20 +40,6 @@ class ModelAlias:
     deployment: Deployment = strawberry.field(description="The version it points at.")
     updated_at: datetime = strawberry.field(description="When it was last set.")
     updated_by: str = strawberry.field(description="Who last set it.")
-
-
-@described_enum("How a new version takes its model's traffic.", domain.RolloutStrategy)
-class RolloutStrategy(Enum):
-    ALL_AT_ONCE = "The new version takes all traffic at once."
-    CANARY = "The new version takes `percent`, bakes, then takes all."
-    LINEAR = "The new version gains `percent` per step, baking after each, until it has all."
-
-
-@described_enum("Where a rollout is.", domain.RolloutState)
-class RolloutState(Enum):
-    BAKING = "Holding its current share while its health is watched."
-    PROMOTED = "Finished: the version has all the traffic."
-    ROLLED_BACK = "Stopped: the split is back to what it was before the rollout."
 
 
 @strawberry.type(

@@ -15,7 +15,7 @@ from resolvers.context import Context
 from resolvers.deployments import Deployments
 from resolvers.models import Models
 from resolvers.training_jobs import TrainingJobs
-from schema.common import BaseModel, GlobalId, ModelSize, Node
+from schema.common import BaseModel, GlobalId, Node
 from schema.connection import listing
 from schema.deployment import Deployment, DeploymentConnection
 from schema.deployment_arguments import DEPLOYMENTS
@@ -23,6 +23,7 @@ from schema.metrics import DeploymentStats
 from schema.model import MODELS, Model, ModelConnection
 from schema.permissions import GUARDED
 from schema.training_job import TRAINING_JOBS, TrainingJob, TrainingJobConnection
+from schema.vocabulary import ModelSize
 
 N = TypeVar("N")
 R = TypeVar("R")

@@ -4,8 +4,9 @@ import strawberry
 
 from domain import RolloutStrategy as Strategy
 from resolvers.rollouts import Spec
-from schema.model import Model, RolloutStrategy
+from schema.model import Model
 from schema.payload import Payload, payload
+from schema.vocabulary import RolloutStrategy
 
 
 @strawberry.input(description="How a version takes its model's traffic.")

@@ -13,24 +13,11 @@ from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training_progress
 from resolvers import training_jobs as resolvers
 from resolvers.deployments import Deployments
-from schema.common import (
-    ModelSize,
-    Node,
-    described_enum,
-    values_of,
-)
+from schema.common import Node, copied, values_of
 from schema.connection import Connection, arguments, listing, paged
 from schema.deployment import DeploymentConnection
 from schema.deployment_arguments import DEPLOYMENTS
-
-
-@described_enum("Lifecycle of a training job.", domain.JobStatus)
-class TrainingJobStatus(Enum):
-    QUEUED = "Waiting for a GPU."
-    RUNNING = "Training."
-    COMPLETE = "Finished; deployable."
-    FAILED = "Stopped by an error; see statusReason."
-    CANCELLED = "Stopped by a user."
+from schema.vocabulary import ModelSize, TrainingJobStatus, described_enum
 
 
 @strawberry.type(description="Fine-tuning settings of a training job.")
@@ -108,28 +95,16 @@ class TrainingJob(Node):
 
     @classmethod
     def from_row(cls, row: TrainingJobRow) -> "TrainingJob":
-        return cls(
+        return copied(
+            cls,
+            row,
             id=strawberry.ID(ids.encode(resolvers.TYPE_NAME, row.id)),
             database_id=row.id,
-            model_name=row.model_name,
-            base_model=row.base_model,
-            parameter_count=row.parameter_count,
             model_size=ModelSize(row.model_size),
-            dataset=row.dataset,
-            hyperparameters=Hyperparameters(
-                learning_rate=row.learning_rate,
-                epochs=row.epochs,
-                batch_size=row.batch_size,
-                lora_rank=row.lora_rank,
-            ),
+            hyperparameters=copied(Hyperparameters, row),
             status=TrainingJobStatus(row.status),
-            status_reason=row.status_reason,
-            _row=row,
-            final_loss=row.final_loss,
-            created_at=row.created_at,
-            started_at=row.started_at,
-            completed_at=row.completed_at,
             deployable=training_progress.deployable(row),
+            _row=row,
         )
 
 

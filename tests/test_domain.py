@@ -10,7 +10,7 @@ import pytest
 
 import domain
 from domain import MOVES, By, Code, DeploymentStatus, Move
-from schema.common import described_enum
+from schema.vocabulary import described_enum
 from tests.support import Api, Clock, make_deployment, make_job, running_api
 
 MUTATION_OF = {
