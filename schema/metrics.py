@@ -37,6 +37,7 @@ def span_of(range_: MetricsRange | None) -> str:
 
 @strawberry.type(description="Inference statistics of one deployment over one aggregation window.")
 class InferenceMetrics:
+    # Attributes are named as MetricsRecord's, which of() copies; `name` publishes the others' names.
     as_of: datetime = strawberry.field(description="Start of the window these figures describe.")
     window_seconds: int = strawberry.field(description="Length of the window in seconds.")
     next_update_at: datetime = strawberry.field(
@@ -45,23 +46,32 @@ class InferenceMetrics:
     request_volume: float = strawberry.field(description="Requests per second, 0 when not serving.")
     request_count: int = strawberry.field(description="Requests in the window.")
     error_count: int = strawberry.field(description="Failed requests in the window.")
-    p50_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
-    p95_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
-    p99_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
+    p50: float | None = strawberry.field(
+        name="p50Latency", description="Milliseconds; null when there was no traffic."
+    )
+    p95: float | None = strawberry.field(
+        name="p95Latency", description="Milliseconds; null when there was no traffic."
+    )
+    p99: float | None = strawberry.field(
+        name="p99Latency", description="Milliseconds; null when there was no traffic."
+    )
     error_rate: float | None = strawberry.field(
         description="Percent of requests that failed, 0-100; null when there was no traffic."
     )
     success_rate: float | None = strawberry.field(
         description="100 - errorRate; null when there was no traffic."
     )
-    time_to_first_token_p50: float | None = strawberry.field(
-        description="Median milliseconds from request to first output token; null when there was no traffic."
+    ttft_p50: float | None = strawberry.field(
+        name="timeToFirstTokenP50",
+        description="Median milliseconds from request to first output token; null when there was no traffic.",
     )
-    time_to_first_token_p95: float | None = strawberry.field(
-        description="95th percentile of time to first token, milliseconds; null when there was no traffic."
+    ttft_p95: float | None = strawberry.field(
+        name="timeToFirstTokenP95",
+        description="95th percentile of time to first token, milliseconds; null when there was no traffic.",
     )
-    output_tokens_per_second: float = strawberry.field(
-        description="Output tokens generated per second, all replicas together; 0 when not serving."
+    tokens_per_second: float = strawberry.field(
+        name="outputTokensPerSecond",
+        description="Output tokens generated per second, all replicas together; 0 when not serving.",
     )
     replicas: int = strawberry.field(description="Replicas serving in this window; 0 when not serving.")
     utilization: float | None = strawberry.field(
@@ -70,38 +80,33 @@ class InferenceMetrics:
 
     @classmethod
     def of(cls, r: MetricsRecord) -> "InferenceMetrics":
-        return copied(
-            cls,
-            r,
-            p50_latency=r.p50,
-            p95_latency=r.p95,
-            p99_latency=r.p99,
-            time_to_first_token_p50=r.ttft_p50,
-            time_to_first_token_p95=r.ttft_p95,
-            output_tokens_per_second=r.tokens_per_second,
-            replicas=round(r.replicas),
-        )
+        return copied(cls, r, replicas=round(r.replicas))
 
 
 @strawberry.type(description="One point of a metrics chart: the figures of one step.")
 class MetricsPoint:
-    timestamp: datetime = strawberry.field(description="Start of the step.")
+    # Attributes are named as a chart step's record (a MetricsRecord), which MetricsSeries.of copies.
+    as_of: datetime = strawberry.field(name="timestamp", description="Start of the step.")
     request_volume: float = strawberry.field(description="Mean requests per second over the step.")
-    p50_latency: float | None = strawberry.field(
-        description="Milliseconds: the median of the step's requests; null when there was no traffic."
+    p50: float | None = strawberry.field(
+        name="p50Latency",
+        description="Milliseconds: the median of the step's requests; null when there was no traffic.",
     )
-    p95_latency: float | None = strawberry.field(
-        description="Milliseconds: the 95th percentile of the step's requests; null when it had no traffic."
+    p95: float | None = strawberry.field(
+        name="p95Latency",
+        description="Milliseconds: the 95th percentile of the step's requests; null when it had no traffic.",
     )
-    p99_latency: float | None = strawberry.field(
-        description="Milliseconds: the 99th percentile of the step's requests; null when it had no traffic."
+    p99: float | None = strawberry.field(
+        name="p99Latency",
+        description="Milliseconds: the 99th percentile of the step's requests; null when it had no traffic.",
     )
     error_rate: float | None = strawberry.field(description="Percent; null when there was no traffic.")
-    time_to_first_token_p50: float | None = strawberry.field(
-        description="Median milliseconds to the first output token over the step; null without traffic."
+    ttft_p50: float | None = strawberry.field(
+        name="timeToFirstTokenP50",
+        description="Median milliseconds to the first output token over the step; null without traffic.",
     )
-    output_tokens_per_second: float = strawberry.field(
-        description="Mean output tokens per second over the step."
+    tokens_per_second: float = strawberry.field(
+        name="outputTokensPerSecond", description="Mean output tokens per second over the step."
     )
     replicas: float = strawberry.field(description="Mean replicas serving over the step.")
     utilization: float | None = strawberry.field(
@@ -119,19 +124,7 @@ class MetricsSeries:
 
     @classmethod
     def of(cls, r: SeriesRecord) -> "MetricsSeries":
-        points = [
-            copied(
-                MetricsPoint,
-                p,
-                timestamp=p.as_of,
-                p50_latency=p.p50,
-                p95_latency=p.p95,
-                p99_latency=p.p99,
-                time_to_first_token_p50=p.ttft_p50,
-                output_tokens_per_second=p.tokens_per_second,
-            )
-            for p in r.points
-        ]
+        points = [copied(MetricsPoint, p) for p in r.points]
         return cls(range=MetricsRange(r.range), step_seconds=r.step_seconds, points=points)
 
 
@@ -158,8 +151,9 @@ class DeploymentStats:
     by_status: list[StatusCount] = strawberry.field(description="Counts by status, every status listed.")
     by_health: list[HealthCount] = strawberry.field(description="Counts by health, every state listed.")
     total_request_volume: float = strawberry.field(description="Sum over deployments, requests/second.")
-    p95_latency: float | None = strawberry.field(
-        description="Request-weighted mean P95 over serving deployments; null when none serve."
+    p95: float | None = strawberry.field(
+        name="p95Latency",
+        description="Request-weighted mean P95 over serving deployments; null when none serve.",
     )
     error_rate: float | None = strawberry.field(
         description="Failed requests over all requests, percent; null when none serve."
@@ -172,5 +166,4 @@ class DeploymentStats:
             r,
             by_status=[StatusCount(status=DeploymentStatus(s), count=n) for s, n in r.by_status],
             by_health=[HealthCount(health=DeploymentHealth(h), count=n) for h, n in r.by_health],
-            p95_latency=r.p95,
         )
