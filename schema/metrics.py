@@ -35,14 +35,20 @@ def span_of(range_: MetricsRange | None) -> str:
     return (range_ or DEFAULT_RANGE).value
 
 
-@strawberry.type(description="Inference statistics of one deployment over one aggregation window.")
-class InferenceMetrics:
-    # Attributes are named as MetricsRecord's, which of() copies; `name` publishes the others' names.
+@strawberry.type
+class Window:
+    """The fields every window's figures start with (a WindowRecord's); not published on its own."""
+
     as_of: datetime = strawberry.field(description="Start of the window these figures describe.")
     window_seconds: int = strawberry.field(description="Length of the window in seconds.")
     next_update_at: datetime = strawberry.field(
         description="When the next window's figures become available; a hint for polling clients."
     )
+
+
+@strawberry.type(description="Inference statistics of one deployment over one aggregation window.")
+class InferenceMetrics(Window):
+    # Attributes are named as MetricsRecord's, which of() copies; `name` publishes the others' names.
     request_volume: float = strawberry.field(description="Requests per second, 0 when not serving.")
     request_count: int = strawberry.field(description="Requests in the window.")
     error_count: int = strawberry.field(description="Failed requests in the window.")
@@ -141,12 +147,7 @@ class HealthCount:
 
 
 @strawberry.type(description="Fleet-wide figures for the dashboard's summary cards.")
-class DeploymentStats:
-    as_of: datetime = strawberry.field(description="Start of the window these figures describe.")
-    window_seconds: int = strawberry.field(description="Length of the window in seconds.")
-    next_update_at: datetime = strawberry.field(
-        description="When the next window's figures become available; a hint for polling clients."
-    )
+class DeploymentStats(Window):
     total: int = strawberry.field(description="Live deployments.")
     by_status: list[StatusCount] = strawberry.field(description="Counts by status, every status listed.")
     by_health: list[HealthCount] = strawberry.field(description="Counts by health, every state listed.")
