@@ -9,6 +9,7 @@ import strawberry
 from resolvers import alias_mutations, mutations, rollout_mutations, split_mutations
 from resolvers.context import Context
 from resolvers.training_input import JobSpec
+from schema.connection import described
 from schema.deployment import Deployment
 from schema.payload import Deleted, Payload, deletion, payload
 from schema.permissions import GUARDED
@@ -25,6 +26,7 @@ from schema.training_job import TrainingJob
 
 _INPUT = strawberry.argument(description="The mutation's arguments.")
 In = TypeVar("In")  # a mutation's input type
+C = TypeVar("C", bound=type)
 
 
 @strawberry.input(description="Which job to deploy.")
@@ -35,14 +37,29 @@ class DeployJobInput:
     )
 
 
-@strawberry.input(description="Which deployment to change.")
-class DeploymentIdInput:
-    id: strawberry.ID = strawberry.field(description="Global ID of the deployment.")
+@strawberry.input
+class IdInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the object.")
 
 
-@strawberry.input(description="Which training job to change.")
-class TrainingJobIdInput:
-    id: strawberry.ID = strawberry.field(description="Global ID of the training job.")
+def id_input(what: str) -> Callable[[C], C]:
+    """Publish an `IdInput` subclass: the input of the mutations that change one `what` by its ID."""
+
+    def publish(cls: C) -> C:
+        published = strawberry.input(cls, description=f"Which {what} to change.")
+        return described(id=f"Global ID of the {what}.")(published)
+
+    return publish
+
+
+@id_input("deployment")
+class DeploymentIdInput(IdInput):
+    pass
+
+
+@id_input("training job")
+class TrainingJobIdInput(IdInput):
+    pass
 
 
 @strawberry.input(description="Fine-tuning settings of a new training job.")
