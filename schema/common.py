@@ -1,36 +1,30 @@
-"""Types shared by every entity: Node, PageInfo, ordering, model sizes, UserError."""
+"""Types shared by every entity: Node, PageInfo, ordering, UserError, base models; copied() fills a type
+from a row or record."""
 
-from collections.abc import Callable, Sequence
-from enum import Enum, StrEnum
+from collections.abc import Sequence
+from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
-from strawberry.types.enum import EnumValueDefinition
 
-import domain
-from domain import Code
 from resolvers.errors import UserError as UserErrorRow
 from resolvers.pagination import Connection
+from schema.vocabulary import ModelSize, UserErrorCode, described_enum
 
-E = TypeVar("E", bound=type[Enum])
 F = TypeVar("F", bound=Enum)
+T = TypeVar("T")
+
+_PLAIN_FIELDS: dict[type, tuple[str, ...]] = {}  # per strawberry type, its fields without a resolver
 
 
-def mirrors(source: type[StrEnum], *, subset: bool = False) -> Callable[[E], E]:
-    """Check at import that a GraphQL enum is `source` (or, with `subset`, some of it): the same
-    names in the same order, each valued by the domain member, so a typo cannot reach run time."""
-
-    def check(graphql_enum: E) -> E:
-        values = {
-            m.name: m.value.value if isinstance(m.value, EnumValueDefinition) else m.value
-            for m in graphql_enum
-        }
-        expected = [m.name for m in source if not subset or m.name in values]
-        if list(values) != expected or any(source[n] is not v for n, v in values.items()):
-            raise TypeError(f"{graphql_enum.__name__} does not mirror {source.__name__}: {list(values)}")
-        return graphql_enum
-
-    return check
+def copied(cls: type[T], source: object, **given: Any) -> T:
+    """An object of the strawberry type `cls` whose plain fields (no resolver) not `given` are read
+    from `source`'s attributes of the same names: a row or record's fields are not restated."""
+    names = _PLAIN_FIELDS.get(cls)
+    if names is None:
+        fields = cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
+        names = _PLAIN_FIELDS[cls] = tuple(f.python_name for f in fields if f.base_resolver is None)
+    return cls(**{name: getattr(source, name) for name in names if name not in given}, **given)
 
 
 @strawberry.interface(description="An object with a global ID, refetchable with `node(id)`.")
@@ -55,72 +49,19 @@ class PageInfo:
         )
 
 
-@strawberry.enum(description="Sort direction.")
+@described_enum("Sort direction.")
 class OrderDirection(Enum):
-    ASC = strawberry.enum_value("ASC", description="Smallest first; nulls last.")
-    DESC = strawberry.enum_value("DESC", description="Largest first; nulls last.")
+    ASC = "Smallest first; nulls last."
+    DESC = "Largest first; nulls last."
 
 
 @strawberry.input
 class Order(Generic[F]):
-    """One sort key of a listing; each listing subclasses it with its own field enum and description
-    (`class DeploymentOrder(Order[DeploymentOrderField])`), which keeps its published name."""
+    """One sort key of a listing; `arguments()` (schema/connection.py) publishes each listing's
+    subclass with its own field enum (`DeploymentOrder`, an `Order[DeploymentOrderField]`)."""
 
     field: F = strawberry.field(description="Field to sort by.")
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Sort direction.")
-
-
-@strawberry.enum(description="Size class of a model by parameter count.")
-@mirrors(domain.ModelSize)
-class ModelSize(Enum):
-    NANO = strawberry.enum_value(domain.ModelSize.NANO, description="Under 1B parameters")
-    SMALL = strawberry.enum_value(domain.ModelSize.SMALL, description="1B to under 7B parameters")
-    LARGE = strawberry.enum_value(domain.ModelSize.LARGE, description="7B parameters and over")
-
-
-@strawberry.enum(description="Lifecycle of a deployment.")
-@mirrors(domain.DeploymentStatus)
-class DeploymentStatus(Enum):
-    DEPLOYING = strawberry.enum_value(
-        domain.DeploymentStatus.DEPLOYING, description="Rolling out; not serving yet."
-    )
-    ACTIVE = strawberry.enum_value(domain.DeploymentStatus.ACTIVE, description="Serving traffic.")
-    PAUSED = strawberry.enum_value(
-        domain.DeploymentStatus.PAUSED, description="Stopped by a user; may be resumed."
-    )
-    FAILED = strawberry.enum_value(
-        domain.DeploymentStatus.FAILED, description="Rollout failed; see statusReason."
-    )
-
-
-@strawberry.enum(description="Why a mutation did not happen.")
-@mirrors(Code, subset=True)
-class UserErrorCode(Enum):
-    NOT_FOUND = strawberry.enum_value(Code.NOT_FOUND, description="No such object (or it was deleted).")
-    INVALID_ID = strawberry.enum_value(Code.INVALID_ID, description="The ID is malformed or of another type.")
-    INVALID_INPUT = strawberry.enum_value(Code.INVALID_INPUT, description="An input value is out of bounds.")
-    JOB_NOT_COMPLETE = strawberry.enum_value(
-        Code.JOB_NOT_COMPLETE, description="Only COMPLETE jobs can be deployed."
-    )
-    INVALID_TRANSITION = strawberry.enum_value(
-        Code.INVALID_TRANSITION, description="The object's status does not allow this change."
-    )
-    HAS_DEPLOYMENTS = strawberry.enum_value(
-        Code.HAS_DEPLOYMENTS, description="Deployments still reference this training job."
-    )
-    CONFLICT = strawberry.enum_value(Code.CONFLICT, description="A concurrent change won; retry.")
-    INVALID_SPLIT = strawberry.enum_value(
-        Code.INVALID_SPLIT,
-        description=(
-            "Traffic shares that do not sum to 100 or name a version that is not ACTIVE in the model."
-        ),
-    )
-    PROTECTED = strawberry.enum_value(
-        Code.PROTECTED, description="The version has an alias: remove the alias first."
-    )
-    ROLLOUT_IN_PROGRESS = strawberry.enum_value(
-        Code.ROLLOUT_IN_PROGRESS, description="Another rollout of the model is baking."
-    )
 
 
 @strawberry.type(description="An expected failure of a mutation; nothing was changed.")

@@ -10,14 +10,16 @@ import copy
 import inspect
 import types
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, ClassVar, Generic, Self, TypeVar, get_args
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar, get_args
 
 import strawberry
 from strawberry.annotation import StrawberryAnnotation
 
 from resolvers.pagination import Connection as Rows
 from resolvers.pagination import Listing, PageArgs
-from schema.common import After, Before, First, Last, PageInfo, order_keys
+from schema.common import After, Before, First, Last, Order, PageInfo, order_keys
 
 T = TypeVar("T")
 C = TypeVar("C", bound=type)
@@ -129,13 +131,42 @@ def described(
 _PAGING = (("first", First), ("after", After), ("last", Last), ("before", Before))
 
 
+@dataclass(frozen=True)
+class Arguments:
+    """A listing's own arguments (`filter`, `orderBy`: annotated types) and how its filter input
+    becomes the resolvers' filter; every connection field of that listing takes them."""
+
+    filter: Any
+    order_by: Any
+    to_filter: Callable[[Any], Any]  # of a filter input; null is the input with nothing set
+    filter_input: type
+
+
+def arguments(
+    many: str, filter_input: type, fields: type[Enum], to_filter: Callable[[Any], Any], *, counted: str = ""
+) -> Arguments:
+    """The `filter` and `orderBy` arguments of a listing of `many` ("training jobs"; its conditions
+    say `counted`, default `many`), and its sort key `<Fields minus "Field">`: an `Order[fields]`."""
+    order = types.new_class(fields.__name__.removesuffix("Field"), (Order[fields],))  # type: ignore[valid-type]
+    order.__module__ = fields.__module__
+    order = strawberry.input(order, description=f"One sort key for {many}.")
+    return Arguments(
+        Annotated[
+            filter_input | None,
+            strawberry.argument(description=f"Only {counted or many} matching all conditions."),
+        ],
+        Annotated[list[order] | None, strawberry.argument(description="Sort keys, most significant first.")],  # type: ignore[valid-type]
+        to_filter,
+        filter_input,
+    )
+
+
 def listing(
-    filter_arg: Any, order_arg: Any, to_filter: Callable[[Any], Any], **extra: Any
+    own: Arguments, **extra: Any
 ) -> Callable[[Callable[..., Awaitable[R]]], Callable[..., Awaitable[R]]]:
     """A connection field's resolver `(self, info, args: Listing, **extra)` served with the
-    arguments every listing takes: first, after, last, before, filter (`filter_arg`, made the
-    listing's by `to_filter`), orderBy (`order_arg`), then `extra` (name: annotated type, each
-    defaulting to None)."""
+    arguments every listing takes: first, after, last, before, then the listing's `own` filter and
+    orderBy, then `extra` (name: annotated type, each defaulting to None)."""
 
     def serve(resolve: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
         async def resolver(
@@ -149,10 +180,11 @@ def listing(
             order_by: Any = None,
             **rest: Any,
         ) -> R:
-            args = Listing(to_filter(filter), order_keys(order_by), PageArgs(first, after, last, before))
+            flt = own.to_filter(own.filter_input() if filter is None else filter)
+            args = Listing(flt, order_keys(order_by), PageArgs(first, after, last, before))
             return await resolve(self, info, args, **rest)
 
-        named = (*_PAGING, ("filter", filter_arg), ("order_by", order_arg), *extra.items())
+        named = (*_PAGING, ("filter", own.filter), ("order_by", own.order_by), *extra.items())
         resolver.__name__ = resolve.__name__
         resolver.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # what strawberry reads
             [

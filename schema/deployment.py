@@ -1,12 +1,10 @@
 """Deployment, its audit trail, and its connection, filter and order."""
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 
-import domain
 from db.deployments import DeploymentView
 from db.models import Deployment as DeploymentRow
 from db.models import DeploymentEvent as EventRow
@@ -17,51 +15,18 @@ from resolvers import traffic as traffic_resolvers
 from resolvers import training_jobs as job_resolvers
 from resolvers.metrics import PageFigures
 from resolvers.pagination import Connection as Rows
-from schema.common import DeploymentStatus, ModelSize, Node, mirrors
+from schema.common import Node, copied
 from schema.connection import Connection, paged
 from schema.leaves import quick
-from schema.metrics import DeploymentHealth, InferenceMetrics, MetricsRange, MetricsSeries
+from schema.metrics import DEFAULT_RANGE, AsOf, InferenceMetrics, MetricsSeries, Range, span_of
+from schema.vocabulary import DeploymentEventKind, DeploymentHealth, DeploymentStatus, ModelSize
 
 # The two types above this module, by name: they import it (their `deployments`), it never imports them.
 _TRAINING_JOB: strawberry.LazyType[str, str] = strawberry.LazyType("TrainingJob", "schema.training_job")
 _MODEL: strawberry.LazyType[str, str] = strawberry.LazyType("Model", "schema.model")
-AsOf = Annotated[
-    datetime | None,
-    strawberry.argument(description="Instant the figures are for (default: the request's clock)."),
+ShareAsOf = Annotated[
+    datetime | None, strawberry.argument(description="Instant the share is for (default: now).")
 ]
-
-
-@strawberry.enum(description="What happened in one audit-trail entry.")
-@mirrors(domain.EventKind)
-class DeploymentEventKind(Enum):
-    CREATED = strawberry.enum_value(domain.EventKind.CREATED, description="deployJob created the deployment.")
-    ACTIVATED = strawberry.enum_value(
-        domain.EventKind.ACTIVATED, description="The rollout finished; serving."
-    )
-    PAUSED = strawberry.enum_value(domain.EventKind.PAUSED, description="A user paused it.")
-    RESUMED = strawberry.enum_value(domain.EventKind.RESUMED, description="A user resumed it.")
-    FAILED = strawberry.enum_value(domain.EventKind.FAILED, description="The rollout failed.")
-    DELETED = strawberry.enum_value(domain.EventKind.DELETED, description="A user deleted it.")
-    TRAFFIC_CHANGED = strawberry.enum_value(
-        domain.EventKind.TRAFFIC_CHANGED,
-        description="Its share of the model's traffic changed; the message says from and to.",
-    )
-    ALIAS_SET = strawberry.enum_value(
-        domain.EventKind.ALIAS_SET, description="A model alias now points at it."
-    )
-    ALIAS_REMOVED = strawberry.enum_value(
-        domain.EventKind.ALIAS_REMOVED, description="A model alias no longer points at it."
-    )
-    ROLLOUT_STARTED = strawberry.enum_value(
-        domain.EventKind.ROLLOUT_STARTED, description="A CANARY or LINEAR rollout of it started."
-    )
-    ROLLOUT_PROMOTED = strawberry.enum_value(
-        domain.EventKind.ROLLOUT_PROMOTED, description="Its rollout held: it has all the model's traffic."
-    )
-    ROLLED_BACK = strawberry.enum_value(
-        domain.EventKind.ROLLED_BACK,
-        description="Its rollout stopped (CRITICAL health, or the split set by hand); the message says why.",
-    )
 
 
 @strawberry.type(description="One entry of a deployment's audit trail.")
@@ -75,19 +40,17 @@ class DeploymentEvent:
 
     @classmethod
     def from_row(cls, row: EventRow) -> "DeploymentEvent":
-        return cls(
+        return copied(
+            cls,
+            row,
             kind=DeploymentEventKind(row.kind),
             from_status=DeploymentStatus(row.from_status) if row.from_status else None,
             to_status=DeploymentStatus(row.to_status) if row.to_status else None,
-            actor=row.actor,
-            message=row.message,
-            at=row.at,
         )
 
 
 @strawberry.type(description="A version of a model serving (or about to serve) inference requests.")
 class Deployment(Node):
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
     database_id: int = strawberry.field(description="Row id in the database.")
     model_name: str = strawberry.field(description="Name of the deployed model.")
     version: str = strawberry.field(
@@ -130,15 +93,9 @@ class Deployment(Node):
 
     @strawberry.field(description="Chart-ready history ending with the window that holds asOf.")
     async def metrics_history(
-        self,
-        info: strawberry.Info,
-        range_: Annotated[
-            MetricsRange | None,
-            strawberry.argument(name="range", description="Span and resolution of the series."),
-        ] = MetricsRange.LAST_24_HOURS,
-        as_of: AsOf = None,
+        self, info: strawberry.Info, range_: Range = DEFAULT_RANGE, as_of: AsOf = None
     ) -> MetricsSeries:
-        span = (range_ or MetricsRange.LAST_24_HOURS).value
+        span = span_of(range_)
         return MetricsSeries.of(
             await resolvers.history(info.context, self.database_id, span, self._as_of, as_of)
         )
@@ -157,13 +114,7 @@ class Deployment(Node):
     @strawberry.field(
         description="Share of its model's traffic this version receives, 0-100, at asOf (default now)."
     )
-    async def traffic_percent(
-        self,
-        info: strawberry.Info,
-        as_of: Annotated[
-            datetime | None, strawberry.argument(description="Instant the share is for (default: now).")
-        ] = None,
-    ) -> float:
+    async def traffic_percent(self, info: strawberry.Info, as_of: ShareAsOf = None) -> float:
         return await traffic_resolvers.traffic_percent(info.context, self._row, as_of)
 
     @strawberry.field(
@@ -207,17 +158,12 @@ class Deployment(Node):
         as_of: datetime | None = None,
         page: PageFigures | None = None,
     ) -> "Deployment":
-        return cls(
+        return copied(
+            cls,
+            row,
             id=strawberry.ID(ids.encode(resolvers.TYPE_NAME, row.id)),
             database_id=row.id,
-            model_name=row.model_name,
-            version=row.version,
             status=DeploymentStatus(row.status),
-            status_reason=row.status_reason,
-            endpoint=row.endpoint,
-            deployed_by=row.deployed_by,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
             model_size=ModelSize(row.model_size),
             _training_job_id=row.training_job_id,
             _row=row,

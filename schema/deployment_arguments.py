@@ -2,15 +2,15 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
 
 import strawberry
 
 import domain
 from resolvers import deployments as resolvers
 from resolvers.listing import DeploymentFilter as DeploymentFilterSpec
-from schema.common import DeploymentStatus, ModelSize, Order, values_of
-from schema.metrics import DeploymentHealth
+from schema.common import values_of
+from schema.connection import arguments
+from schema.vocabulary import DeploymentHealth, DeploymentStatus, ModelSize, described_enum
 
 
 @strawberry.input(description="Deployments matching all given conditions.")
@@ -38,39 +38,21 @@ class DeploymentFilter:
     )
 
 
-@strawberry.enum(description="Sortable fields of deployments.")
+@described_enum("Sortable fields of deployments.")
 class DeploymentOrderField(Enum):
-    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Creation time.")
-    UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="Time of the last status change.")
-    MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
-    VERSION = strawberry.enum_value("VERSION", description="Semantic order: v1.10.0 comes after v1.9.0")
-    STATUS = strawberry.enum_value(
-        "STATUS", description=f"Lifecycle order: {', '.join(domain.DEPLOYMENT_STATUSES)}."
-    )
-    REQUEST_VOLUME = strawberry.enum_value("REQUEST_VOLUME", description="Requests per second at asOf.")
-    P50_LATENCY = strawberry.enum_value("P50_LATENCY", description="P50 latency at asOf; no traffic last.")
-    P95_LATENCY = strawberry.enum_value("P95_LATENCY", description="P95 latency at asOf; no traffic last.")
-    P99_LATENCY = strawberry.enum_value("P99_LATENCY", description="P99 latency at asOf; no traffic last.")
-    ERROR_RATE = strawberry.enum_value("ERROR_RATE", description="Error rate at asOf; no traffic last.")
+    CREATED_AT = "Creation time."
+    UPDATED_AT = "Time of the last status change."
+    MODEL_NAME = "Model name."
+    VERSION = "Semantic order: v1.10.0 comes after v1.9.0"
+    STATUS = f"Lifecycle order: {', '.join(domain.DEPLOYMENT_STATUSES)}."
+    REQUEST_VOLUME = "Requests per second at asOf."
+    P50_LATENCY = "P50 latency at asOf; no traffic last."
+    P95_LATENCY = "P95 latency at asOf; no traffic last."
+    P99_LATENCY = "P99 latency at asOf; no traffic last."
+    ERROR_RATE = "Error rate at asOf; no traffic last."
 
 
-@strawberry.input(description="One sort key for deployments.")
-class DeploymentOrder(Order[DeploymentOrderField]):
-    pass
-
-
-# The `filter` and `orderBy` arguments, with their descriptions.
-DeploymentFilterArg = Annotated[
-    DeploymentFilter | None, strawberry.argument(description="Only deployments matching all conditions.")
-]
-DeploymentOrderArg = Annotated[
-    list[DeploymentOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-]
-
-
-def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
-    if flt is None:
-        return resolvers.deployment_filter()
+def to_filter(flt: DeploymentFilter) -> DeploymentFilterSpec:
     return resolvers.deployment_filter(
         statuses=values_of(flt.status),
         model_name=flt.model_name,
@@ -80,3 +62,6 @@ def to_filter(flt: DeploymentFilter | None) -> DeploymentFilterSpec:
         created_before=flt.created_before,
         health=values_of(flt.health),
     )
+
+
+DEPLOYMENTS = arguments("deployments", DeploymentFilter, DeploymentOrderField, to_filter)

@@ -2,62 +2,82 @@
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
-import domain
 from resolvers.metric_records import MetricsRecord, SeriesRecord, StatsRecord
-from schema.common import DeploymentStatus, mirrors
+from schema.common import copied
+from schema.vocabulary import DeploymentHealth, DeploymentStatus, described_enum
 
 
-@strawberry.enum(description="How a deployment is doing, by the thresholds in the README.")
-@mirrors(domain.Health)
-class DeploymentHealth(Enum):
-    HEALTHY = strawberry.enum_value(domain.Health.HEALTHY, description="Every figure within its threshold.")
-    WARNING = strawberry.enum_value(domain.Health.WARNING, description="A figure past its warning threshold.")
-    CRITICAL = strawberry.enum_value(
-        domain.Health.CRITICAL, description="A figure past its critical threshold."
-    )
-    NO_TRAFFIC = strawberry.enum_value(
-        domain.Health.NO_TRAFFIC, description="Not serving traffic: deploying, paused or failed"
-    )
-
-
-@strawberry.enum(description="Time span of a metrics history.")
+@described_enum("Time span of a metrics history.")
 class MetricsRange(Enum):
-    LAST_HOUR = strawberry.enum_value("LAST_HOUR", description="60 points, one per minute.")
-    LAST_24_HOURS = strawberry.enum_value("LAST_24_HOURS", description="96 points, one per 15 minutes.")
-    LAST_7_DAYS = strawberry.enum_value("LAST_7_DAYS", description="168 points, one per hour.")
-    LAST_30_DAYS = strawberry.enum_value("LAST_30_DAYS", description="120 points, one per 6 hours.")
+    LAST_HOUR = "60 points, one per minute."
+    LAST_24_HOURS = "96 points, one per 15 minutes."
+    LAST_7_DAYS = "168 points, one per hour."
+    LAST_30_DAYS = "120 points, one per 6 hours."
 
 
-@strawberry.type(description="Inference statistics of one deployment over one aggregation window.")
-class InferenceMetrics:
+# The arguments of the figures' fields (metrics, metricsHistory, health) on a deployment and a model.
+AsOf = Annotated[
+    datetime | None,
+    strawberry.argument(description="Instant the figures are for (default: the request's clock)."),
+]
+Range = Annotated[
+    MetricsRange | None, strawberry.argument(name="range", description="Span and resolution of the series.")
+]
+DEFAULT_RANGE = MetricsRange.LAST_24_HOURS
+
+
+def span_of(range_: MetricsRange | None) -> str:
+    """The span a `range` argument asks for (its name; the default when null)."""
+    return (range_ or DEFAULT_RANGE).value
+
+
+@strawberry.type
+class Window:
+    """The fields every window's figures start with (a WindowRecord's); not published on its own."""
+
     as_of: datetime = strawberry.field(description="Start of the window these figures describe.")
     window_seconds: int = strawberry.field(description="Length of the window in seconds.")
     next_update_at: datetime = strawberry.field(
         description="When the next window's figures become available; a hint for polling clients."
     )
+
+
+@strawberry.type(description="Inference statistics of one deployment over one aggregation window.")
+class InferenceMetrics(Window):
+    # Attributes are named as MetricsRecord's, which of() copies; `name` publishes the others' names.
     request_volume: float = strawberry.field(description="Requests per second, 0 when not serving.")
     request_count: int = strawberry.field(description="Requests in the window.")
     error_count: int = strawberry.field(description="Failed requests in the window.")
-    p50_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
-    p95_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
-    p99_latency: float | None = strawberry.field(description="Milliseconds; null when there was no traffic.")
+    p50: float | None = strawberry.field(
+        name="p50Latency", description="Milliseconds; null when there was no traffic."
+    )
+    p95: float | None = strawberry.field(
+        name="p95Latency", description="Milliseconds; null when there was no traffic."
+    )
+    p99: float | None = strawberry.field(
+        name="p99Latency", description="Milliseconds; null when there was no traffic."
+    )
     error_rate: float | None = strawberry.field(
         description="Percent of requests that failed, 0-100; null when there was no traffic."
     )
     success_rate: float | None = strawberry.field(
         description="100 - errorRate; null when there was no traffic."
     )
-    time_to_first_token_p50: float | None = strawberry.field(
-        description="Median milliseconds from request to first output token; null when there was no traffic."
+    ttft_p50: float | None = strawberry.field(
+        name="timeToFirstTokenP50",
+        description="Median milliseconds from request to first output token; null when there was no traffic.",
     )
-    time_to_first_token_p95: float | None = strawberry.field(
-        description="95th percentile of time to first token, milliseconds; null when there was no traffic."
+    ttft_p95: float | None = strawberry.field(
+        name="timeToFirstTokenP95",
+        description="95th percentile of time to first token, milliseconds; null when there was no traffic.",
     )
-    output_tokens_per_second: float = strawberry.field(
-        description="Output tokens generated per second, all replicas together; 0 when not serving."
+    tokens_per_second: float = strawberry.field(
+        name="outputTokensPerSecond",
+        description="Output tokens generated per second, all replicas together; 0 when not serving.",
     )
     replicas: int = strawberry.field(description="Replicas serving in this window; 0 when not serving.")
     utilization: float | None = strawberry.field(
@@ -66,45 +86,33 @@ class InferenceMetrics:
 
     @classmethod
     def of(cls, r: MetricsRecord) -> "InferenceMetrics":
-        return cls(
-            as_of=r.as_of,
-            window_seconds=r.window_seconds,
-            next_update_at=r.next_update_at,
-            request_volume=r.request_volume,
-            request_count=r.request_count,
-            error_count=r.error_count,
-            p50_latency=r.p50,
-            p95_latency=r.p95,
-            p99_latency=r.p99,
-            error_rate=r.error_rate,
-            success_rate=r.success_rate,
-            time_to_first_token_p50=r.ttft_p50,
-            time_to_first_token_p95=r.ttft_p95,
-            output_tokens_per_second=r.tokens_per_second,
-            replicas=round(r.replicas),
-            utilization=r.utilization,
-        )
+        return copied(cls, r, replicas=round(r.replicas))
 
 
 @strawberry.type(description="One point of a metrics chart: the figures of one step.")
 class MetricsPoint:
-    timestamp: datetime = strawberry.field(description="Start of the step.")
+    # Attributes are named as a chart step's record (a MetricsRecord), which MetricsSeries.of copies.
+    as_of: datetime = strawberry.field(name="timestamp", description="Start of the step.")
     request_volume: float = strawberry.field(description="Mean requests per second over the step.")
-    p50_latency: float | None = strawberry.field(
-        description="Milliseconds: the median of the step's requests; null when there was no traffic."
+    p50: float | None = strawberry.field(
+        name="p50Latency",
+        description="Milliseconds: the median of the step's requests; null when there was no traffic.",
     )
-    p95_latency: float | None = strawberry.field(
-        description="Milliseconds: the 95th percentile of the step's requests; null when it had no traffic."
+    p95: float | None = strawberry.field(
+        name="p95Latency",
+        description="Milliseconds: the 95th percentile of the step's requests; null when it had no traffic.",
     )
-    p99_latency: float | None = strawberry.field(
-        description="Milliseconds: the 99th percentile of the step's requests; null when it had no traffic."
+    p99: float | None = strawberry.field(
+        name="p99Latency",
+        description="Milliseconds: the 99th percentile of the step's requests; null when it had no traffic.",
     )
     error_rate: float | None = strawberry.field(description="Percent; null when there was no traffic.")
-    time_to_first_token_p50: float | None = strawberry.field(
-        description="Median milliseconds to the first output token over the step; null without traffic."
+    ttft_p50: float | None = strawberry.field(
+        name="timeToFirstTokenP50",
+        description="Median milliseconds to the first output token over the step; null without traffic.",
     )
-    output_tokens_per_second: float = strawberry.field(
-        description="Mean output tokens per second over the step."
+    tokens_per_second: float = strawberry.field(
+        name="outputTokensPerSecond", description="Mean output tokens per second over the step."
     )
     replicas: float = strawberry.field(description="Mean replicas serving over the step.")
     utilization: float | None = strawberry.field(
@@ -122,25 +130,8 @@ class MetricsSeries:
 
     @classmethod
     def of(cls, r: SeriesRecord) -> "MetricsSeries":
-        return cls(
-            range=MetricsRange(r.range),
-            step_seconds=r.step_seconds,
-            points=[
-                MetricsPoint(
-                    timestamp=p.as_of,
-                    request_volume=p.request_volume,
-                    p50_latency=p.p50,
-                    p95_latency=p.p95,
-                    p99_latency=p.p99,
-                    error_rate=p.error_rate,
-                    time_to_first_token_p50=p.ttft_p50,
-                    output_tokens_per_second=p.tokens_per_second,
-                    replicas=p.replicas,
-                    utilization=p.utilization,
-                )
-                for p in r.points
-            ],
-        )
+        points = [copied(MetricsPoint, p) for p in r.points]
+        return cls(range=MetricsRange(r.range), step_seconds=r.step_seconds, points=points)
 
 
 @strawberry.type(description="Deployments in one status.")
@@ -156,18 +147,14 @@ class HealthCount:
 
 
 @strawberry.type(description="Fleet-wide figures for the dashboard's summary cards.")
-class DeploymentStats:
-    as_of: datetime = strawberry.field(description="Start of the window these figures describe.")
-    window_seconds: int = strawberry.field(description="Length of the window in seconds.")
-    next_update_at: datetime = strawberry.field(
-        description="When the next window's figures become available; a hint for polling clients."
-    )
+class DeploymentStats(Window):
     total: int = strawberry.field(description="Live deployments.")
     by_status: list[StatusCount] = strawberry.field(description="Counts by status, every status listed.")
     by_health: list[HealthCount] = strawberry.field(description="Counts by health, every state listed.")
     total_request_volume: float = strawberry.field(description="Sum over deployments, requests/second.")
-    p95_latency: float | None = strawberry.field(
-        description="Request-weighted mean P95 over serving deployments; null when none serve."
+    p95: float | None = strawberry.field(
+        name="p95Latency",
+        description="Request-weighted mean P95 over serving deployments; null when none serve.",
     )
     error_rate: float | None = strawberry.field(
         description="Failed requests over all requests, percent; null when none serve."
@@ -175,14 +162,9 @@ class DeploymentStats:
 
     @classmethod
     def of(cls, r: StatsRecord) -> "DeploymentStats":
-        return cls(
-            as_of=r.as_of,
-            window_seconds=r.window_seconds,
-            next_update_at=r.next_update_at,
-            total=r.total,
+        return copied(
+            cls,
+            r,
             by_status=[StatusCount(status=DeploymentStatus(s), count=n) for s, n in r.by_status],
             by_health=[HealthCount(health=DeploymentHealth(h), count=n) for h, n in r.by_health],
-            total_request_volume=r.total_request_volume,
-            p95_latency=r.p95,
-            error_rate=r.error_rate,
         )

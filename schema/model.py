@@ -11,18 +11,16 @@ from resolvers import models as resolvers
 from resolvers import rollouts
 from resolvers.deployments import Deployments
 from resolvers.models import ModelRecord
-from schema.common import (
-    ModelSize,
-    Node,
-    Order,
-    mirrors,
-    values_of,
-)
-from schema.connection import Connection, listing, paged
-from schema.deployment import AsOf, Deployment, DeploymentConnection
-from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
-from schema.deployment_arguments import to_filter as deployment_filter
-from schema.metrics import InferenceMetrics, MetricsRange, MetricsSeries
+from schema.common import Node, values_of
+from schema.connection import Connection, arguments, listing, paged
+from schema.deployment import Deployment, DeploymentConnection
+from schema.deployment_arguments import DEPLOYMENTS
+from schema.metrics import DEFAULT_RANGE, AsOf, InferenceMetrics, MetricsSeries, Range, span_of
+from schema.vocabulary import ModelSize, RolloutState, RolloutStrategy, described_enum
+
+SplitAsOf = Annotated[
+    datetime | None, strawberry.argument(description="Instant the split is for (default: now).")
+]
 
 
 @strawberry.type(description="One version's share of its model's traffic.")
@@ -42,36 +40,6 @@ class ModelAlias:
     deployment: Deployment = strawberry.field(description="The version it points at.")
     updated_at: datetime = strawberry.field(description="When it was last set.")
     updated_by: str = strawberry.field(description="Who last set it.")
-
-
-@strawberry.enum(description="How a new version takes its model's traffic.")
-@mirrors(domain.RolloutStrategy)
-class RolloutStrategy(Enum):
-    ALL_AT_ONCE = strawberry.enum_value(
-        domain.RolloutStrategy.ALL_AT_ONCE, description="The new version takes all traffic at once."
-    )
-    CANARY = strawberry.enum_value(
-        domain.RolloutStrategy.CANARY, description="The new version takes `percent`, bakes, then takes all."
-    )
-    LINEAR = strawberry.enum_value(
-        domain.RolloutStrategy.LINEAR,
-        description="The new version gains `percent` per step, baking after each, until it has all.",
-    )
-
-
-@strawberry.enum(description="Where a rollout is.")
-@mirrors(domain.RolloutState)
-class RolloutState(Enum):
-    BAKING = strawberry.enum_value(
-        domain.RolloutState.BAKING, description="Holding its current share while its health is watched."
-    )
-    PROMOTED = strawberry.enum_value(
-        domain.RolloutState.PROMOTED, description="Finished: the version has all the traffic."
-    )
-    ROLLED_BACK = strawberry.enum_value(
-        domain.RolloutState.ROLLED_BACK,
-        description="Stopped: the split is back to what it was before the rollout.",
-    )
 
 
 @strawberry.type(
@@ -96,7 +64,6 @@ class Rollout:
     description="One model name: its versions, the traffic split between them, its aliases and its rollout."
 )
 class Model(Node):
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
     name: str = strawberry.field(description="The model name its versions share.")
     model_size: ModelSize = strawberry.field(description="Size class of its newest version.")
     endpoint: str = strawberry.field(
@@ -105,7 +72,7 @@ class Model(Node):
     _record: strawberry.Private[ModelRecord]
 
     @strawberry.field(description="Its versions (deployments). Default order: CREATED_AT DESC.")
-    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter)
+    @listing(DEPLOYMENTS)
     async def deployments(self, info: strawberry.Info, args: Deployments) -> DeploymentConnection:
         conn = await resolvers.model_deployments(info.context, self._record, args)
         return DeploymentConnection.of(conn)
@@ -116,13 +83,7 @@ class Model(Node):
             "sums to 100 while any version is ACTIVE."
         )
     )
-    async def traffic_split(
-        self,
-        info: strawberry.Info,
-        as_of: Annotated[
-            datetime | None, strawberry.argument(description="Instant the split is for (default: now).")
-        ] = None,
-    ) -> list[TrafficShare]:
+    async def traffic_split(self, info: strawberry.Info, as_of: SplitAsOf = None) -> list[TrafficShare]:
         split = await resolvers.traffic_split(info.context, self._record, as_of)
         return [TrafficShare(deployment=Deployment.from_row(row), percent=p) for row, p in split]
 
@@ -168,16 +129,9 @@ class Model(Node):
         description="Chart-ready history of its figures, ending with the window that holds asOf."
     )
     async def metrics_history(
-        self,
-        info: strawberry.Info,
-        range_: Annotated[
-            MetricsRange | None,
-            strawberry.argument(name="range", description="Span and resolution of the series."),
-        ] = MetricsRange.LAST_24_HOURS,
-        as_of: AsOf = None,
+        self, info: strawberry.Info, range_: Range = DEFAULT_RANGE, as_of: AsOf = None
     ) -> MetricsSeries:
-        span = str((range_ or MetricsRange.LAST_24_HOURS).value)  # the enum's value: its name
-        return MetricsSeries.of(await resolvers.history(info.context, self._record, span, as_of))
+        return MetricsSeries.of(await resolvers.history(info.context, self._record, span_of(range_), as_of))
 
     @classmethod
     def of(cls, record: ModelRecord) -> "Model":
@@ -200,25 +154,10 @@ class ModelFilter:
     )
 
 
-@strawberry.enum(description="Sortable fields of models.")
+@described_enum("Sortable fields of models.")
 class ModelOrderField(Enum):
-    NAME = strawberry.enum_value("NAME", description="Model name, by code point.")
-    REQUEST_VOLUME = strawberry.enum_value(
-        "REQUEST_VOLUME", description="Requests per second of all its versions together, now."
-    )
-
-
-@strawberry.input(description="One sort key for models.")
-class ModelOrder(Order[ModelOrderField]):
-    pass
-
-
-ModelFilterArg = Annotated[
-    ModelFilter | None, strawberry.argument(description="Only models matching all conditions.")
-]
-ModelOrderArg = Annotated[
-    list[ModelOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-]
+    NAME = "Model name, by code point."
+    REQUEST_VOLUME = "Requests per second of all its versions together, now."
 
 
 @paged("model", "models", node_of=Model.of)
@@ -226,7 +165,8 @@ class ModelConnection(Connection[Model]):
     pass
 
 
-def to_filter(flt: ModelFilter | None) -> resolvers.ModelFilter:
-    if flt is None:
-        return resolvers.model_filter()
+def to_filter(flt: ModelFilter) -> resolvers.ModelFilter:
     return resolvers.model_filter(name=flt.name, model_sizes=values_of(flt.model_size))
+
+
+MODELS = arguments("models", ModelFilter, ModelOrderField, to_filter)

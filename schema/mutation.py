@@ -1,11 +1,15 @@
 """The Mutation root: every mutation takes one `input` and returns a payload with `errors`."""
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
 from resolvers import alias_mutations, mutations, rollout_mutations, split_mutations
+from resolvers.context import Context
 from resolvers.training_input import JobSpec
+from schema.connection import described
 from schema.deployment import Deployment
 from schema.payload import Deleted, Payload, deletion, payload
 from schema.permissions import GUARDED
@@ -21,6 +25,8 @@ from schema.release_inputs import (
 from schema.training_job import TrainingJob
 
 _INPUT = strawberry.argument(description="The mutation's arguments.")
+In = TypeVar("In")  # a mutation's input type
+C = TypeVar("C", bound=type)
 
 
 @strawberry.input(description="Which job to deploy.")
@@ -31,14 +37,29 @@ class DeployJobInput:
     )
 
 
-@strawberry.input(description="Which deployment to change.")
-class DeploymentIdInput:
-    id: strawberry.ID = strawberry.field(description="Global ID of the deployment.")
+@strawberry.input
+class IdInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the object.")
 
 
-@strawberry.input(description="Which training job to change.")
-class TrainingJobIdInput:
-    id: strawberry.ID = strawberry.field(description="Global ID of the training job.")
+def id_input(what: str) -> Callable[[C], C]:
+    """Publish an `IdInput` subclass: the input of the mutations that change one `what` by its ID."""
+
+    def publish(cls: C) -> C:
+        published = strawberry.input(cls, description=f"Which {what} to change.")
+        return described(id=f"Global ID of the {what}.")(published)
+
+    return publish
+
+
+@id_input("deployment")
+class DeploymentIdInput(IdInput):
+    pass
+
+
+@id_input("training job")
+class TrainingJobIdInput(IdInput):
+    pass
 
 
 @strawberry.input(description="Fine-tuning settings of a new training job.")
@@ -57,6 +78,10 @@ class CreateTrainingJobInput:
     base_model: str = strawberry.field(description="Name of one of Query.baseModels.")
     dataset: str = strawberry.field(description="Dataset to train on (1-200 characters).")
     hyperparameters: HyperparametersInput = strawberry.field(description="Fine-tuning settings.")
+
+    def spec(self) -> JobSpec:
+        """The job asked for: these fields, and the hyperparameters' own."""
+        return JobSpec(self.model_name, self.base_model, self.dataset, **asdict(self.hyperparameters))
 
 
 @payload("deployment", "deployment", Deployment.from_row)
@@ -79,122 +104,92 @@ class DeleteTrainingJobPayload(Deleted):
     pass
 
 
+def mutation(
+    description: str,
+    input_type: type[In],
+    answer: type[Payload[Any] | Deleted],
+    run: Callable[[Context, In], Awaitable[mutations.Result[Any]]],
+) -> Any:
+    """A guarded mutation taking one `input` of `input_type`: `run` makes the change, its result is
+    published as the `answer` payload (the changed object, or the errors)."""
+
+    async def resolve(info: strawberry.Info, input: Annotated[input_type, _INPUT]) -> answer:  # type: ignore[valid-type]
+        return answer.of(await run(info.context, input))
+
+    return strawberry.mutation(resolver=resolve, permission_classes=GUARDED, description=description)
+
+
 @strawberry.type(description="Deploy, pause, resume and delete.")
 class Mutation:
-    @strawberry.mutation(
-        permission_classes=GUARDED,
-        description="Deploy a COMPLETE training job as the next version of its model.",
+    deploy_job = mutation(
+        "Deploy a COMPLETE training job as the next version of its model.",
+        DeployJobInput,
+        DeploymentPayload,
+        lambda ctx, i: mutations.deploy_job(ctx, i.job_id, i.rollout.spec() if i.rollout else None),
     )
-    async def deploy_job(
-        self, info: strawberry.Info, input: Annotated[DeployJobInput, _INPUT]
-    ) -> DeploymentPayload:
-        rollout = input.rollout.spec() if input.rollout is not None else None
-        return DeploymentPayload.of(await mutations.deploy_job(info.context, input.job_id, rollout))
-
-    @strawberry.mutation(permission_classes=GUARDED, description="ACTIVE -> PAUSED.")
-    async def pause_deployment(
-        self, info: strawberry.Info, input: Annotated[DeploymentIdInput, _INPUT]
-    ) -> DeploymentPayload:
-        return DeploymentPayload.of(await mutations.pause_deployment(info.context, input.id))
-
-    @strawberry.mutation(permission_classes=GUARDED, description="PAUSED -> ACTIVE.")
-    async def resume_deployment(
-        self, info: strawberry.Info, input: Annotated[DeploymentIdInput, _INPUT]
-    ) -> DeploymentPayload:
-        return DeploymentPayload.of(await mutations.resume_deployment(info.context, input.id))
-
-    @strawberry.mutation(
-        permission_classes=GUARDED, description="Only PAUSED or FAILED deployments can be deleted."
+    pause_deployment = mutation(
+        "ACTIVE -> PAUSED.",
+        DeploymentIdInput,
+        DeploymentPayload,
+        lambda ctx, i: mutations.pause_deployment(ctx, i.id),
     )
-    async def delete_deployment(
-        self, info: strawberry.Info, input: Annotated[DeploymentIdInput, _INPUT]
-    ) -> DeleteDeploymentPayload:
-        return DeleteDeploymentPayload.of_result(await mutations.delete_deployment(info.context, input.id))
-
-    @strawberry.mutation(
-        permission_classes=GUARDED, description="Queue a training job; it then runs and completes on its own."
+    resume_deployment = mutation(
+        "PAUSED -> ACTIVE.",
+        DeploymentIdInput,
+        DeploymentPayload,
+        lambda ctx, i: mutations.resume_deployment(ctx, i.id),
     )
-    async def create_training_job(
-        self, info: strawberry.Info, input: Annotated[CreateTrainingJobInput, _INPUT]
-    ) -> TrainingJobPayload:
-        hp = input.hyperparameters
-        spec = JobSpec(
-            model_name=input.model_name,
-            base_model=input.base_model,
-            dataset=input.dataset,
-            learning_rate=hp.learning_rate,
-            epochs=hp.epochs,
-            batch_size=hp.batch_size,
-            lora_rank=hp.lora_rank,
-        )
-        result = await mutations.create_training_job(info.context, spec)
-        return TrainingJobPayload.of(result)
-
-    @strawberry.mutation(permission_classes=GUARDED, description="QUEUED or RUNNING -> CANCELLED.")
-    async def cancel_training_job(
-        self, info: strawberry.Info, input: Annotated[TrainingJobIdInput, _INPUT]
-    ) -> TrainingJobPayload:
-        return TrainingJobPayload.of(await mutations.cancel_training_job(info.context, input.id))
-
-    @strawberry.mutation(
-        permission_classes=GUARDED,
-        description="Refused with HAS_DEPLOYMENTS while any deployment references the job.",
+    delete_deployment = mutation(
+        "Only PAUSED or FAILED deployments can be deleted.",
+        DeploymentIdInput,
+        DeleteDeploymentPayload,
+        lambda ctx, i: mutations.delete_deployment(ctx, i.id),
     )
-    async def delete_training_job(
-        self, info: strawberry.Info, input: Annotated[TrainingJobIdInput, _INPUT]
-    ) -> DeleteTrainingJobPayload:
-        return DeleteTrainingJobPayload.of_result(await mutations.delete_training_job(info.context, input.id))
-
-    @strawberry.mutation(
-        permission_classes=GUARDED,
-        description="Set the model's traffic shares between its ACTIVE versions; stops a baking rollout.",
+    create_training_job = mutation(
+        "Queue a training job; it then runs and completes on its own.",
+        CreateTrainingJobInput,
+        TrainingJobPayload,
+        lambda ctx, i: mutations.create_training_job(ctx, i.spec()),
     )
-    async def set_traffic_split(
-        self, info: strawberry.Info, input: Annotated[SetTrafficSplitInput, _INPUT]
-    ) -> ModelPayload:
-        shares = [(share.deployment_id, share.percent) for share in input.shares]
-        return ModelPayload.of(
-            await split_mutations.set_traffic_split(info.context, input.model_name, shares)
-        )
-
-    @strawberry.mutation(
-        permission_classes=GUARDED,
-        description="Roll out an ACTIVE version progressively, with automatic rollback on CRITICAL health.",
+    cancel_training_job = mutation(
+        "QUEUED or RUNNING -> CANCELLED.",
+        TrainingJobIdInput,
+        TrainingJobPayload,
+        lambda ctx, i: mutations.cancel_training_job(ctx, i.id),
     )
-    async def start_rollout(
-        self, info: strawberry.Info, input: Annotated[StartRolloutInput, _INPUT]
-    ) -> ModelPayload:
-        spec = input.rollout.spec()
-        return ModelPayload.of(await rollout_mutations.start_rollout(info.context, input.deployment_id, spec))
-
-    @strawberry.mutation(
-        permission_classes=GUARDED,
-        description=(
-            "Restore the traffic split in force before the model's last traffic change; "
-            "stops a baking rollout."
-        ),
+    delete_training_job = mutation(
+        "Refused with HAS_DEPLOYMENTS while any deployment references the job.",
+        TrainingJobIdInput,
+        DeleteTrainingJobPayload,
+        lambda ctx, i: mutations.delete_training_job(ctx, i.id),
     )
-    async def rollback_model(
-        self, info: strawberry.Info, input: Annotated[ModelNameInput, _INPUT]
-    ) -> ModelPayload:
-        return ModelPayload.of(await split_mutations.rollback_model(info.context, input.model_name))
-
-    @strawberry.mutation(
-        permission_classes=GUARDED,
-        description="Point a model alias at a version; an aliased version cannot be paused or deleted.",
+    set_traffic_split = mutation(
+        "Set the model's traffic shares between its ACTIVE versions; stops a baking rollout.",
+        SetTrafficSplitInput,
+        ModelPayload,
+        lambda ctx, i: split_mutations.set_traffic_split(ctx, i.model_name, i.pairs()),
     )
-    async def set_model_alias(
-        self, info: strawberry.Info, input: Annotated[SetModelAliasInput, _INPUT]
-    ) -> ModelPayload:
-        result = await alias_mutations.set_model_alias(
-            info.context, input.model_name, input.alias, input.deployment_id
-        )
-        return ModelPayload.of(result)
-
-    @strawberry.mutation(permission_classes=GUARDED, description="Remove a model alias.")
-    async def remove_model_alias(
-        self, info: strawberry.Info, input: Annotated[RemoveModelAliasInput, _INPUT]
-    ) -> ModelPayload:
-        return ModelPayload.of(
-            await alias_mutations.remove_model_alias(info.context, input.model_name, input.alias)
-        )
+    start_rollout = mutation(
+        "Roll out an ACTIVE version progressively, with automatic rollback on CRITICAL health.",
+        StartRolloutInput,
+        ModelPayload,
+        lambda ctx, i: rollout_mutations.start_rollout(ctx, i.deployment_id, i.rollout.spec()),
+    )
+    rollback_model = mutation(
+        "Restore the traffic split in force before the model's last traffic change; stops a baking rollout.",
+        ModelNameInput,
+        ModelPayload,
+        lambda ctx, i: split_mutations.rollback_model(ctx, i.model_name),
+    )
+    set_model_alias = mutation(
+        "Point a model alias at a version; an aliased version cannot be paused or deleted.",
+        SetModelAliasInput,
+        ModelPayload,
+        lambda ctx, i: alias_mutations.set_model_alias(ctx, i.model_name, i.alias, i.deployment_id),
+    )
+    remove_model_alias = mutation(
+        "Remove a model alias.",
+        RemoveModelAliasInput,
+        ModelPayload,
+        lambda ctx, i: alias_mutations.remove_model_alias(ctx, i.model_name, i.alias),
+    )

@@ -42,7 +42,7 @@ class Deleted:
     errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
 
     @classmethod
-    def of_result(cls, result: mutations.Result[str]) -> Self:
+    def of(cls, result: mutations.Result[str]) -> Self:
         deleted = strawberry.ID(result.value) if result.value is not None else None
         return cls(deleted_id=deleted, errors=[UserError.from_row(e) for e in result.errors])
 

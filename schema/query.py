@@ -1,7 +1,8 @@
 """The Query root."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -10,20 +11,22 @@ from resolvers import deployments as deployment_resolvers
 from resolvers import models as model_resolvers
 from resolvers import nodes as node_resolvers
 from resolvers import training_jobs as job_resolvers
+from resolvers.context import Context
 from resolvers.deployments import Deployments
 from resolvers.models import Models
 from resolvers.training_jobs import TrainingJobs
-from schema.common import BaseModel, GlobalId, ModelSize, Node
+from schema.common import BaseModel, GlobalId, Node
 from schema.connection import listing
 from schema.deployment import Deployment, DeploymentConnection
-from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
-from schema.deployment_arguments import to_filter as deployment_filter
+from schema.deployment_arguments import DEPLOYMENTS
 from schema.metrics import DeploymentStats
-from schema.model import Model, ModelConnection, ModelFilterArg, ModelOrderArg
-from schema.model import to_filter as model_filter
+from schema.model import MODELS, Model, ModelConnection
 from schema.permissions import GUARDED
-from schema.training_job import TrainingJob, TrainingJobConnection, TrainingJobFilterArg, TrainingJobOrderArg
-from schema.training_job import to_filter as job_filter
+from schema.training_job import TRAINING_JOBS, TrainingJob, TrainingJobConnection
+from schema.vocabulary import ModelSize
+
+N = TypeVar("N")
+R = TypeVar("R")
 
 
 def _node_of(found: tuple[str, object] | None) -> Node | None:
@@ -35,8 +38,27 @@ def _node_of(found: tuple[str, object] | None) -> Node | None:
     return Deployment.from_row(row) if type_name == "Deployment" else TrainingJob.from_row(row)  # type: ignore[arg-type]
 
 
+def _by_id(
+    what: str, node: type[N], get: Callable[[Context, str], Awaitable[R | None]], of: Callable[[R], N]
+) -> Any:
+    """A guarded root field: the `node` made by `of` from the row `get` finds by global ID, else null."""
+
+    async def resolve(info: strawberry.Info, id: GlobalId) -> node | None:  # type: ignore[valid-type]
+        row = await get(info.context, id)
+        return None if row is None else of(row)
+
+    return strawberry.field(
+        resolver=resolve,
+        permission_classes=GUARDED,
+        description=f"A {what} by global ID; null when it does not exist.",
+    )
+
+
 _METRICS_AS_OF = Annotated[
     datetime | None, strawberry.argument(description="Instant the metrics are for; default: now.")
+]
+_STATS_AS_OF = Annotated[
+    datetime | None, strawberry.argument(description="Instant the figures are for; default: now.")
 ]
 
 
@@ -68,33 +90,23 @@ class Query:
             for m in catalog.base_models()
         ]
 
-    @strawberry.field(
-        permission_classes=GUARDED, description="A training job by global ID; null when it does not exist."
-    )
-    async def training_job(self, info: strawberry.Info, id: GlobalId) -> TrainingJob | None:
-        row = await job_resolvers.get_job(info.context, id)
-        return None if row is None else TrainingJob.from_row(row)
+    training_job = _by_id("training job", TrainingJob, job_resolvers.get_job, TrainingJob.from_row)
 
     @strawberry.field(
         permission_classes=GUARDED, description="Training jobs. Default order: CREATED_AT DESC."
     )
-    @listing(TrainingJobFilterArg, TrainingJobOrderArg, job_filter)
+    @listing(TRAINING_JOBS)
     async def training_jobs(self, info: strawberry.Info, args: TrainingJobs) -> TrainingJobConnection:
         conn = await job_resolvers.list_jobs(info.context, args)
         return TrainingJobConnection.of(conn)
 
-    @strawberry.field(
-        permission_classes=GUARDED, description="A deployment by global ID; null when it does not exist."
-    )
-    async def deployment(self, info: strawberry.Info, id: GlobalId) -> Deployment | None:
-        row = await deployment_resolvers.get_deployment(info.context, id)
-        return None if row is None else Deployment.from_row(row)
+    deployment = _by_id("deployment", Deployment, deployment_resolvers.get_deployment, Deployment.from_row)
 
     @strawberry.field(
         permission_classes=GUARDED,
         description="Default order: CREATED_AT DESC. asOf pins the metrics used to sort, filter and show.",
     )
-    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter, as_of=_METRICS_AS_OF)
+    @listing(DEPLOYMENTS, as_of=_METRICS_AS_OF)
     async def deployments(
         self, info: strawberry.Info, args: Deployments, as_of: datetime | None = None
     ) -> DeploymentConnection:
@@ -104,13 +116,7 @@ class Query:
     @strawberry.field(
         permission_classes=GUARDED, description="Fleet-wide figures for the dashboard's summary cards."
     )
-    async def deployment_stats(
-        self,
-        info: strawberry.Info,
-        as_of: Annotated[
-            datetime | None, strawberry.argument(description="Instant the figures are for; default: now.")
-        ] = None,
-    ) -> DeploymentStats:
+    async def deployment_stats(self, info: strawberry.Info, as_of: _STATS_AS_OF = None) -> DeploymentStats:
         return DeploymentStats.of(await deployment_resolvers.fleet_stats(info.context, as_of))
 
     @strawberry.field(
@@ -125,7 +131,7 @@ class Query:
         return None if record is None else Model.of(record)
 
     @strawberry.field(permission_classes=GUARDED, description="Default order: NAME ASC.")
-    @listing(ModelFilterArg, ModelOrderArg, model_filter)
+    @listing(MODELS)
     async def models(self, info: strawberry.Info, args: Models) -> ModelConnection:
         conn = await model_resolvers.list_models(info.context, args)
         return ModelConnection.of(conn)

@@ -4,8 +4,9 @@ import strawberry
 
 from domain import RolloutStrategy as Strategy
 from resolvers.rollouts import Spec
-from schema.model import Model, RolloutStrategy
+from schema.model import Model
 from schema.payload import Payload, payload
+from schema.vocabulary import RolloutStrategy
 
 
 @strawberry.input(description="How a version takes its model's traffic.")
@@ -50,6 +51,10 @@ class SetTrafficSplitInput:
     shares: list[TrafficShareInput] = strawberry.field(
         description="Shares of ACTIVE versions of the model; they sum to 100; unlisted ACTIVE versions get 0."
     )
+
+    def pairs(self) -> list[tuple[str, float]]:
+        """The shares as (deployment global ID, percent)."""
+        return [(share.deployment_id, share.percent) for share in self.shares]
 
 
 @strawberry.input(description="Which model to change.")

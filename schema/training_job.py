@@ -13,29 +13,11 @@ from resolvers import deployments as deployment_resolvers
 from resolvers import ids, training_progress
 from resolvers import training_jobs as resolvers
 from resolvers.deployments import Deployments
-from schema.common import (
-    ModelSize,
-    Node,
-    Order,
-    mirrors,
-    values_of,
-)
-from schema.connection import Connection, listing, paged
+from schema.common import Node, copied, values_of
+from schema.connection import Connection, arguments, listing, paged
 from schema.deployment import DeploymentConnection
-from schema.deployment_arguments import DeploymentFilterArg, DeploymentOrderArg
-from schema.deployment_arguments import to_filter as deployment_filter
-
-
-@strawberry.enum(description="Lifecycle of a training job.")
-@mirrors(domain.JobStatus)
-class TrainingJobStatus(Enum):
-    QUEUED = strawberry.enum_value(domain.JobStatus.QUEUED, description="Waiting for a GPU.")
-    RUNNING = strawberry.enum_value(domain.JobStatus.RUNNING, description="Training.")
-    COMPLETE = strawberry.enum_value(domain.JobStatus.COMPLETE, description="Finished; deployable.")
-    FAILED = strawberry.enum_value(
-        domain.JobStatus.FAILED, description="Stopped by an error; see statusReason."
-    )
-    CANCELLED = strawberry.enum_value(domain.JobStatus.CANCELLED, description="Stopped by a user.")
+from schema.deployment_arguments import DEPLOYMENTS
+from schema.vocabulary import ModelSize, TrainingJobStatus, described_enum
 
 
 @strawberry.type(description="Fine-tuning settings of a training job.")
@@ -55,7 +37,6 @@ class LossPoint:
 
 @strawberry.type(description="A fine-tuning run of a base model on a dataset.")
 class TrainingJob(Node):
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
     database_id: int = strawberry.field(description="Row id in the database.")
     model_name: str = strawberry.field(
         description="Name of the model this job produces; deployments inherit it."
@@ -76,7 +57,7 @@ class TrainingJob(Node):
     deployable: bool = strawberry.field(description="True when the job is COMPLETE and may be deployed.")
 
     @strawberry.field(description="Deployments of this job's model built from this job.")
-    @listing(DeploymentFilterArg, DeploymentOrderArg, deployment_filter)
+    @listing(DEPLOYMENTS)
     async def deployments(self, info: strawberry.Info, args: Deployments) -> DeploymentConnection:
         conn = await deployment_resolvers.job_deployments(info.context, self.database_id, args)
         return DeploymentConnection.of(conn)
@@ -114,28 +95,16 @@ class TrainingJob(Node):
 
     @classmethod
     def from_row(cls, row: TrainingJobRow) -> "TrainingJob":
-        return cls(
+        return copied(
+            cls,
+            row,
             id=strawberry.ID(ids.encode(resolvers.TYPE_NAME, row.id)),
             database_id=row.id,
-            model_name=row.model_name,
-            base_model=row.base_model,
-            parameter_count=row.parameter_count,
             model_size=ModelSize(row.model_size),
-            dataset=row.dataset,
-            hyperparameters=Hyperparameters(
-                learning_rate=row.learning_rate,
-                epochs=row.epochs,
-                batch_size=row.batch_size,
-                lora_rank=row.lora_rank,
-            ),
+            hyperparameters=copied(Hyperparameters, row),
             status=TrainingJobStatus(row.status),
-            status_reason=row.status_reason,
-            _row=row,
-            final_loss=row.final_loss,
-            created_at=row.created_at,
-            started_at=row.started_at,
-            completed_at=row.completed_at,
             deployable=training_progress.deployable(row),
+            _row=row,
         )
 
 
@@ -152,28 +121,13 @@ class TrainingJobFilter:
     )
 
 
-@strawberry.enum(description="Sortable fields of training jobs.")
+@described_enum("Sortable fields of training jobs.")
 class TrainingJobOrderField(Enum):
-    CREATED_AT = strawberry.enum_value("CREATED_AT", description="Submission time.")
-    COMPLETED_AT = strawberry.enum_value("COMPLETED_AT", description="Finish time; unfinished jobs last.")
-    MODEL_NAME = strawberry.enum_value("MODEL_NAME", description="Model name.")
-    STATUS = strawberry.enum_value(
-        "STATUS", description=f"Lifecycle order: {', '.join(domain.JOB_STATUSES)}."
-    )
-    FINAL_LOSS = strawberry.enum_value("FINAL_LOSS", description="Final loss; jobs without one last.")
-
-
-@strawberry.input(description="One sort key for training jobs.")
-class TrainingJobOrder(Order[TrainingJobOrderField]):
-    pass
-
-
-TrainingJobFilterArg = Annotated[
-    TrainingJobFilter | None, strawberry.argument(description="Only jobs matching all conditions.")
-]
-TrainingJobOrderArg = Annotated[
-    list[TrainingJobOrder] | None, strawberry.argument(description="Sort keys, most significant first.")
-]
+    CREATED_AT = "Submission time."
+    COMPLETED_AT = "Finish time; unfinished jobs last."
+    MODEL_NAME = "Model name."
+    STATUS = f"Lifecycle order: {', '.join(domain.JOB_STATUSES)}."
+    FINAL_LOSS = "Final loss; jobs without one last."
 
 
 @paged("training job", "training jobs", counted="jobs", node_of=TrainingJob.from_row)
@@ -181,11 +135,12 @@ class TrainingJobConnection(Connection[TrainingJob]):
     pass
 
 
-def to_filter(flt: TrainingJobFilter | None) -> JobFilterSpec:
-    if flt is None:
-        return resolvers.job_filter()
+def to_filter(flt: TrainingJobFilter) -> JobFilterSpec:
     return resolvers.job_filter(
-        statuses=values_of(flt.status),
-        model_name=flt.model_name,
-        deployable=flt.deployable,
+        statuses=values_of(flt.status), model_name=flt.model_name, deployable=flt.deployable
     )
+
+
+TRAINING_JOBS = arguments(
+    "training jobs", TrainingJobFilter, TrainingJobOrderField, to_filter, counted="jobs"
+)
