@@ -17,7 +17,7 @@ from .draws import poisson
 from .episodes import ERRORS, SLOWDOWN, TRAFFIC_DROP, rollout_incidents
 from .fleet import Fleet, serving_and_start, share_of
 from .gather import Broadcast, RunGather, consecutive, gatherer
-from .incidents import incidents, own_at
+from .incidents import Incidents, incidents, own_at
 from .load import COLD_LATENCY, percentiles, queueing, replicas, timed_out
 from .pools import WindowTerms, window_terms
 from .profile import QUEUE_P50, QUEUE_SHAPE
@@ -109,6 +109,41 @@ def error_rate_percent(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
         return np.divide(rate, requests, out=rate)
 
 
+def _hit(
+    inc: Incidents,
+    rate: np.ndarray,
+    fraction: np.ndarray | None,
+    capacity: np.ndarray,
+    base: np.ndarray,
+    shape: np.ndarray,
+    error_fraction: np.ndarray,
+) -> np.ndarray | None:
+    """Apply the incidents to the pairs' figures in place; the version's fraction of the model's
+    requests returned (a new one if a traffic drop needs it).
+
+    A kind absent from the incidents is skipped: its factor would be 1 (its addend 0) for every
+    pair, which leaves the figures unchanged; most calls see no traffic drop, and then the
+    request counts need no rounding pass by a fraction either.
+    """
+    at, kind, level = inc.where, inc.kind, inc.level
+    drop = kind == TRAFFIC_DROP
+    if drop.any():
+        dropped = np.where(drop, 1.0 - 0.9 * level, 1.0).astype(np.float32)
+        rate[at] *= dropped
+        if fraction is None:
+            fraction = np.ones(rate.shape, dtype=np.float32)
+        fraction[at] *= dropped
+    slowdown = kind == SLOWDOWN
+    if slowdown.any():
+        capacity[at] *= np.where(slowdown, 1.0 - 0.8 * level, 1.0)
+    errors = kind == ERRORS
+    base[at] *= 1.0 + np.where(errors, 0.3, 0.6) * level
+    shape[at] += 0.25 * level
+    if errors.any():
+        error_fraction[at] += np.where(errors, 0.01 + 0.25 * level * level, 0.0)
+    return fraction
+
+
 def _simulate(
     fleet: Fleet,
     position: np.ndarray,
@@ -187,16 +222,7 @@ def _simulate(
         rollout_incidents(t, position, age, young),
     )
     if inc.where.size:
-        at, kind, level = inc.where, inc.kind, inc.level
-        dropped = np.where(kind == TRAFFIC_DROP, 1.0 - 0.9 * level, 1.0).astype(np.float32)
-        rate[at] *= dropped
-        if fraction is None:
-            fraction = np.ones(rate.shape, dtype=np.float32)
-        fraction[at] *= dropped
-        capacity[at] *= np.where(kind == SLOWDOWN, 1.0 - 0.8 * level, 1.0)
-        base[at] *= 1.0 + np.where(kind == ERRORS, 0.3, 0.6) * level
-        shape[at] += 0.25 * level
-        error_fraction[at] += np.where(kind == ERRORS, 0.01 + 0.25 * level * level, 0.0)
+        fraction = _hit(inc, rate, fraction, capacity, base, shape, error_fraction)
 
     rho = rate / capacity
     idle = np.flatnonzero(~serving)

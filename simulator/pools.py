@@ -19,6 +19,7 @@ from .episodes import (
     envelope,
     in_rows,
     kind_of,
+    run_pairs,
     start_offset,
 )
 from .fleet import Fleet
@@ -112,6 +113,31 @@ def _pool_of_table(
     return at[keep], terms.kind.take(b[keep]), level[keep]
 
 
+def _pool_of_segments(
+    pool: np.ndarray,
+    window: np.ndarray,
+    block: np.ndarray,
+    terms: WindowTerms,
+    segments: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, ...]:
+    """_pool_of_table for pairs in runs of one (deployment, block) (`segments`: their starts and
+    lengths): each run's pool and block tested once, not each pair's (a block of deployments x
+    windows has a few runs per deployment)."""
+    if terms.pool is None:
+        return NO_INCIDENTS
+    starts, lengths = segments
+    offset = block.take(starts) - terms.first_block
+    hit = np.flatnonzero(pool.take(starts) == terms.pool.take(offset))
+    if hit.size == 0:
+        return NO_INCIDENTS
+    counts = lengths.take(hit)
+    at = run_pairs(starts.take(hit), counts)
+    b = np.repeat(offset.take(hit), counts)
+    level = envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
+    keep = level > 0
+    return at[keep], terms.kind.take(b[keep]), level[keep]
+
+
 def _pool_members(fleet: Fleet, pool: int) -> np.ndarray:
     """Fleet positions (ascending) of the deployments in a pool, cached on the fleet."""
     members = fleet.cache.get("pool members")
@@ -157,4 +183,4 @@ def _pool(
     return at[keep], kind_of(slot(bits[keep], 4), drops=False), level[keep]
 
 
-pool, pool_of_table = _pool, _pool_of_table  # for simulator/incidents.py
+pool, pool_of_table, pool_of_segments = _pool, _pool_of_table, _pool_of_segments  # for simulator/incidents.py
