@@ -89,7 +89,7 @@ def poisson(mean: np.ndarray, u_slot: np.ndarray, out: np.ndarray | None = None)
     small = mean < SMALL_MEAN
     if 4 * int(np.count_nonzero(small)) < mean.size:  # mostly large means (request counts)
         draws = _normal_draw(mean, u_slot, out)
-        picked = np.flatnonzero(small)
+        picked = small.nonzero()[0]
         if picked.size:
             draws[picked] = _table_draw(mean[picked], u_slot[picked])
         return draws
@@ -97,7 +97,7 @@ def poisson(mean: np.ndarray, u_slot: np.ndarray, out: np.ndarray | None = None)
     if out is None:
         out = np.empty(mean.shape, dtype=np.int64)
     out[...] = _table_draw(mean, u_slot)
-    large = np.flatnonzero(mean >= SMALL_MEAN)
+    large = (mean >= SMALL_MEAN).nonzero()[0]
     if large.size:
         out[large] = _normal_draw(mean[large], u_slot[large])
     return out

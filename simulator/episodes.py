@@ -89,7 +89,7 @@ def rollout_incidents(traits: object, position: np.ndarray, age: np.ndarray, you
     pos = position.take(young)
     offset = age.take(young) - traits.rollout_start.take(pos)
     duration = traits.rollout_duration.take(pos)
-    inside = np.flatnonzero((offset >= 0) & (offset < duration))
+    inside = ((offset >= 0) & (offset < duration)).nonzero()[0]
     if inside.size == 0:
         return NO_INCIDENTS
     pos = pos.take(inside)

@@ -63,7 +63,7 @@ def own_at(fleet: Fleet, window: int) -> tuple[np.ndarray, ...]:
     """(at, kind, level) of the fleet's own incidents at one window (at: ascending positions)."""
     at, start, duration, amplitude, kind = _fleet_block(fleet, window >> BLOCK_BITS)
     level = envelope(window - start, duration) * amplitude
-    keep = np.flatnonzero(level > 0)
+    keep = (level > 0).nonzero()[0]
     return at[keep], kind[keep], level[keep]
 
 
@@ -78,12 +78,12 @@ def _own_starts(
     else:
         bits = hash_counter(key, _STREAM_OWN, block)
     draw = slot(bits, 0)
-    at = np.flatnonzero(draw < _OWN_MAX * proneness)
+    at = (draw < _OWN_MAX * proneness).nonzero()[0]
     bits = bits[at]
     duration = DURATIONS.take(slot(bits, 2))
     start = (block[at] << BLOCK_BITS) + start_offset(slot(bits, 1), duration)
     boost = np.minimum(load_factor(week_start[at], start) ** 1.5, _PEAK_BOOST_MAX)
-    accepted = np.flatnonzero(draw[at] < _OWN_MAX * proneness[at] * boost / _PEAK_BOOST_MAX)
+    accepted = (draw[at] < _OWN_MAX * proneness[at] * boost / _PEAK_BOOST_MAX).nonzero()[0]
     bits = bits[accepted]
     amplitude = UNIFORM.take(slot(bits, 4))
     return at[accepted], start[accepted], duration[accepted], amplitude, kind_of(slot(bits, 3))
@@ -108,7 +108,7 @@ def _segments(block: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """(starts, lengths) of the runs of pairs of one deployment in one block, given the runs of
     one deployment (`runs`: where they begin); None when the windows are out of order (short
     runs: pair by pair is cheaper)."""
-    block_change = np.flatnonzero(block[1:] != block[:-1]) + 1
+    block_change = (block[1:] != block[:-1]).nonzero()[0] + 1
     if block_change.size * 8 > block.size:
         return None
     if not block_change.size:

@@ -174,11 +174,11 @@ def _simulate(
     # The autoscaler sized replicas for the rate it saw: up after LAG_UP, down after LAG_DOWN.
     rate, seen = rate_factors(week_start, gather(t.noise_at), gather(t.drift_offset), w)
     rate *= gather(t.volume)
-    young = np.flatnonzero(age < RAMP_WINDOWS)
+    young = (age < RAMP_WINDOWS).nonzero()[0]
     # The model's traffic ramps up from the model's first activation (often this version's own).
     own_start = fleet.model_act_window is fleet.act_window
     model_age = age if own_start else w - gather(fleet.model_act_window)
-    ramping = young if own_start else np.flatnonzero(model_age < RAMP_WINDOWS)
+    ramping = young if own_start else (model_age < RAMP_WINDOWS).nonzero()[0]
     if ramping.size:
         rate[ramping] *= ramp(model_age[ramping])
     model_expected = rate * np.float32(WINDOW_SECONDS)  # the model's requests in the window
@@ -200,7 +200,7 @@ def _simulate(
     # Cold start: replicas become ready one by one over the first minutes after (re)start.
     since = w - start
     cold_windows = gather(t.cold_windows)
-    cold = np.flatnonzero(serving & (since < cold_windows))
+    cold = (serving & (since < cold_windows)).nonzero()[0]
     if cold.size:
         unready = 1.0 - (since[cold] + 1.0) / (cold_windows[cold] + 1.0)
         capacity[cold] *= 1.0 - unready
@@ -227,7 +227,7 @@ def _simulate(
         fraction = _hit(inc, rate, fraction, capacity, base, shape, error_fraction)
 
     rho = rate / capacity
-    idle = np.flatnonzero(~serving)
+    idle = (~serving).nonzero()[0]
     noise = hash_counter(key, _STREAM_NOISE, w)
     q = queueing(rho)
     p50_true = np.multiply(q, QUEUE_P50)
@@ -236,7 +236,7 @@ def _simulate(
     shape += QUEUE_SHAPE * np.sqrt(q)
     log50 = np.log(p50_true)
     # Beyond capacity the excess is shed; of the rest, the slowest hit the timeout.
-    overloaded = np.flatnonzero(rho > 1.0)
+    overloaded = (rho > 1.0).nonzero()[0]
     if overloaded.size:
         error_fraction[overloaded] += 1.0 - 1.0 / rho[overloaded]
     slow, share = timed_out(log50, shape)
@@ -263,7 +263,7 @@ def _simulate(
         np.divide(1.0, inv_sqrt, out=inv_sqrt)
     p50, p95, p99 = percentiles(log50, shape, gather(t.p99_bonus), inv_sqrt, z_slots, out[3:6])
 
-    no_requests = np.flatnonzero(count == 0)
+    no_requests = (count == 0).nonzero()[0]
     p50[no_requests] = np.nan
     p95[no_requests] = np.nan
     p99[no_requests] = np.nan
