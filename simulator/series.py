@@ -183,6 +183,29 @@ def mixture_percentiles(s: Metrics) -> tuple[np.ndarray, ...]:
     return p50, p95, p99, np.minimum(p50 * ttft_share, p50)
 
 
+def combined_figures(m: Metrics) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The figures that combine alike over axis 1 of `m`, whether its columns are a chart step's
+    windows or a model's versions (simulator/together.py), as Metrics fields, with the summed
+    request counts: error rate from the summed counts, serving if any is, the request-weighted
+    mixture percentiles and TTFT (the TTFT keeps its P95 : P50 ratio of the request latency's)."""
+    counts = m.request_count.sum(axis=1)
+    errors = m.error_count.sum(axis=1)
+    p50, p95, p99, ttft_p50 = mixture_percentiles(m)
+    with np.errstate(invalid="ignore"):  # NaN / NaN where no column had requests
+        ttft_p95 = np.minimum(ttft_p50 * (p95 / p50), p95)
+    figures = {
+        "error_count": errors,
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
+        "error_rate": error_rate_percent(errors, counts),
+        "serving": m.serving.any(axis=1),
+        "ttft_p50": ttft_p50,
+        "ttft_p95": ttft_p95,
+    }
+    return figures, counts
+
+
 def compute_series(fleet: Fleet, position: int, end_window: int, step_windows: int, points: int) -> Metrics:
     """Chart series of one deployment: `points` steps, oldest first, the last one ending with end_window."""
     if step_windows < 1 or points < 1:
@@ -193,29 +216,18 @@ def compute_series(fleet: Fleet, position: int, end_window: int, step_windows: i
     offsets = sample_offsets(step_windows)
     s = compute_metrics(fleet, np.int64(position), first[:, None] + offsets[None, :])
 
-    counts = s.request_count.sum(axis=1)
-    errors = s.error_count.sum(axis=1)
-    p50, p95, p99, ttft_p50 = mixture_percentiles(s)
-    # Time to first token keeps its P95 : P50 ratio of the request latency's.
-    ttft_p95 = np.minimum(ttft_p50 * (p95 / p50), p95)
-    serving = s.serving.any(axis=1)
-    with np.errstate(invalid="ignore"):
+    figures, counts = combined_figures(s)
+    with np.errstate(invalid="ignore"):  # NaN where no sample was serving (0 / 0)
         utilisation = np.where(s.serving, s.utilization, 0.0).sum(axis=1) / s.serving.sum(axis=1)
     samples = offsets.size  # means as sum / count: what .mean computes, without its Python layer
-    scale = step_windows / samples
+    scale = step_windows / samples  # counts: from the samples to the whole step
+    figures["error_count"] = np.rint(figures["error_count"] * scale).astype(np.int64)
     return Metrics(
         window=first,
         request_count=np.rint(counts * scale).astype(np.int64),
         request_volume=np.add.reduce(s.request_volume, axis=1) / samples,
-        error_count=np.rint(errors * scale).astype(np.int64),
-        p50=p50,
-        p95=p95,
-        p99=p99,
-        error_rate=error_rate_percent(errors, counts),
-        serving=serving,
-        ttft_p50=ttft_p50,
-        ttft_p95=ttft_p95,
         tokens_per_second=np.add.reduce(s.tokens_per_second, axis=1) / samples,
         replicas=np.add.reduce(s.replicas, axis=1) / samples,
-        utilization=np.where(serving, utilisation, np.nan),
+        utilization=np.where(figures["serving"], utilisation, np.nan),
+        **figures,
     )
