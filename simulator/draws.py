@@ -68,14 +68,17 @@ def _table_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
     return _TABLE.take(index)
 
 
-def _normal_draw(mean: np.ndarray, u_slot: np.ndarray) -> np.ndarray:
-    """Normal approximation with continuity correction, for large means."""
+def _normal_draw(mean: np.ndarray, u_slot: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Normal approximation with continuity correction, for large means (into `out`, int64, if given)."""
     count = np.sqrt(mean)
     count *= NORMAL32.take(u_slot)
     count += mean
     count += 0.5
     np.maximum(count, 0.0, out=count)
-    return count.astype(np.int64)
+    if out is None:
+        return count.astype(np.int64)
+    np.copyto(out, count, casting="unsafe")  # truncation, as astype: no copy pass afterwards
+    return out
 
 
 def poisson(mean: np.ndarray, u_slot: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -85,19 +88,16 @@ def poisson(mean: np.ndarray, u_slot: np.ndarray, out: np.ndarray | None = None)
     """
     small = mean < SMALL_MEAN
     if 4 * int(np.count_nonzero(small)) < mean.size:  # mostly large means (request counts)
-        draws = _normal_draw(mean, u_slot)
-        picked = np.flatnonzero(small)
+        draws = _normal_draw(mean, u_slot, out)
+        picked = small.nonzero()[0]
         if picked.size:
             draws[picked] = _table_draw(mean[picked], u_slot[picked])
-        if out is None:
-            return draws
-        out[...] = draws
-        return out
+        return draws
     # Mostly small means (error counts): the table for all, the normal approximation for a few.
     if out is None:
         out = np.empty(mean.shape, dtype=np.int64)
     out[...] = _table_draw(mean, u_slot)
-    large = np.flatnonzero(mean >= SMALL_MEAN)
+    large = (mean >= SMALL_MEAN).nonzero()[0]
     if large.size:
         out[large] = _normal_draw(mean[large], u_slot[large])
     return out

@@ -29,6 +29,13 @@ def envelope(offset: np.ndarray, duration: np.ndarray) -> np.ndarray:
     return np.where((offset >= 0) & (offset < duration), env, 0.0)
 
 
+def run_pairs(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The pairs of runs that begin at `starts` (ascending) and hold `counts` pairs each, in order."""
+    first = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    first += np.arange(first.size)
+    return first
+
+
 def start_offset(draw: np.ndarray, duration: np.ndarray) -> np.ndarray:
     """Start within the block, uniform over the starts that let the incident end inside it."""
     return (draw * (BLOCK_WINDOWS - duration + 1)) >> SLOT_BITS
@@ -82,7 +89,7 @@ def rollout_incidents(traits: object, position: np.ndarray, age: np.ndarray, you
     pos = position.take(young)
     offset = age.take(young) - traits.rollout_start.take(pos)
     duration = traits.rollout_duration.take(pos)
-    inside = np.flatnonzero((offset >= 0) & (offset < duration))
+    inside = ((offset >= 0) & (offset < duration)).nonzero()[0]
     if inside.size == 0:
         return NO_INCIDENTS
     pos = pos.take(inside)

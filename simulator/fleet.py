@@ -231,8 +231,10 @@ def serving_and_start(
     """
     start = fleet.act_window.take(position) if gather is None else gather(fleet.act_window)
     serving = window >= start
+    if isinstance(gather, Broadcast) and not fleet.paused_ever[gather.first]:
+        return serving, start  # one deployment that never paused (as share_of does for shares)
     paused_ever = fleet.paused_ever.take(position) if gather is None else gather(fleet.paused_ever)
-    candidates = np.flatnonzero(serving & paused_ever)
+    candidates = (serving & paused_ever).nonzero()[0]
     if candidates.size == 0:
         return serving, start
     win = window if isinstance(window, int) else window[candidates]

@@ -29,7 +29,7 @@ def gatherer(
     if position.size >= _RUN_LENGTH:
         # Runs of one position (a block of deployments x windows): repeat each run's value,
         # about a third of the cost of a gather.
-        change = np.flatnonzero(position[1:] != position[:-1])
+        change = (position[1:] != position[:-1]).nonzero()[0]
         if change.size * _RUN_LENGTH < position.size:
             return RunGather(position, np.concatenate(([0], change + 1)))
     return lambda values: values.take(position)

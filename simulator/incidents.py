@@ -28,11 +28,12 @@ from .episodes import (
     envelope,
     in_rows,
     kind_of,
+    run_pairs,
     start_offset,
 )
 from .episodes import rollout as rollout_per_pair
 from .fleet import Fleet
-from .pools import POOL_PER_DAY, WindowTerms, pool_of_table, window_terms
+from .pools import POOL_PER_DAY, WindowTerms, pool_of_segments, pool_of_table, window_terms
 from .pools import pool as pool_per_pair
 from .traffic import MINUTES_PER_DAY, load_factor
 
@@ -62,7 +63,7 @@ def own_at(fleet: Fleet, window: int) -> tuple[np.ndarray, ...]:
     """(at, kind, level) of the fleet's own incidents at one window (at: ascending positions)."""
     at, start, duration, amplitude, kind = _fleet_block(fleet, window >> BLOCK_BITS)
     level = envelope(window - start, duration) * amplitude
-    keep = np.flatnonzero(level > 0)
+    keep = (level > 0).nonzero()[0]
     return at[keep], kind[keep], level[keep]
 
 
@@ -77,12 +78,12 @@ def _own_starts(
     else:
         bits = hash_counter(key, _STREAM_OWN, block)
     draw = slot(bits, 0)
-    at = np.flatnonzero(draw < _OWN_MAX * proneness)
+    at = (draw < _OWN_MAX * proneness).nonzero()[0]
     bits = bits[at]
     duration = DURATIONS.take(slot(bits, 2))
     start = (block[at] << BLOCK_BITS) + start_offset(slot(bits, 1), duration)
     boost = np.minimum(load_factor(week_start[at], start) ** 1.5, _PEAK_BOOST_MAX)
-    accepted = np.flatnonzero(draw[at] < _OWN_MAX * proneness[at] * boost / _PEAK_BOOST_MAX)
+    accepted = (draw[at] < _OWN_MAX * proneness[at] * boost / _PEAK_BOOST_MAX).nonzero()[0]
     bits = bits[accepted]
     amplitude = UNIFORM.take(slot(bits, 4))
     return at[accepted], start[accepted], duration[accepted], amplitude, kind_of(slot(bits, 3))
@@ -103,30 +104,40 @@ def _own(
     return at[keep], kind[keep], level[keep]
 
 
+def _segments(block: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(starts, lengths) of the runs of pairs of one deployment in one block, given the runs of
+    one deployment (`runs`: where they begin); None when the windows are out of order (short
+    runs: pair by pair is cheaper)."""
+    block_change = (block[1:] != block[:-1]).nonzero()[0] + 1
+    if block_change.size * 8 > block.size:
+        return None
+    if not block_change.size:
+        starts = runs
+    elif runs.size == 1:  # one run from 0 (one deployment): block changes are the other starts
+        starts = np.concatenate((runs, block_change))
+    else:  # np.union1d without its Python layer (a quarter of its cost at these sizes)
+        starts = np.concatenate((runs, block_change))
+        starts.sort()
+        starts = starts[np.concatenate(([True], starts[1:] != starts[:-1]))]
+    lengths = np.concatenate((starts[1:], [block.size]))  # np.diff(append=) costs 5x in Python
+    lengths -= starts
+    return starts, lengths
+
+
 def _own_runs(
     key: np.ndarray,
     proneness: np.ndarray,
     week_start: np.ndarray,
     window: np.ndarray,
     block: np.ndarray,
-    runs: np.ndarray,
+    segments: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, ...]:
-    """_own for pairs in runs of one deployment: each run of one (deployment, block) hashed once.
+    """_own for pairs in runs of one (deployment, block) (_segments): each run hashed once.
 
     Own incidents are a function of the deployment and the block, so a run's pairs share
     its draws; only the pairs of the few runs with an incident are looked at one by one.
     """
-    block_change = np.flatnonzero(block[1:] != block[:-1]) + 1
-    if block_change.size * 8 > block.size:  # windows out of order: short runs, pair by pair
-        return _own(key, proneness, week_start, window, block, False)
-    if not block_change.size:
-        starts = runs
-    elif runs.size == 1:  # one run from 0 (one deployment): block changes are the other starts
-        starts = np.concatenate((runs, block_change))
-    else:
-        starts = np.union1d(runs, block_change)
-    lengths = np.concatenate((starts[1:], [block.size]))  # np.diff(append=) costs 5x in Python
-    lengths -= starts
+    starts, lengths = segments
     hit, start, duration, amplitude, kind = _own_starts(
         key.take(starts), proneness.take(starts), week_start.take(starts), block.take(starts), False
     )
@@ -134,8 +145,7 @@ def _own_runs(
         return NO_INCIDENTS
     # The pairs of the runs hit: each run's range of pairs, concatenated.
     counts = lengths.take(hit)
-    first = np.repeat(starts.take(hit) - (np.cumsum(counts) - counts), counts)
-    at = first + np.arange(first.size)
+    at = run_pairs(starts.take(hit), counts)
     level = envelope(window.take(at) - np.repeat(start, counts), np.repeat(duration, counts))
     level *= np.repeat(amplitude, counts)
     keep = level > 0
@@ -209,8 +219,11 @@ def incidents(
     block = window >> BLOCK_BITS
     if terms is None:
         terms = window_terms(int(window.min()), int(window.max()))
+    segments = None
     if rows is None and (runs is not None or one_deployment):
-        own = _own_runs(key, proneness, week_start, window, block, _FIRST_RUN if runs is None else runs)
+        segments = _segments(block, _FIRST_RUN if runs is None else runs)
+    if segments is not None:
+        own = _own_runs(key, proneness, week_start, window, block, segments)
     elif rows is None:
         own = _own(key, proneness, week_start, window, block, one_deployment)
     elif terms is not None and terms.own is not None:
@@ -221,14 +234,19 @@ def incidents(
         own,
         pool_per_pair(pool, window, block, rows)
         if terms is None
+        else pool_of_segments(pool, window, block, terms, segments)
+        if segments is not None and runs is not None and not one_window
         else pool_of_table(pool, window, block, terms, rows, one_window, one_deployment),
         rollout_per_pair(key, age, young) if rollout is None else rollout,
     ]
-    where = np.concatenate([p[0] for p in parts])
-    kind = np.concatenate([p[1] for p in parts])
-    level = np.concatenate([p[2] for p in parts])
-    if where.size == 0:
-        return Incidents(where, kind, level)
+    found = [p for p in parts if p[0].size]
+    if len(found) <= 1:
+        # Each source lists a pair at most once, in ascending order (its positions come from
+        # flatnonzero or ascending runs): alone, it is already what the merge below would give.
+        return Incidents(*(found[0] if found else NO_INCIDENTS))
+    where = np.concatenate([p[0] for p in found])
+    kind = np.concatenate([p[1] for p in found])
+    level = np.concatenate([p[2] for p in found])
     # Overlapping incidents: the strongest one of a pair decides its kind and level.
     order = np.lexsort((-level, where))
     where, kind, level = where[order], kind[order], level[order]

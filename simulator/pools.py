@@ -6,6 +6,7 @@ one hash per block of the fleet's own stream, so a call decides its blocks once
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -19,6 +20,7 @@ from .episodes import (
     envelope,
     in_rows,
     kind_of,
+    run_pairs,
     start_offset,
 )
 from .fleet import Fleet
@@ -41,16 +43,41 @@ class WindowTerms:
     """Incident terms that depend on the window alone, per block from first_block on.
 
     Computed once per compute_metrics call (not per chunk of pairs): a pool incident hits
-    every member of one pool alike, so it is a function of the block and the window.
+    every member of one pool alike, so it is a function of the block and the window. A
+    block's incident details are read off its hash when first asked for: a chart of one
+    deployment whose pool none of its blocks strikes asks for none.
     """
 
     first_block: int
     pool: np.ndarray | None  # int64 per block: the pool struck (-1: none); None: no pool incident
-    start: np.ndarray | None  # int64 per block: window its incident starts in
-    duration: np.ndarray | None  # int64 per block
-    amplitude: np.ndarray | None  # float64 per block
-    kind: np.ndarray | None  # int64 per block
+    bits: np.ndarray | None  # int64 per block: its hash, None with pool
     own: tuple[np.ndarray, ...] | None = None  # (at, kind, level) of a fleet-wide one-window call
+
+    def _bits(self) -> np.ndarray:
+        assert self.bits is not None, "no pool incident in these blocks: nothing to describe"
+        return self.bits
+
+    @cached_property
+    def duration(self) -> np.ndarray:
+        """int64 per block: its incident's duration in windows."""
+        return DURATIONS.take(slot(self._bits(), 3))
+
+    @cached_property
+    def start(self) -> np.ndarray:
+        """int64 per block: the window its incident starts in."""
+        bits = self._bits()
+        blocks = np.arange(self.first_block, self.first_block + bits.size)
+        return (blocks << BLOCK_BITS) + start_offset(slot(bits, 2), self.duration)
+
+    @cached_property
+    def amplitude(self) -> np.ndarray:
+        """float64 per block: its incident's strength."""
+        return 0.3 + 0.7 * nibble(self._bits()) / 15
+
+    @cached_property
+    def kind(self) -> np.ndarray:
+        """int64 per block: its incident's kind (no traffic drops)."""
+        return kind_of(slot(self._bits(), 4), drops=False)
 
 
 def window_terms(low: int, high: int, own: tuple[np.ndarray, ...] | None = None) -> WindowTerms | None:
@@ -64,12 +91,9 @@ def window_terms(low: int, high: int, own: tuple[np.ndarray, ...] | None = None)
         return None
     bits = hash_counter(_FLEET_KEY, _STREAM_POOL, np.arange(first, last + 1))
     pool = _struck_pool(bits)
-    if not np.any(pool >= 0):  # most blocks: no pool incident anywhere
-        return WindowTerms(first, None, None, None, None, None, own)
-    duration = DURATIONS.take(slot(bits, 3))
-    start = ((np.arange(first, last + 1)) << BLOCK_BITS) + start_offset(slot(bits, 2), duration)
-    amplitude = 0.3 + 0.7 * nibble(bits) / 15
-    return WindowTerms(first, pool, start, duration, amplitude, kind_of(slot(bits, 4), drops=False), own)
+    if not (pool >= 0).any():  # most blocks: no pool incident anywhere
+        return WindowTerms(first, None, None, own)
+    return WindowTerms(first, pool, bits, own)
 
 
 def _pool_of_table(
@@ -95,18 +119,43 @@ def _pool_of_table(
             members = _pool_members(rows[0], struck)
             at = members[in_rows(members, rows, window.size)] - rows[1]
         else:
-            at = np.flatnonzero(pool == struck)
+            at = (pool == struck).nonzero()[0]
         return at, np.full(at.size, int(terms.kind[b]), dtype=np.int64), np.full(at.size, level)
     if one_deployment:  # the blocks that strike its pool, often none: then no pass per pair
         struck = terms.pool == pool[0]
         if not struck.any():
             return NO_INCIDENTS
         offset = block - terms.first_block
-        at = np.flatnonzero(struck.take(offset))
+        at = (struck.take(offset)).nonzero()[0]
     else:
         offset = block - terms.first_block
-        at = np.flatnonzero(pool == terms.pool.take(offset))
+        at = (pool == terms.pool.take(offset)).nonzero()[0]
     b = offset.take(at)
+    level = envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
+    keep = level > 0
+    return at[keep], terms.kind.take(b[keep]), level[keep]
+
+
+def _pool_of_segments(
+    pool: np.ndarray,
+    window: np.ndarray,
+    block: np.ndarray,
+    terms: WindowTerms,
+    segments: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, ...]:
+    """_pool_of_table for pairs in runs of one (deployment, block) (`segments`: their starts and
+    lengths): each run's pool and block tested once, not each pair's (a block of deployments x
+    windows has a few runs per deployment)."""
+    if terms.pool is None:
+        return NO_INCIDENTS
+    starts, lengths = segments
+    offset = block.take(starts) - terms.first_block
+    hit = (pool.take(starts) == terms.pool.take(offset)).nonzero()[0]
+    if hit.size == 0:
+        return NO_INCIDENTS
+    counts = lengths.take(hit)
+    at = run_pairs(starts.take(hit), counts)
+    b = np.repeat(offset.take(hit), counts)
     level = envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
     keep = level > 0
     return at[keep], terms.kind.take(b[keep]), level[keep]
@@ -142,13 +191,13 @@ def _pool(
             members = _pool_members(rows[0], int(struck[0]))
             at = members[in_rows(members, rows, window.size)] - rows[1]
         elif high == low:  # one window: compare with one pool
-            at = np.flatnonzero(pool == struck[0])
+            at = (pool == struck[0]).nonzero()[0]
         else:
-            at = np.flatnonzero(pool == struck.take(block - low))
+            at = (pool == struck.take(block - low)).nonzero()[0]
         bits = block_bits.take(block[at] - low)
     else:
         bits = hash_counter(fleet_key, _STREAM_POOL, block)
-        at = np.flatnonzero(pool == _struck_pool(bits))
+        at = (pool == _struck_pool(bits)).nonzero()[0]
         bits = bits[at]
     duration = DURATIONS.take(slot(bits, 3))
     start = (block[at] << BLOCK_BITS) + start_offset(slot(bits, 2), duration)
@@ -157,4 +206,4 @@ def _pool(
     return at[keep], kind_of(slot(bits[keep], 4), drops=False), level[keep]
 
 
-pool, pool_of_table = _pool, _pool_of_table  # for simulator/incidents.py
+pool, pool_of_table, pool_of_segments = _pool, _pool_of_table, _pool_of_segments  # for simulator/incidents.py

@@ -44,7 +44,9 @@ def sample_offsets(step_windows: int) -> np.ndarray:
     return ((2 * np.arange(samples) + 1) * step_windows) // (2 * samples)
 
 
-def mixture_quantile(weight: np.ndarray, mu: np.ndarray, shape: np.ndarray, z: np.ndarray) -> np.ndarray:
+def mixture_quantile(
+    weight: np.ndarray, mu: np.ndarray, shape: np.ndarray, z: np.ndarray, level: np.ndarray | None = None
+) -> np.ndarray:
     """Quantile of each column's mixture of log-normals(mu, shape) at the level of standard score z[column].
 
     Columns are problems, rows components (so sums over components add whole rows, a
@@ -54,95 +56,154 @@ def mixture_quantile(weight: np.ndarray, mu: np.ndarray, shape: np.ndarray, z: n
     interpolated linearly on its grid, whose slope is then the exact derivative) starts
     from the normal with the mixture's mean and variance in log space; a step that
     leaves the bracket bisects it instead. Within 1e-5 of the exact quantile (a bisection of
-    the exact CDF, over random mixtures: tests/test_simulator_invariants.py).
+    the exact CDF, over random mixtures: tests/test_simulator_invariants.py). `level` is
+    normal_cdf(z), when the caller has it (a chart asks for three levels only).
     """
     # float64 throughout: mixed float types make numpy cast through buffers, slower than this.
+    # (No copy when the arrays are float64 and C-ordered already, as mixture_percentiles builds them.)
     weight, mu, shape, z = (np.asarray(a, dtype=np.float64, order="C") for a in (weight, mu, shape, z))
     present = weight > 0
     total = weight.sum(axis=0)
     empty = total == 0
-    w = weight / np.where(empty, 1.0, total)
+    # The normalised weights and their products with the grid scale, as one block: a Newton
+    # round multiplies Φ values and slopes by them with one product and sums both with one sum.
+    weights = np.empty((2, *weight.shape))
+    w, w_scale = weights
+    np.divide(weight, np.where(empty, 1.0, total), out=w)
     mu = np.where(present, mu, 0.0)
     own = z * shape
     own += mu
     lo = np.where(present, own, np.inf).min(axis=0)
-    own[~present] = -np.inf
+    np.copyto(own, -np.inf, where=~present)
     hi = own.max(axis=0)
     lo[empty] = hi[empty] = 0.0
-    level = normal_cdf(z)
+    if level is None:
+        level = normal_cdf(z)
     weighted = w * mu
     mean = weighted.sum(axis=0)
-    spread = mu - mean
+    spread = np.subtract(mu, mean, out=weighted)  # the w·mu products are summed: reuse them
     spread *= spread
-    spread += shape * shape
+    spread += np.multiply(shape, shape, out=own)  # the components' upper quantiles are taken too
     spread *= w
-    x = np.minimum(np.maximum(mean + z * np.sqrt(spread.sum(axis=0)), lo), hi)
+    x = np.sqrt(spread.sum(axis=0))
+    x *= z
+    x += mean
+    np.maximum(x, lo, out=x)
+    np.minimum(x, hi, out=x)
     # Grid position of x in component j: x·scale_j − offset_j; d(position)/dx = scale_j.
-    scale = _STEPS / shape
-    offset = mu * scale - 8 * _STEPS
+    scale = np.divide(_STEPS, shape)
+    offset = np.multiply(mu, scale, out=mu)
+    offset -= 8 * _STEPS
     # Φ at a position p of cell c is _ORIGIN[c] + p·_CDF_SLOPE[c]: no fraction p − c to take.
     # Φ values and slopes share one array, so one product and one sum give gap and density.
-    weights = np.stack((w, w * scale))
+    np.multiply(w, scale, out=w_scale)
     terms = np.empty(weights.shape)
     position, slope = terms
+    cell = np.empty(position.shape, dtype=np.intp)
+    inside = np.empty(x.shape, dtype=np.bool_)
     with np.errstate(invalid="ignore", divide="ignore"):
         for _ in range(_NEWTON_ROUNDS):
             np.multiply(x, scale, out=position)
             position -= offset
             np.maximum(position, 0.0, out=position)
             np.minimum(position, _CDF_TOP, out=position)
-            cell = position.astype(np.intp)
-            _CDF_SLOPE.take(cell, out=slope)
+            np.copyto(cell, position, casting="unsafe")  # truncation, as astype(np.intp)
+            _CDF_SLOPE.take(cell, out=slope, mode="clip")  # mode='raise' buffers `out`: slower
             position *= slope
             position += _ORIGIN.take(cell)
             terms *= weights
             gap, density = terms.sum(axis=1)
             gap -= level
             below = gap < 0
-            lo = np.where(below, x, lo)
-            hi = np.where(below, hi, x)
-            step = x - gap / density
-            step = np.where((step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
+            np.copyto(lo, x, where=below)
+            np.copyto(hi, x, where=~below)
+            # The Newton step, or the bracket's midpoint where the step would leave it.
+            step = np.divide(gap, density, out=gap)
+            np.subtract(x, step, out=step)
+            np.greater_equal(step, lo, out=inside)
+            inside &= step <= hi
+            middle = lo + hi
+            middle *= 0.5
+            np.copyto(step, middle, where=~inside)
             x -= step
             # Newton converges quadratically: after a round that moved no column by _SETTLED
             # the next would move them by ~_SETTLED², far below the grid's own error of Φ.
-            settled = float(np.abs(x).max()) < _SETTLED
+            np.abs(x, out=x)
+            settled = float(x.max()) < _SETTLED
             x = step
             if settled:
                 break
-    out = np.exp(x)
+    out = np.exp(x, out=x)
     out[empty] = np.nan
     return out
 
 
+_LEVEL_Z = np.array([0.0, Z95, Z99], dtype=np.float32).astype(np.float64)  # standard scores, as float32
+_LEVELS = normal_cdf(_LEVEL_Z)
+
+
 def mixture_percentiles(s: Metrics) -> tuple[np.ndarray, ...]:
-    """Mixture P50, P95 and P99 per point, one stacked problem (float32: 7 digits are plenty),
+    """Mixture P50, P95 and P99 per point, one stacked problem (float32 logs: 7 digits are plenty),
     and TTFT P50 as the mixture P50 times the windows' request-weighted TTFT share."""
     present = s.request_count > 0
+    absent = ~present
     weight = s.request_count.astype(np.float32)
-
-    def logs(figure: np.ndarray) -> np.ndarray:
-        return np.log(np.where(present, figure, 1.0).astype(np.float32))
-
-    log50, log95, log99 = logs(s.p50), logs(s.p95), logs(s.p99)
+    # The three percentiles' logs in one pass each (1 where a window has none: weight 0 there).
+    figures = np.array((s.p50, s.p95, s.p99))  # np.stack's Python layer costs as much again
+    np.copyto(figures, 1.0, where=absent)
+    log50, log95, log99 = np.log(figures.astype(np.float32))
     shape95 = np.maximum((log95 - log50) * (1 / Z95), 1e-6)
     shape99 = np.maximum((log99 - log50) * (1 / Z99), 1e-6)
-    # Each window is fitted by its P50 and P95 (by its P99 for the P99).
-    points = weight.shape[0]
-    found = mixture_quantile(  # windows as rows, points as columns
-        np.concatenate((weight, weight, weight)).T,
-        np.concatenate((log50, log50, log50)).T,
-        np.concatenate((shape95, shape95, shape99)).T,
-        np.repeat(np.array([0.0, Z95, Z99], dtype=np.float32), points),
+    # Each window is fitted by its P50 and P95 (by its P99 for the P99): windows as rows, the three
+    # percentiles' points side by side as columns, written straight in float64 (no copies to cast).
+    points, windows = weight.shape
+    stacked = (windows, 3, points)
+    weights, mus, shapes = np.empty(stacked), np.empty(stacked), np.empty(stacked)
+    weights[...] = weight.T[:, None]
+    mus[...] = log50.T[:, None]
+    shapes[:, :2] = shape95.T[:, None]
+    shapes[:, 2] = shape99.T
+    columns = (windows, 3 * points)
+    p50, p95, p99 = mixture_quantile(
+        weights.reshape(columns),
+        mus.reshape(columns),
+        shapes.reshape(columns),
+        np.repeat(_LEVEL_Z, points),
+        np.repeat(_LEVELS, points),
     ).reshape(3, points)
-    p50, p95, p99 = found.astype(np.float64)
     # Fitted separately, they could cross by a rounding error: keep them ordered.
     p95 = np.maximum(p95, p50)
     p99 = np.maximum(p99, p95)
-    with np.errstate(invalid="ignore"):
-        share = np.where(present, s.ttft_p50 / np.where(present, s.p50, 1.0), 0.0)
-        ttft_share = (share * weight).sum(axis=1) / weight.sum(axis=1)
+    # A window's TTFT share of its P50 (NaN / NaN where it had no requests: weight 0 there).
+    share = s.ttft_p50 / s.p50
+    np.copyto(share, 0.0, where=absent)
+    share *= weight
+    with np.errstate(invalid="ignore"):  # a point without requests: NaN
+        ttft_share = share.sum(axis=1) / weight.sum(axis=1)
     return p50, p95, p99, np.minimum(p50 * ttft_share, p50)
+
+
+def combined_figures(m: Metrics) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The figures that combine alike over axis 1 of `m`, whether its columns are a chart step's
+    windows or a model's versions (simulator/together.py), as Metrics fields, with the summed
+    request counts: error rate from the summed counts, serving if any is, the request-weighted
+    mixture percentiles and TTFT (the TTFT keeps its P95 : P50 ratio of the request latency's)."""
+    counts = m.request_count.sum(axis=1)
+    errors = m.error_count.sum(axis=1)
+    p50, p95, p99, ttft_p50 = mixture_percentiles(m)
+    with np.errstate(invalid="ignore"):  # NaN / NaN where no column had requests
+        ttft_p95 = np.minimum(ttft_p50 * (p95 / p50), p95)
+    figures = {
+        "error_count": errors,
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
+        "error_rate": error_rate_percent(errors, counts),
+        "serving": m.serving.any(axis=1),
+        "ttft_p50": ttft_p50,
+        "ttft_p95": ttft_p95,
+    }
+    return figures, counts
 
 
 def compute_series(fleet: Fleet, position: int, end_window: int, step_windows: int, points: int) -> Metrics:
@@ -155,29 +216,18 @@ def compute_series(fleet: Fleet, position: int, end_window: int, step_windows: i
     offsets = sample_offsets(step_windows)
     s = compute_metrics(fleet, np.int64(position), first[:, None] + offsets[None, :])
 
-    counts = s.request_count.sum(axis=1)
-    errors = s.error_count.sum(axis=1)
-    p50, p95, p99, ttft_p50 = mixture_percentiles(s)
-    # Time to first token keeps its P95 : P50 ratio of the request latency's.
-    ttft_p95 = np.minimum(ttft_p50 * (p95 / p50), p95)
-    serving = s.serving.any(axis=1)
-    with np.errstate(invalid="ignore"):
+    figures, counts = combined_figures(s)
+    with np.errstate(invalid="ignore"):  # NaN where no sample was serving (0 / 0)
         utilisation = np.where(s.serving, s.utilization, 0.0).sum(axis=1) / s.serving.sum(axis=1)
     samples = offsets.size  # means as sum / count: what .mean computes, without its Python layer
-    scale = step_windows / samples
+    scale = step_windows / samples  # counts: from the samples to the whole step
+    figures["error_count"] = np.rint(figures["error_count"] * scale).astype(np.int64)
     return Metrics(
         window=first,
         request_count=np.rint(counts * scale).astype(np.int64),
         request_volume=np.add.reduce(s.request_volume, axis=1) / samples,
-        error_count=np.rint(errors * scale).astype(np.int64),
-        p50=p50,
-        p95=p95,
-        p99=p99,
-        error_rate=error_rate_percent(errors, counts),
-        serving=serving,
-        ttft_p50=ttft_p50,
-        ttft_p95=ttft_p95,
         tokens_per_second=np.add.reduce(s.tokens_per_second, axis=1) / samples,
         replicas=np.add.reduce(s.replicas, axis=1) / samples,
-        utilization=np.where(serving, utilisation, np.nan),
+        utilization=np.where(figures["serving"], utilisation, np.nan),
+        **figures,
     )

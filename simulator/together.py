@@ -8,35 +8,23 @@ their windows (simulator/series.py).
 
 import numpy as np
 
-from .metrics import Metrics, error_rate_percent
-from .series import mixture_percentiles
+from .metrics import Metrics
+from .series import combined_figures
 
 
 def together(m: Metrics) -> Metrics:
     """One row of figures per row of `m` (shape (rows, versions)): its versions' figures combined."""
-    counts = m.request_count.sum(axis=1)
-    errors = m.error_count.sum(axis=1)
-    serving = m.serving.any(axis=1)
+    figures, counts = combined_figures(m)
     replicas = np.where(m.serving, m.replicas, 0.0)
     busy = np.where(m.serving, m.utilization * m.replicas, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        utilisation = np.where(serving, busy / replicas.sum(axis=1), np.nan)
-    p50, p95, p99, ttft_p50 = mixture_percentiles(m)
-    with np.errstate(invalid="ignore"):
-        ttft_p95 = np.minimum(ttft_p50 * (p95 / p50), p95)
+        utilisation = np.where(figures["serving"], busy / replicas.sum(axis=1), np.nan)
     return Metrics(
         window=m.window[:, 0].copy(),
         request_count=counts,
         request_volume=m.request_volume.sum(axis=1),
-        error_count=errors,
-        p50=p50,
-        p95=p95,
-        p99=p99,
-        error_rate=error_rate_percent(errors, counts),
-        serving=serving,
-        ttft_p50=ttft_p50,
-        ttft_p95=ttft_p95,
         tokens_per_second=m.tokens_per_second.sum(axis=1),
         replicas=replicas.sum(axis=1),
         utilization=utilisation,
+        **figures,
     )
