@@ -163,6 +163,8 @@ def _fleet_block(fleet: Fleet, block: int) -> tuple[np.ndarray, ...]:
     if found is None:
         t = fleet.traits
         found = _own_starts(t.key, t.proneness, t.week_start, np.full(fleet.n, block), False)
+        for column in found:  # kept across calls: a reader writing into it would change later calls
+            column.flags.writeable = False
         blocks[block] = found
         # list() copies the keys in one step (safe if another thread adds a block meanwhile).
         for oldest in list(blocks)[:-_CACHED_BLOCKS]:
