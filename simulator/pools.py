@@ -126,14 +126,12 @@ def _pool_of_table(
         if not struck.any():
             return NO_INCIDENTS
         offset = block - terms.first_block
-        at = (struck.take(offset)).nonzero()[0]
+        at = struck.take(offset).nonzero()[0]
     else:
         offset = block - terms.first_block
         at = (pool == terms.pool.take(offset)).nonzero()[0]
     b = offset.take(at)
-    level = envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
-    keep = level > 0
-    return at[keep], terms.kind.take(b[keep]), level[keep]
+    return _inside(terms, window, at, b)
 
 
 def _pool_of_segments(
@@ -156,6 +154,12 @@ def _pool_of_segments(
     counts = lengths.take(hit)
     at = run_pairs(starts.take(hit), counts)
     b = np.repeat(offset.take(hit), counts)
+    return _inside(terms, window, at, b)
+
+
+def _inside(terms: WindowTerms, window: np.ndarray, at: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(at, kind, level) of the pairs `at` whose pool the incident of block b (from first_block)
+    strikes, kept where their window lies inside that incident."""
     level = envelope(window.take(at) - terms.start.take(b), terms.duration.take(b)) * terms.amplitude.take(b)
     keep = level > 0
     return at[keep], terms.kind.take(b[keep]), level[keep]
