@@ -56,7 +56,6 @@ class Incidents:
 
 
 _CACHED_BLOCKS = 4  # blocks of own incidents a fleet keeps: the current one and a few before
-_FIRST_RUN = np.zeros(1, dtype=np.int64)  # one deployment's pairs: one run from the first
 
 
 def own_at(fleet: Fleet, window: int) -> tuple[np.ndarray, ...]:
@@ -68,15 +67,10 @@ def own_at(fleet: Fleet, window: int) -> tuple[np.ndarray, ...]:
 
 
 def _own_starts(
-    key: np.ndarray, proneness: np.ndarray, week_start: np.ndarray, block: np.ndarray, one_deployment: bool
+    key: np.ndarray, proneness: np.ndarray, week_start: np.ndarray, block: np.ndarray
 ) -> tuple[np.ndarray, ...]:
     """(where, start, duration, amplitude, kind) of the own incidents of the pairs' blocks."""
-    low = int(block.min())
-    if one_deployment and int(block.max()) - low < block.size // 4:
-        # One deployment's many windows share few blocks: hash each block once, then gather.
-        bits = hash_counter(key[:1], _STREAM_OWN, np.arange(low, int(block.max()) + 1)).take(block - low)
-    else:
-        bits = hash_counter(key, _STREAM_OWN, block)
+    bits = hash_counter(key, _STREAM_OWN, block)
     draw = slot(bits, 0)
     at = (draw < _OWN_MAX * proneness).nonzero()[0]
     bits = bits[at]
@@ -95,13 +89,40 @@ def _own(
     week_start: np.ndarray,
     window: np.ndarray,
     block: np.ndarray,
-    one_deployment: bool,
 ) -> tuple[np.ndarray, ...]:
     """(where, kind, level) of the pairs' own incidents (of their blocks)."""
-    at, start, duration, amplitude, kind = _own_starts(key, proneness, week_start, block, one_deployment)
+    at, start, duration, amplitude, kind = _own_starts(key, proneness, week_start, block)
     level = envelope(window[at] - start, duration) * amplitude
     keep = level > 0
     return at[keep], kind[keep], level[keep]
+
+
+def _own_of_one(
+    key: np.ndarray, proneness: np.ndarray, week_start: np.ndarray, window: np.ndarray, block: np.ndarray
+) -> tuple[np.ndarray, ...] | None:
+    """_own for pairs that are all one deployment's (a chart): each block its windows span hashed
+    once, and only the pairs of the few blocks with an incident looked at (a 30-day chart's 1,800
+    windows span ~85 blocks, and about one has an incident). None when they span more blocks
+    than there are pairs (pair by pair is cheaper then)."""
+    low, high = int(block.min()), int(block.max())
+    if high - low >= block.size:
+        return None
+    blocks = np.arange(low, high + 1)
+    first = np.zeros(blocks.size, dtype=np.intp)  # the deployment's traits, once per block
+    hit, start, duration, amplitude, kind = _own_starts(
+        key.take(first), proneness.take(first), week_start.take(first), blocks
+    )
+    if hit.size == 0:
+        return NO_INCIDENTS
+    # Each pair's incident (an index into hit), or −1 in a block without one.
+    incident_of = np.full(blocks.size, -1, dtype=np.intp)
+    incident_of[hit] = np.arange(hit.size)
+    which = incident_of.take(block - low)
+    at = (which >= 0).nonzero()[0]
+    which = which.take(at)
+    level = envelope(window.take(at) - start.take(which), duration.take(which)) * amplitude.take(which)
+    keep = level > 0
+    return at[keep], kind.take(which)[keep], level[keep]
 
 
 def _segments(block: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -139,7 +160,7 @@ def _own_runs(
     """
     starts, lengths = segments
     hit, start, duration, amplitude, kind = _own_starts(
-        key.take(starts), proneness.take(starts), week_start.take(starts), block.take(starts), False
+        key.take(starts), proneness.take(starts), week_start.take(starts), block.take(starts)
     )
     if hit.size == 0:
         return NO_INCIDENTS
@@ -162,7 +183,7 @@ def _fleet_block(fleet: Fleet, block: int) -> tuple[np.ndarray, ...]:
     found = blocks.get(block)
     if found is None:
         t = fleet.traits
-        found = _own_starts(t.key, t.proneness, t.week_start, np.full(fleet.n, block), False)
+        found = _own_starts(t.key, t.proneness, t.week_start, np.full(fleet.n, block))
         for column in found:  # kept across calls: a reader writing into it would change later calls
             column.flags.writeable = False
         blocks[block] = found
@@ -221,13 +242,13 @@ def incidents(
     block = window >> BLOCK_BITS
     if terms is None:
         terms = window_terms(int(window.min()), int(window.max()))
-    segments = None
-    if rows is None and (runs is not None or one_deployment):
-        segments = _segments(block, _FIRST_RUN if runs is None else runs)
-    if segments is not None:
+    segments = _segments(block, runs) if rows is None and runs is not None else None
+    if one_deployment and (one := _own_of_one(key, proneness, week_start, window, block)) is not None:
+        own = one
+    elif segments is not None:
         own = _own_runs(key, proneness, week_start, window, block, segments)
     elif rows is None:
-        own = _own(key, proneness, week_start, window, block, one_deployment)
+        own = _own(key, proneness, week_start, window, block)
     elif terms is not None and terms.own is not None:
         own = _slice_own(terms.own, rows, window.size)
     else:
