@@ -14,6 +14,8 @@ request-weighted mean of minute percentiles would hide a ten-minute incident in
 an hourly P99; the mixture shows it. A one-window step is its window, unchanged.
 """
 
+from dataclasses import fields
+
 import numpy as np
 
 from .draws import CDF_GRID, normal_cdf
@@ -206,15 +208,29 @@ def combined_figures(m: Metrics) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return figures, counts
 
 
-def compute_series(fleet: Fleet, position: int, end_window: int, step_windows: int, points: int) -> Metrics:
-    """Chart series of one deployment: `points` steps, oldest first, the last one ending with end_window."""
+def compute_series(
+    fleet: Fleet, position: int | np.ndarray, end_window: int, step_windows: int, points: int
+) -> Metrics:
+    """Chart series of a deployment: `points` steps, oldest first, the last one ending with end_window.
+
+    `position` may be a 1-D array of fleet positions: their series in one pass (shape (positions,
+    points)), as a table of sparklines or a model's versions ask for them.
+    """
     if step_windows < 1 or points < 1:
         raise ValueError("step_windows and points must be at least 1")
+    positions = np.asarray(position, dtype=np.int64)
+    if positions.ndim > 1:
+        raise ValueError("position must be one fleet position or a 1-D array of them")
     first = end_window - step_windows * np.arange(points, 0, -1, dtype=np.int64) + 1
     if step_windows == 1:
-        return compute_metrics(fleet, np.int64(position), first)
+        return compute_metrics(fleet, positions[..., None], first)
     offsets = sample_offsets(step_windows)
-    s = compute_metrics(fleet, np.int64(position), first[:, None] + offsets[None, :])
+    sampled = compute_metrics(fleet, positions[..., None, None], first[:, None] + offsets[None, :])
+    shape = sampled.p50.shape[:-1]  # (points,) or (positions, points)
+    # Every deployment's steps as rows of one table: one aggregation (and one mixture solve) for all.
+    s = sampled
+    if positions.ndim:
+        s = Metrics(*(getattr(sampled, f.name).reshape(-1, offsets.size) for f in fields(Metrics)))
 
     figures, counts = combined_figures(s)
     with np.errstate(invalid="ignore"):  # NaN where no sample was serving (0 / 0)
@@ -222,8 +238,8 @@ def compute_series(fleet: Fleet, position: int, end_window: int, step_windows: i
     samples = offsets.size  # means as sum / count: what .mean computes, without its Python layer
     scale = step_windows / samples  # counts: from the samples to the whole step
     figures["error_count"] = np.rint(figures["error_count"] * scale).astype(np.int64)
-    return Metrics(
-        window=first,
+    series = Metrics(
+        window=np.tile(first, positions.size),
         request_count=np.rint(counts * scale).astype(np.int64),
         request_volume=np.add.reduce(s.request_volume, axis=1) / samples,
         tokens_per_second=np.add.reduce(s.tokens_per_second, axis=1) / samples,
@@ -231,3 +247,6 @@ def compute_series(fleet: Fleet, position: int, end_window: int, step_windows: i
         utilization=np.where(figures["serving"], utilisation, np.nan),
         **figures,
     )
+    if positions.ndim == 0:
+        return series
+    return Metrics(*(getattr(series, f.name).reshape(shape) for f in fields(Metrics)))

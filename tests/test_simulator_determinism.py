@@ -155,6 +155,34 @@ def test_fully_sampled_steps_sum_their_windows() -> None:
     assert np.allclose(series.request_volume, windows.sum(axis=1) / (15 * 60))
 
 
+@pytest.mark.parametrize("step, points", [(1, 60), (15, 96), (60, 48), (360, 20)])
+def test_series_of_many_deployments_are_each_ones_own_series(step: int, points: int) -> None:
+    # given: every kind of deployment (old, new, never activated, paused, paused for good), twice
+    fleet = make_fleet()
+    positions = np.array([0, 5, 6, 3, 20, 49, 6, 0])
+    end = W0 + 2_000
+    # when
+    many = compute_series(fleet, positions, end, step, points)
+    # then: row k is position k's series; the mixture's percentiles to the solver's settling (its
+    # rounds run until every row's have settled, so a row may take a round more than alone)
+    for k, position in enumerate(positions.tolist()):
+        alone = compute_series(fleet, position, end, step, points)
+        for name in FIELDS:
+            row, own = getattr(many, name)[k], getattr(alone, name)
+            assert row.shape == own.shape == (points,) and row.dtype == own.dtype, name
+            if name in ("p50", "p95", "p99", "ttft_p50", "ttft_p95"):
+                assert np.array_equal(np.isnan(row), np.isnan(own)), name
+                assert np.allclose(row, own, rtol=1e-8, equal_nan=True), name
+            else:
+                assert np.array_equal(row, own, equal_nan=row.dtype.kind == "f"), name
+    assert (many.request_count[0] > 0).any() and not many.serving[3].any()
+
+
+def test_series_positions_are_one_or_a_list() -> None:
+    with pytest.raises(ValueError, match="1-D array"):
+        compute_series(make_fleet(), np.array([[0, 1]]), W0, 15, 4)
+
+
 def test_rollout_failures_are_rare_deterministic_and_explained() -> None:
     # given
     ids = np.arange(1, 20_001)
