@@ -4,9 +4,9 @@
 
 Seeds a SQLite file with N deployments, then times `deployments(first: 50)` with every
 metric field on each node, ordered by CREATED_AT (the baseline) and by P95_LATENCY, plus a
-health filter, the summary stats, and a poll in a new window (the fleet's figures
-recomputed). bench_listing.py times every filter × ordering. Prints a table with the ratio to the
-baseline measured in the same run.
+health filter, the summary stats, a 24-hour sparkline per node, and a poll in a new window
+(the fleet's figures recomputed). bench_listing.py times every filter × ordering. Prints a
+table with the ratio to the baseline measured in the same run.
 """
 
 import argparse
@@ -34,6 +34,9 @@ METRICS = "metrics { requestVolume p50Latency p95Latency p99Latency errorRate } 
 TABLE = f"""query($orderBy: [DeploymentOrder!], $filter: DeploymentFilter) {{
   deployments(first: 50, orderBy: $orderBy, filter: $filter) {{
     totalCount pageInfo {{ endCursor }} nodes {{ id modelName version status createdAt {METRICS} }} }} }}"""
+# The table with a 24-hour sparkline per row (the cost limit's design case, schema/limits.py).
+SPARKLINES = """query($orderBy: [DeploymentOrder!]) { deployments(first: 50, orderBy: $orderBy) {
+  nodes { id metricsHistory(range: LAST_24_HOURS) { points { requestVolume p95Latency errorRate } } } } }"""
 STATS = "{ deploymentStats { total byHealth { health count } totalRequestVolume p95Latency errorRate } }"
 
 
@@ -166,6 +169,7 @@ async def main() -> None:
                         None,
                     ),
                     ("deploymentStats", STATS, {}, None),
+                    ("a 24-hour sparkline per node, each poll in a new window", SPARKLINES, created, clock),
                     ("P95_LATENCY DESC, each poll in a new window", TABLE, p95, clock),
                 ]
                 results = []

@@ -18,7 +18,7 @@ from resolvers.metric_records import (
     resolve_as_of,
     window_of,
 )
-from resolvers.metrics import PageFigures, series, stats
+from resolvers.metrics import PageFigures, stats
 from resolvers.pagination import Connection, Cursors, Listing, order_fields, page_request, scope_of
 from resolvers.snapshot import Snapshot
 
@@ -164,7 +164,8 @@ async def health(
 async def history(
     ctx: Context, deployment_id: int, range_name: str, pinned: datetime | None, as_of: datetime | None
 ) -> SeriesRecord:
-    return await series(await ctx.snapshot(), deployment_id, range_name, instant(ctx, pinned, as_of))
+    window = window_of(instant(ctx, pinned, as_of))
+    return await ctx.figures.series.load((deployment_id, range_name, window))
 
 
 async def fleet_stats(ctx: Context, as_of: datetime | None) -> StatsRecord:

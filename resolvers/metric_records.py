@@ -4,6 +4,7 @@ the instant a request's figures are for (`asOf`) and its window."""
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -16,7 +17,9 @@ HEALTH_NAMES = HEALTH_LEVELS
 MAX_HISTORY_AGE = timedelta(days=366)  # how far back asOf may reach
 
 
-@dataclass(frozen=True)
+# The window records are not frozen: a frozen dataclass sets each field through object.__setattr__
+# (4.3 µs for MetricsRecord's 16 against 0.4), and a table's sparklines build thousands a request.
+@dataclass(slots=True)
 class WindowRecord:
     """Figures of one window: when it starts, how long it is, and when the next one starts."""
 
@@ -25,7 +28,7 @@ class WindowRecord:
     next_update_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MetricsRecord(WindowRecord):
     request_volume: float
     request_count: int
@@ -55,7 +58,7 @@ class SeriesRecord:
     points: list[MetricsRecord]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StatsRecord(WindowRecord):
     total: int
     by_status: list[tuple[str, int]]
@@ -84,6 +87,7 @@ def window_of(t: datetime) -> int:
     return math.floor(t.timestamp() / WINDOW_SECONDS)
 
 
+@lru_cache(maxsize=4096)  # a pure function; a chart's points ask for ~100 at a time, again and again
 def window_start(window: int) -> datetime:
     return datetime.fromtimestamp(window * WINDOW_SECONDS, UTC)
 
@@ -138,19 +142,19 @@ def silent(window: int) -> MetricsRecord:
     )
 
 
-def records_of(m: Metrics, window: int) -> list[MetricsRecord]:
-    """record() of every row of a one-window Metrics (the same values), column by column."""
+def records_of(m: Metrics, step_windows: int = 1) -> list[MetricsRecord]:
+    """record() of every row of a 1-D Metrics (the same values), column by column: a page's rows
+    at one window, or a chart's points (steps of `step_windows` windows)."""
 
     def nums(values: np.ndarray) -> list[float | None]:
         return [v if math.isfinite(v) else None for v in values.tolist()]
 
-    n = len(m.request_count)
-    as_of, next_update_at = [window_start(window)] * n, [window_start(window + 1)] * n
+    starts = m.window.tolist()
     rates = nums(m.error_rate)
     columns = (
-        as_of,
-        [WINDOW_SECONDS] * n,
-        next_update_at,
+        [window_start(w) for w in starts],
+        [WINDOW_SECONDS * step_windows] * len(starts),
+        [window_start(w + step_windows) for w in starts],
         m.request_volume.tolist(),
         m.request_count.tolist(),
         m.error_count.tolist(),

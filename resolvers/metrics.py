@@ -38,6 +38,7 @@ from simulator import (
 )
 
 Key = tuple[int, int]  # (deployment id, window)
+SeriesKey = tuple[int, str, int]  # (deployment id, range name, last window)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class PageFigures:
             figures = _figures_of(self._snap, keys, with_health=False)
             found = next((f for f in figures if f is not None), None)
             # One window: one Metrics for every row found; its columns converted once, not per value.
-            built = records_of(found.m, self.window) if found is not None else []
+            built = records_of(found.m) if found is not None else []
             self._records = {
                 i: built[f.j] if f else silent(self.window) for i, f in zip(self._ids, figures, strict=True)
             }
@@ -127,12 +128,14 @@ class PageFigures:
 
 
 class FiguresLoader:
-    """Batches every metrics and health field of a response into one numpy pass per window."""
+    """Batches every metrics and health field of a response into one numpy pass per window, and
+    every deployment chart into one per range and window."""
 
     def __init__(self, snapshot: Callable[[], Awaitable[Snapshot]]) -> None:
         self._snapshot = snapshot
         self.metrics = DataLoader(self._metrics)
         self.health = DataLoader(self._health)
+        self.series = DataLoader(self._series)
 
     async def _figures(self, keys: Sequence[Key], with_health: bool) -> list[_Figures | None]:
         return _figures_of(await self._snapshot(), keys, with_health)
@@ -140,6 +143,9 @@ class FiguresLoader:
     async def _metrics(self, keys: Sequence[Key]) -> list[MetricsRecord]:
         figures = await self._figures(keys, with_health=False)
         return [record(f.m, f.j) if f else silent(w) for f, (_, w) in zip(figures, keys, strict=True)]
+
+    async def _series(self, keys: Sequence[SeriesKey]) -> list[SeriesRecord]:
+        return _series_of(await self._snapshot(), keys)
 
     async def _health(self, keys: Sequence[Key]) -> list[HealthRecord]:
         out = []
@@ -166,17 +172,31 @@ class FiguresLoader:
         return out
 
 
-async def series(snap: Snapshot, deployment_id: int, range_name: str, as_of: datetime) -> SeriesRecord:
-    """A chart-ready series ending with the window that holds `as_of`."""
+def _silent_series(range_name: str, end: int) -> SeriesRecord:
+    """The chart of a deployment that is not in the fleet (e.g. deleted meanwhile): no traffic."""
     step, points = RANGES[range_name]
-    end = window_of(as_of)
-    pos = int(snap.positions(np.array([deployment_id], dtype=np.int64))[0])
-    if pos < 0:
-        records = [silent(end - step * (points - 1 - i)) for i in range(points)]
-    else:
-        m = compute_series(snap.fleet, pos, end, step, points)
-        records = [record(m, k, step) for k in range(points)]
+    records = [silent(end - step * (points - 1 - i)) for i in range(points)]
     return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
+
+
+def _series_of(snap: Snapshot, keys: Sequence[SeriesKey]) -> list[SeriesRecord]:
+    """Charts of (deployment id, range, last window) keys: one simulator pass per range and window,
+    so a table's sparklines cost one pass, not one per row."""
+    by_chart: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for k, (_, range_name, end) in enumerate(keys):
+        by_chart[range_name, end].append(k)
+    out: list[SeriesRecord | None] = [None] * len(keys)
+    for (range_name, end), members in by_chart.items():
+        pos = snap.positions(np.array([keys[k][0] for k in members], dtype=np.int64))
+        found = (pos >= 0).nonzero()[0]
+        if found.size == 0:
+            continue
+        step, points = RANGES[range_name]
+        m = compute_series(snap.fleet, pos[found], end, step, points)
+        for row, k in enumerate(np.array(members)[found].tolist()):
+            records = records_of(Metrics(*(getattr(m, f.name)[row] for f in fields(Metrics))), step)
+            out[k] = SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
+    return [_silent_series(*key[1:]) if s is None else s for s, key in zip(out, keys, strict=True)]
 
 
 def model_metrics(snap: Snapshot, positions: np.ndarray, as_of: datetime) -> MetricsRecord:
@@ -199,11 +219,9 @@ def model_history(snap: Snapshot, positions: np.ndarray, range_name: str, as_of:
     if positions.size == 0:
         records = [silent(end - step * (points - 1 - i)) for i in range(points)]
     else:
-        each = [compute_series(snap.fleet, int(p), end, step, points) for p in positions.tolist()]
-        m = together(
-            Metrics(*(np.stack([getattr(s, f.name) for s in each], axis=1) for f in fields(Metrics)))
-        )
-        records = [record(m, k, step) for k in range(points)]
+        each = compute_series(snap.fleet, positions, end, step, points)  # (versions, points)
+        m = together(Metrics(*(getattr(each, f.name).T for f in fields(Metrics))))
+        records = records_of(m, step)
     return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
 
 

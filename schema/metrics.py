@@ -1,8 +1,9 @@
 """Inference metrics, history series, health and fleet stats."""
 
+from dataclasses import fields
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 
@@ -91,7 +92,7 @@ class InferenceMetrics(Window):
 
 @strawberry.type(description="One point of a metrics chart: the figures of one step.")
 class MetricsPoint:
-    # Attributes are named as a chart step's record (a MetricsRecord), which MetricsSeries.of copies.
+    # Attributes are named as a chart step's record (a MetricsRecord), which MetricsSeries.of serves.
     as_of: datetime = strawberry.field(name="timestamp", description="Start of the step.")
     request_volume: float = strawberry.field(description="Mean requests per second over the step.")
     p50: float | None = strawberry.field(
@@ -120,6 +121,12 @@ class MetricsPoint:
     )
 
 
+# MetricsSeries serves records as points: each field must be a record attribute (checked at import).
+assert {f.python_name for f in MetricsPoint.__strawberry_definition__.fields} <= {  # type: ignore[attr-defined]
+    f.name for f in fields(MetricsRecord)
+}
+
+
 @strawberry.type(description="A chart-ready metrics history.")
 class MetricsSeries:
     range: MetricsRange = strawberry.field(description="The span covered.")
@@ -130,7 +137,10 @@ class MetricsSeries:
 
     @classmethod
     def of(cls, r: SeriesRecord) -> "MetricsSeries":
-        points = [copied(MetricsPoint, p) for p in r.points]
+        # The step records are served as they are: MetricsPoint's fields are named as their attributes
+        # and strawberry reads a plain field by attribute. (Copying each into a MetricsPoint was a
+        # fifth of a 50-row table's request with a 24-hour sparkline per row: 4,800 objects.)
+        points = cast(list[MetricsPoint], r.points)
         return cls(range=MetricsRange(r.range), step_seconds=r.step_seconds, points=points)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+import resolvers.metrics
 from tests.support import T0, Api, Clock, make_deployment, make_job, rollout_succeeds, running_api
 from tests.test_api_mutations import PAUSE, RESUME, gid
 from tests.test_api_queries import page_through
@@ -146,6 +147,52 @@ async def test_default_history_is_24_hours_and_last_hour_ends_with_metrics(api: 
         "replicas": metrics["replicas"],
         "utilization": metrics["utilization"],
     }
+
+
+SPARKLINES = f"""query($first: Int, $range: MetricsRange, $asOf: DateTime) {{ deployments(first: $first) {{
+  nodes {{ id metricsHistory(range: $range, asOf: $asOf) {{ range stepSeconds points {{ {POINT} }} }} }} }} }}"""
+# A step's percentiles come from a mixture solved for all charts of a pass together: its rounds run
+# until every chart's have settled, so a chart in a table may differ from its own in the last digits.
+SOLVED = ("p50Latency", "p95Latency", "p99Latency", "timeToFirstTokenP50")
+
+
+@pytest.mark.parametrize(
+    "span, rows",  # every window of a step, and 15 sampled of 60 (fewer rows: the cost limit)
+    [("LAST_HOUR", 50), ("LAST_24_HOURS", 50), ("LAST_7_DAYS", 12)],
+)
+async def test_a_tables_sparklines_are_each_deployments_own_chart_in_one_pass(
+    api: Api, span: str, rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: 30 serving deployments and one in each other status; the simulator's chart calls counted
+    ids = await seed(api)
+    passes: list[Any] = []
+    real = resolvers.metrics.compute_series
+    monkeypatch.setattr(resolvers.metrics, "compute_series", lambda *a: passes.append(a[1]) or real(*a))
+    as_of = (T0 - timedelta(hours=2, minutes=7)).isoformat()
+    # when: the table asks for a sparkline on every row
+    nodes = (await api.query(SPARKLINES, {"first": rows, "range": span, "asOf": as_of}))["deployments"][
+        "nodes"
+    ]
+    # then: one simulator pass for every row's chart at once ...
+    assert len(nodes) == min(rows, sum(map(len, ids.values())))
+    assert [len(positions) for positions in passes] == [len(nodes)]
+    # ... and each row's chart is the one its detail page shows
+    for node in nodes:
+        alone = (await api.query(DETAIL, {"id": node["id"], "range": span, "asOf": as_of}))["deployment"]
+        chart, own = node["metricsHistory"], alone["metricsHistory"]
+        assert (
+            (chart["range"], chart["stepSeconds"])
+            == (own["range"], own["stepSeconds"])
+            == (span, chart["stepSeconds"])
+        )
+        assert len(chart["points"]) == len(own["points"])
+        for point, expected in zip(chart["points"], own["points"], strict=True):
+            assert {k: v for k, v in point.items() if k not in SOLVED} == {
+                k: v for k, v in expected.items() if k not in SOLVED
+            }
+            for k in SOLVED:
+                assert point[k] == (None if expected[k] is None else pytest.approx(expected[k], rel=1e-8))
+    assert any(p["requestVolume"] > 0 for n in nodes for p in n["metricsHistory"]["points"])
 
 
 async def test_history_shows_no_traffic_before_activation_and_while_paused(api: Api) -> None:
