@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import resolvers.metrics
+import schema.yielding
 from tests.support import T0, Api, Clock, make_deployment, make_job, rollout_succeeds, running_api
 from tests.test_api_mutations import PAUSE, RESUME, gid
 from tests.test_api_queries import page_through
@@ -163,8 +164,11 @@ SOLVED = ("p50Latency", "p95Latency", "p99Latency", "timeToFirstTokenP50")
 async def test_a_tables_sparklines_are_each_deployments_own_chart_in_one_pass(
     api: Api, span: str, rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given: 30 serving deployments and one in each other status; the simulator's chart calls counted
+    # given: 30 serving deployments and one in each other status; the simulator's chart calls counted,
+    # and the operation in one round (a heavy one works in rounds, which split DataLoader batches:
+    # tests/test_yielding.py's part)
     ids = await seed(api)
+    monkeypatch.setattr(schema.yielding, "SLICE_SECONDS", 60.0)
     passes: list[Any] = []
     real = resolvers.metrics.compute_series
     monkeypatch.setattr(resolvers.metrics, "compute_series", lambda *a: passes.append(a[1]) or real(*a))
