@@ -131,6 +131,19 @@ def comparison_cases(sim: types.ModuleType, n: int) -> dict[str, Callable[[], ob
             current = sim.compute_metrics(fleet, everyone, now)
             return sim.health_codes(current, sim.trailing_mean_volume(fleet, everyone, now))
 
+    # A table's 50 sparklines of 24 hours, as the API computes them: in one call where the package
+    # takes many positions, else one call per row (as the API did before).
+    table = np.arange(50) * (n // 50)
+    try:
+        sim.compute_series(fleet, table, now, 15, 96)
+
+        def sparklines() -> object:
+            return sim.compute_series(fleet, table, now, 15, 96)
+    except ValueError:  # one position per call: an array does not broadcast with the windows
+
+        def sparklines() -> object:
+            return [sim.compute_series(fleet, int(p), now, 15, 96) for p in table.tolist()]
+
     return {
         f"fleet of {n:,} at one window": lambda: sim.compute_metrics(fleet, everyone, now),
         "one deployment, 30 days of windows": lambda: sim.compute_metrics(fleet, 42, month),
@@ -139,6 +152,7 @@ def comparison_cases(sim: types.ModuleType, n: int) -> dict[str, Callable[[], ob
         ),
         f"health of {n:,} at a new window": health,
         "30-day chart series (120 points)": lambda: sim.compute_series(fleet, 42, now, step, points),
+        "50 sparklines of 24 hours (a table's)": sparklines,
     }
 
 
