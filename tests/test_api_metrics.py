@@ -184,11 +184,7 @@ async def test_a_tables_sparklines_are_each_deployments_own_chart_in_one_pass(
     for node in nodes:
         alone = (await api.query(DETAIL, {"id": node["id"], "range": span, "asOf": as_of}))["deployment"]
         chart, own = node["metricsHistory"], alone["metricsHistory"]
-        assert (
-            (chart["range"], chart["stepSeconds"])
-            == (own["range"], own["stepSeconds"])
-            == (span, chart["stepSeconds"])
-        )
+        assert chart["range"] == own["range"] == span and chart["stepSeconds"] == own["stepSeconds"]
         assert len(chart["points"]) == len(own["points"])
         for point, expected in zip(chart["points"], own["points"], strict=True):
             assert {k: v for k, v in point.items() if k not in SOLVED} == {
