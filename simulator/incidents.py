@@ -134,8 +134,6 @@ def _segments(block: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarr
         return None
     if not block_change.size:
         starts = runs
-    elif runs.size == 1:  # one run from 0 (one deployment): block changes are the other starts
-        starts = np.concatenate((runs, block_change))
     else:  # np.union1d without its Python layer (a quarter of its cost at these sizes)
         starts = np.concatenate((runs, block_change))
         starts.sort()
