@@ -173,7 +173,7 @@ class FiguresLoader:
 
 
 def _silent_series(range_name: str, end: int) -> SeriesRecord:
-    """The chart of a deployment that is not in the fleet (e.g. deleted meanwhile): no traffic."""
+    """The chart of a deployment (or model) not in the fleet (e.g. deleted meanwhile): no traffic."""
     step, points = RANGES[range_name]
     records = [silent(end - step * (points - 1 - i)) for i in range(points)]
     return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
@@ -214,15 +214,13 @@ def model_metrics(snap: Snapshot, positions: np.ndarray, as_of: datetime) -> Met
 
 def model_history(snap: Snapshot, positions: np.ndarray, range_name: str, as_of: datetime) -> SeriesRecord:
     """A model's chart: each version's series, then each point's versions together."""
-    step, points = RANGES[range_name]
     end = window_of(as_of)
     if positions.size == 0:
-        records = [silent(end - step * (points - 1 - i)) for i in range(points)]
-    else:
-        each = compute_series(snap.fleet, positions, end, step, points)  # (versions, points)
-        m = together(Metrics(*(getattr(each, f.name).T for f in fields(Metrics))))
-        records = records_of(m, step)
-    return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records)
+        return _silent_series(range_name, end)
+    step, points = RANGES[range_name]
+    each = compute_series(snap.fleet, positions, end, step, points)  # (versions, points)
+    m = together(Metrics(*(getattr(each, f.name).T for f in fields(Metrics))))
+    return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records_of(m, step))
 
 
 def stats(snap: Snapshot, as_of: datetime) -> StatsRecord:
