@@ -13,6 +13,7 @@ from sqlalchemy.types import NullType
 
 from db.models import Deployment, DeploymentEvent, FleetState
 from domain import DEPLOYMENT_STATUSES, MODEL_SIZES, RESTARTS_SERVING, STOPS_SERVING, EventKind
+from simulator.windows import WINDOW_SECONDS, first_window_starting_at_or_after
 
 
 @dataclass(frozen=True)
@@ -184,12 +185,18 @@ async def model_first_activation(session: AsyncSession, model_name: str) -> floa
     return float(_epoch([first])[0])
 
 
+def _next_window_start(t: float) -> float:
+    """The start (epoch s) of the first window starting at or after t."""
+    return float(first_window_starting_at_or_after(np.array(t))) * WINDOW_SECONDS
+
+
 async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
     """Not-serving intervals: paused, from each event that stops serving (PAUSED) to the next that
     restarts it (RESUMED: the moves' `serving` in domain.py), or standing by at 0 % of the model's
-    traffic, from a TRAFFIC_CHANGED to 0 to the next to more. A version with no traffic event yet
-    (stored before the split existed) serves whenever it is not paused, with all its model's
-    traffic. And each TRAFFIC_CHANGED as a step of the share: (owner, when, percent / 100)."""
+    traffic, from the window start at or after a TRAFFIC_CHANGED to 0 (a share step: see below) to
+    the next to more. A version with no traffic event yet (stored before the split existed) serves
+    whenever it is not paused, with all its model's traffic. And each TRAFFIC_CHANGED as a step of
+    the share: (owner, when, percent / 100); the simulator starts each step at the next window start."""
     stmt = select(
         DeploymentEvent.deployment_id,
         DeploymentEvent.kind,
@@ -212,24 +219,31 @@ async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
         if owner != owner_now:
             owner_now, paused, standby = owner, False, False
         was_off = paused or standby
+        t = at.timestamp()
         if kind in STOPS_SERVING:
             paused = True
         elif kind in RESTARTS_SERVING:
             paused = False
         else:
             standby = traffic_to == 0
-            steps.append((owner, at.timestamp(), min(max(float(traffic_to or 0.0) / 100.0, 0.0), 1.0)))
+            steps.append((owner, t, min(max(float(traffic_to or 0.0) / 100.0, 0.0), 1.0)))
         if (paused or standby) and not was_off:
+            # A pause stops serving at once; standing by is a share step like any other, in force
+            # from the next window start, as the versions taking the share over start there (else
+            # the minute of a deploy or a rollout step would show no one serving the model).
             owners.append(owner)
-            starts.append(at.timestamp())
+            starts.append(t if paused else _next_window_start(t))
             ends.append(np.inf)
+        elif paused and starts[-1] > t:  # paused before a standby's start: off from the pause
+            starts[-1] = t
         elif was_off and not (paused or standby):
-            ends[-1] = at.timestamp()
+            ends[-1] = t
     step_columns = list(zip(*steps, strict=True)) if steps else [(), (), ()]
+    kept = np.array(starts) < np.array(ends)  # a standby over within the minute it began never was
     return Timelines(
-        np.array(owners, dtype=np.int64),
-        np.array(starts),
-        np.array(ends),
+        np.array(owners, dtype=np.int64)[kept],
+        np.array(starts)[kept],
+        np.array(ends)[kept],
         np.array(step_columns[0], dtype=np.int64),
         np.array(step_columns[1], dtype=np.float64),
         np.array(step_columns[2], dtype=np.float32),

@@ -63,3 +63,41 @@ async def test_each_version_serves_its_share_of_the_models_requests(api: Api) ->
     for node in last[:2]:
         assert not any(r.startswith("Traffic") for r in node["healthReasons"]), node
     assert last[2]["healthReasons"] == ["standby: 0 % of model traffic"]
+
+
+async def _minute(api: Api, deployments: list[str], at: datetime) -> tuple[int, list[int]]:
+    """The model's request count in the window holding `at`, and each version's."""
+    figures = await api.query(FIGURES, {"ids": deployments, "at": at.isoformat()})
+    return figures["model"]["metrics"]["requestCount"], [
+        n["metrics"]["requestCount"] for n in figures["nodes"]
+    ]
+
+
+async def test_the_minute_of_a_share_change_or_an_activation_is_served_by_the_versions_before_it(
+    api: Api,
+) -> None:
+    # given: two versions, the newer with all the traffic for two days, the clock 25 s into a minute
+    old, new = await versions(api, 2)
+    api.clock.advance(days=2)
+    api.clock.now = api.clock.now.replace(second=25, microsecond=0)
+    # when: the split gives all the traffic back to the older one, mid-minute
+    shares = [{"deploymentId": old, "percent": 100}, {"deploymentId": new, "percent": 0}]
+    assert (await api.query(SET, {"model": "ranker", "shares": shares}))["setTrafficSplit"]["errors"] == []
+    changed = api.clock.now
+    api.clock.advance(minutes=2)
+    # then: that minute the newer version still serves all of the model's requests (a share, 0
+    # included, changes at the next window start), and from the next minute the older one does
+    total, counts = await _minute(api, [old, new], changed)
+    assert total > 0 and counts == [0, total]
+    total, counts = await _minute(api, [old, new], changed + timedelta(minutes=1))
+    assert total > 0 and counts == [total, 0]
+    # when: a third version is deployed and activated (all the traffic) mid-minute
+    api.clock.now = api.clock.now.replace(second=40, microsecond=0)
+    (third,) = await versions(api, 1)
+    activated = api.clock.now
+    api.clock.advance(minutes=2)
+    # then: in the minute it activated the older version serves the model, from the next one the new one
+    total, counts = await _minute(api, [old, new, third], activated)
+    assert total > 0 and counts == [total, 0, 0]
+    total, counts = await _minute(api, [old, new, third], activated + timedelta(minutes=1))
+    assert total > 0 and counts == [0, 0, total]
