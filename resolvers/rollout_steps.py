@@ -67,7 +67,7 @@ async def begin(session: AsyncSession, row: Rollout, *, actor: str, at: datetime
     before = {v.id: v.percent for v in versions if v.status == ACTIVE}
     alone = not any(v.status == ACTIVE and v.id != canary.id for v in versions)
     all_at_once = row.strategy == RolloutStrategy.ALL_AT_ONCE
-    percent = traffic.FULL if alone or all_at_once else target(row, 1)
+    percent = traffic.FULL if alone or all_at_once else target(row, 1, canary.percent)
     done = percent >= traffic.FULL
     await advance(
         session,
@@ -120,7 +120,7 @@ async def step(session: AsyncSession, row: Rollout) -> bool:
         why = f"{name} rolled back (health CRITICAL)"
         await set_split(session, versions, shares, actor=SYSTEM_ACTOR, at=at, why=why)
         return True
-    percent = target(row, row.steps + 1)
+    percent = target(row, row.steps + 1, canary.percent)
     done = percent >= traffic.FULL
     if not await advance(
         session,

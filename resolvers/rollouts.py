@@ -72,11 +72,13 @@ async def refuse_if_baking(session: AsyncSession, model_name: str, *path: str) -
         )
 
 
-def target(row: Rollout, steps: int) -> float:
-    """The version's share after `steps` steps."""
+def target(row: Rollout, steps: int, share: float) -> float:
+    """The version's share after its `steps`-th step, from `share` before it: a canary's first step
+    is its share, the next all; a linear one gains its share per step (from what the version had
+    when the rollout began, never less)."""
     if row.strategy == RolloutStrategy.CANARY:
         return row.step_percent if steps == 1 else traffic.FULL
-    return min(traffic.FULL, steps * row.step_percent)
+    return min(traffic.FULL, share + row.step_percent)
 
 
 def with_share(versions: Sequence[traffic.Version], canary: int, percent: float) -> dict[int, float]:

@@ -286,3 +286,22 @@ async def test_start_rollout_all_at_once_gives_a_standby_all_the_traffic_in_one_
         ("TRAFFIC_CHANGED", "anonymous", "Traffic 0 % → 100 %: v1.0.0 promoted"),
         ("ROLLOUT_PROMOTED", "anonymous", "v1.0.0 promoted at once: all at once"),
     ]
+
+
+async def test_a_linear_rollout_gains_its_steps_from_the_share_the_version_already_had(api: Api) -> None:
+    # given: two versions split 40 / 60
+    old, new = await versions(api, 2)
+    split = [{"deploymentId": old, "percent": 40}, {"deploymentId": new, "percent": 60}]
+    assert (await api.query(SET, {"model": "ranker", "shares": split}))["setTrafficSplit"]["errors"] == []
+    assert await holds_at(api, old, api.clock.now, 65, [60, 120]), "the simulator makes this id CRITICAL"
+    # when: the 40 % version is rolled out by 25 % a minute
+    spec = {"strategy": "LINEAR", "percent": 25, "bakeSeconds": 60}
+    payload = (await api.query(START, {"id": old, "rollout": spec}))["startRollout"]
+    # then: its first step takes it from 40 % to 65 %, not down to 25 %, and on to all of it
+    assert payload == {"model": {"rollout": {"state": "BAKING", "percent": 65.0}}, "errors": []}
+    assert await shares(api, [old, new]) == [65.0, 35.0]
+    api.clock.advance(seconds=60)
+    assert await shares(api, [old, new]) == [90.0, 10.0]
+    api.clock.advance(seconds=60)
+    assert await shares(api, [old, new]) == [100.0, 0.0]
+    assert (await rollout(api) or {})["state"] == "PROMOTED"
