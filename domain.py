@@ -104,7 +104,11 @@ class Code(StrEnum):
 
 
 # Integer codes (the simulator's and the fleet snapshot's arrays): a value's index in its enum.
+#: Length of the aggregation window: every figure is one window's (the simulator's, the API's).
+WINDOW_SECONDS = 60
 DEPLOYMENT_STATUSES = tuple(DeploymentStatus)
+#: Each status's code: its index in DEPLOYMENT_STATUSES (the fleet snapshot's int8 statuses).
+STATUS_CODE: dict[str, int] = {name: i for i, name in enumerate(DEPLOYMENT_STATUSES)}
 JOB_STATUSES = tuple(JobStatus)
 EVENT_KINDS = tuple(EventKind)
 HEALTH_LEVELS = tuple(Health)

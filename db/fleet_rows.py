@@ -2,7 +2,7 @@
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,14 +12,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from db.models import Deployment, DeploymentEvent, FleetState
-from domain import DEPLOYMENT_STATUSES, MODEL_SIZES, RESTARTS_SERVING, STOPS_SERVING, EventKind
-from simulator.windows import WINDOW_SECONDS, first_window_starting_at_or_after
+from domain import (
+    ACTIVATE,
+    DEPLOY,
+    MODEL_SIZES,
+    MOVES,
+    RESTARTS_SERVING,
+    STATUS_CODE,
+    STOPS_SERVING,
+    WINDOW_SECONDS,
+    EventKind,
+)
+
+
+def _no_steps() -> np.ndarray:
+    return np.zeros(0, np.int64)
 
 
 @dataclass(frozen=True)
 class Timelines:
-    """Deployments' not-serving intervals (owner id, start, end: +inf while still off) and the steps
-    of their shares of their models' traffic (owner id, when, the share from then: 0..1); epoch s."""
+    """Deployments' not-serving intervals (owner id, start, end: +inf while still off), the steps
+    of their shares of their models' traffic (owner id, when, the share from then: 0..1), and the
+    moves of their statuses that the row does not date itself (owner id, when, status code: see
+    STATUS_STEPS), each deployment's in the order of its trail; epoch s."""
 
     pause_owner: np.ndarray  # int64
     pause_start: np.ndarray  # float64
@@ -27,11 +42,14 @@ class Timelines:
     share_owner: np.ndarray  # int64
     share_at: np.ndarray  # float64
     share_value: np.ndarray  # float32
+    status_owner: np.ndarray = field(default_factory=_no_steps)  # int64
+    status_at: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64
+    status_code: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # int8
 
     @classmethod
     def empty(cls) -> "Timelines":
         i64, f64 = np.zeros(0, np.int64), np.zeros(0)
-        return cls(i64, f64, f64, i64, f64, np.zeros(0, np.float32))
+        return cls(i64, f64, f64, i64, f64, np.zeros(0, np.float32), i64, f64, np.zeros(0, np.int8))
 
     def merged(self, changed: "Timelines", changed_ids: np.ndarray, live_ids: np.ndarray) -> "Timelines":
         """These entries with those of `changed_ids` replaced by `changed`'s for the ones still live
@@ -40,14 +58,18 @@ class Timelines:
         new_pauses = np.isin(changed.pause_owner, live_ids) & (changed.pause_start < changed.pause_end)
         shares = ~np.isin(self.share_owner, changed_ids)
         new_shares = np.isin(changed.share_owner, live_ids)
+        moves = ~np.isin(self.status_owner, changed_ids)
+        new_moves = np.isin(changed.status_owner, live_ids)
         return Timelines(
             *(np.concatenate((getattr(self, f)[pauses], getattr(changed, f)[new_pauses])) for f in _PAUSE),
             *(np.concatenate((getattr(self, f)[shares], getattr(changed, f)[new_shares])) for f in _SHARE),
+            *(np.concatenate((getattr(self, f)[moves], getattr(changed, f)[new_moves])) for f in _STATUS),
         )
 
 
 _PAUSE = ("pause_owner", "pause_start", "pause_end")
 _SHARE = ("share_owner", "share_at", "share_value")
+_STATUS = ("status_owner", "status_at", "status_code")
 
 
 @dataclass(frozen=True)
@@ -118,7 +140,12 @@ _COLUMNS = (
     Deployment.model_name,
     Deployment.model_name_folded,
 )
-_STATUS_CODE = {name: i for i, name in enumerate(DEPLOYMENT_STATUSES)}
+# The moves of a status the snapshot reads from the trail (the status each leaves, as a code): all but
+# DEPLOY and ACTIVATE, whose instants the row keeps (created_at, activated_at). The events that leave
+# the status as it was (a traffic share, an alias, a rollout) change nothing of it.
+STATUS_STEPS: dict[str, int] = {
+    m.kind: STATUS_CODE[m.target] for m in MOVES if m.target is not None and m not in (DEPLOY, ACTIVATE)
+}
 _SIZE_CODE = {name: i for i, name in enumerate(MODEL_SIZES)}
 
 
@@ -128,7 +155,7 @@ def _chunk(rows: Sequence[Any], names: dict[str, str]) -> list[np.ndarray | list
     return [
         np.array(cols[0], dtype=np.int64),
         np.array([v is not None for v in cols[1]], dtype=bool),
-        np.array([_STATUS_CODE[v] for v in cols[2]], dtype=np.int8),
+        np.array([STATUS_CODE[v] for v in cols[2]], dtype=np.int8),
         np.array([_SIZE_CODE[v] for v in cols[3]], dtype=np.int8),
         np.array(cols[4], dtype=np.int64),
         _epoch(cols[5]),
@@ -186,8 +213,10 @@ async def model_first_activation(session: AsyncSession, model_name: str) -> floa
 
 
 def _next_window_start(t: float) -> float:
-    """The start (epoch s) of the first window starting at or after t."""
-    return float(first_window_starting_at_or_after(np.array(t))) * WINDOW_SECONDS
+    """The start (epoch s) of the first window starting at or after t, exactly: in whole
+    microseconds, the events' resolution (a window start is then a whole number of seconds)."""
+    window = WINDOW_SECONDS * 1_000_000
+    return -(-round(t * 1e6) // window) * window / 1e6
 
 
 async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
@@ -196,7 +225,8 @@ async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
     traffic, from the window start at or after a TRAFFIC_CHANGED to 0 (a share step: see below) to
     the next to more. A version with no traffic event yet (stored before the split existed) serves
     whenever it is not paused, with all its model's traffic. And each TRAFFIC_CHANGED as a step of
-    the share: (owner, when, percent / 100); the simulator starts each step at the next window start."""
+    the share: (owner, when, percent / 100), which the simulator starts at the next window start;
+    and each move in STATUS_STEPS as a step of the status: (owner, when, status code)."""
     stmt = select(
         DeploymentEvent.deployment_id,
         DeploymentEvent.kind,
@@ -204,7 +234,9 @@ async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
         DeploymentEvent.id,
         DeploymentEvent.traffic_to,
     ).where(
-        DeploymentEvent.kind.in_((*STOPS_SERVING, *RESTARTS_SERVING, EventKind.TRAFFIC_CHANGED)),
+        DeploymentEvent.kind.in_(
+            (*STOPS_SERVING, *RESTARTS_SERVING, *STATUS_STEPS, EventKind.TRAFFIC_CHANGED)
+        ),
         DeploymentEvent.deployment_id.in_(changed),
     )
     events = (await session.execute(stmt)).all()
@@ -214,17 +246,20 @@ async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
     starts: list[float] = []
     ends: list[float] = []
     steps: list[tuple[int, float, float]] = []
+    moves: list[tuple[int, float, int]] = []
     owner_now, paused, standby = None, False, False
     for owner, kind, at, _, traffic_to in events:
         if owner != owner_now:
             owner_now, paused, standby = owner, False, False
         was_off = paused or standby
         t = at.timestamp()
+        if kind in STATUS_STEPS:
+            moves.append((owner, t, STATUS_STEPS[kind]))
         if kind in STOPS_SERVING:
             paused = True
         elif kind in RESTARTS_SERVING:
             paused = False
-        else:
+        elif kind == EventKind.TRAFFIC_CHANGED:
             standby = traffic_to == 0
             steps.append((owner, t, min(max(float(traffic_to or 0.0) / 100.0, 0.0), 1.0)))
         if (paused or standby) and not was_off:
@@ -240,6 +275,7 @@ async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
             ends[-1] = t
     step_columns = list(zip(*steps, strict=True)) if steps else [(), (), ()]
     kept = np.array(starts) < np.array(ends)  # a standby over within the minute it began never was
+    move_columns = list(zip(*moves, strict=True)) if moves else [(), (), ()]
     return Timelines(
         np.array(owners, dtype=np.int64)[kept],
         np.array(starts)[kept],
@@ -247,4 +283,7 @@ async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
         np.array(step_columns[0], dtype=np.int64),
         np.array(step_columns[1], dtype=np.float64),
         np.array(step_columns[2], dtype=np.float32),
+        np.array(move_columns[0], dtype=np.int64),
+        np.array(move_columns[1], dtype=np.float64),
+        np.array(move_columns[2], dtype=np.int8),
     )

@@ -169,4 +169,5 @@ async def history(
 
 
 async def fleet_stats(ctx: Context, as_of: datetime | None) -> StatsRecord:
-    return stats(await ctx.snapshot(), resolve_as_of(ctx.now, as_of))
+    """The fleet now, or as it was at `as_of` (its deployments and statuses then, not only its figures)."""
+    return stats(await ctx.snapshot(), resolve_as_of(ctx.now, as_of), past=as_of is not None)

@@ -19,7 +19,7 @@ import numpy as np
 
 from db import folding
 from db.paging import KeyValue, PageRequest
-from domain import DEPLOYMENT_STATUSES, MODEL_SIZES
+from domain import DEPLOYMENT_STATUSES, MODEL_SIZES, STATUS_CODE
 from resolvers import snapshot_index
 from resolvers.listing_keys import Columns, Keys, Ordering, SortedView
 from resolvers.metric_records import HEALTH_NAMES
@@ -68,7 +68,7 @@ def matching(
 
     mask = np.ones(snap.n if rows is None else len(rows), dtype=bool)
     if flt.statuses is not None:
-        codes = [DEPLOYMENT_STATUSES.index(s) for s in flt.statuses]
+        codes = [STATUS_CODE[s] for s in flt.statuses]
         mask &= _lookup(codes, len(DEPLOYMENT_STATUSES))[col(snap.status)]
     if flt.model_sizes is not None:
         mask &= _lookup([MODEL_SIZES.index(s) for s in flt.model_sizes], len(MODEL_SIZES))[col(snap.size)]

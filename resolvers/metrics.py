@@ -23,6 +23,7 @@ from resolvers.metric_records import (
     window_start,
 )
 from resolvers.snapshot import Snapshot
+from resolvers.status_history import NOT_YET
 from simulator import (
     NO_TRAFFIC,
     RANGES,
@@ -223,12 +224,21 @@ def model_history(snap: Snapshot, positions: np.ndarray, range_name: str, as_of:
     return SeriesRecord(range=range_name, step_seconds=step * WINDOW_SECONDS, points=records_of(m, step))
 
 
-def stats(snap: Snapshot, as_of: datetime) -> StatsRecord:
-    """Fleet-wide summary for one window: one pass over the snapshot's arrays."""
+def stats(snap: Snapshot, as_of: datetime, past: bool = False) -> StatsRecord:
+    """Fleet-wide summary for one window: one pass over the snapshot's arrays.
+
+    `past`: the fleet as it was at `as_of` (an asOf the request gave): the deployments created by then,
+    with the statuses their trails give them then (as `statusAt`); else the fleet as it is."""
     window = window_of(as_of)
     m = snap.metrics(window)
     codes = snap.health(window).code
-    status_counts = np.bincount(snap.status, minlength=len(DEPLOYMENT_STATUSES))
+    if past:
+        status = snap.statuses_at(as_of.timestamp())
+        existed = status != NOT_YET
+        status, codes = status[existed], codes[existed]
+    else:
+        status = snap.status
+    status_counts = np.bincount(status, minlength=len(DEPLOYMENT_STATUSES))
     health_counts = np.bincount(codes, minlength=len(HEALTH_NAMES))
     requests = int(m.request_count.sum())
     traffic = m.request_count > 0
@@ -237,7 +247,7 @@ def stats(snap: Snapshot, as_of: datetime) -> StatsRecord:
         as_of=window_start(window),
         window_seconds=WINDOW_SECONDS,
         next_update_at=window_start(window + 1),
-        total=snap.n,
+        total=len(status),
         by_status=[(name, int(n)) for name, n in zip(DEPLOYMENT_STATUSES, status_counts, strict=True)],
         by_health=[(name, int(n)) for name, n in zip(HEALTH_NAMES, health_counts, strict=True)],
         total_request_volume=float(m.request_volume.sum()),

@@ -19,6 +19,8 @@ import numpy as np
 
 from db import fleet_rows
 from db.engine import Database
+from domain import ACTIVATE, DEPLOY, STATUS_CODE
+from resolvers.status_history import statuses_at
 from simulator import (
     HEALTH_WINDOWS,
     Fleet,
@@ -31,6 +33,10 @@ from simulator import (
     traits_of,
     window_levels,
 )
+
+# The status moves each row dates itself (created_at, activated_at), ahead of the trail's other moves.
+assert DEPLOY.target is not None and ACTIVATE.target is not None
+_CREATED_AS, _ACTIVATED_AS = STATUS_CODE[DEPLOY.target], STATUS_CODE[ACTIVATE.target]
 
 # Recent windows whose fleet-wide figures stay computed: 10.5 MB each at 100,000 deployments, and
 # every page of the current window reads them (resolvers/metrics.py PageFigures).
@@ -81,6 +87,9 @@ class Snapshot:
     # What the listing engine derives from this snapshot (resolvers/snapshot_index.py).
     indexes: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
     sorted_cache: OrderedDict[Any, np.ndarray] = field(init=False, default_factory=OrderedDict, repr=False)
+    _status_steps: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        init=False, default=None, repr=False
+    )
 
     def __post_init__(self) -> None:
         t = self.timelines
@@ -111,6 +120,31 @@ class Snapshot:
             return np.full(len(ids), -1, dtype=np.int64)
         pos = np.minimum(np.searchsorted(self.ids, ids), self.n - 1)
         return np.where(self.ids[pos] == ids, pos, -1)
+
+    def statuses_at(self, at: float) -> np.ndarray:
+        """Every deployment's status code at `at` (epoch s), rebuilt from its trail as `statusAt` is
+        (resolvers/status_history.py); NOT_YET for one created after `at`."""
+        return statuses_at(self.created_at, self.status, *self._steps_of_status(), at)
+
+    def _steps_of_status(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each deployment's status steps, in the order of its trail: DEPLOY at its creation, ACTIVATE
+        at its activation (the row dates both), then the timelines' moves; sorted once per snapshot."""
+        if self._status_steps is None:
+            t = self.timelines
+            activated = np.flatnonzero(~np.isnan(self.activated_at))
+            owner = np.concatenate((np.arange(self.n), activated, np.searchsorted(self.ids, t.status_owner)))
+            at = np.concatenate((self.created_at, self.activated_at[activated], t.status_at))
+            code = np.concatenate(
+                (
+                    np.full(self.n, _CREATED_AS, dtype=np.int8),
+                    np.full(activated.size, _ACTIVATED_AS, dtype=np.int8),
+                    t.status_code,
+                )
+            )
+            # Ties in time keep the trail's order: creation, activation, then the moves as loaded.
+            order = np.lexsort((np.arange(owner.size), at, owner))
+            self._status_steps = (owner[order], at[order], code[order])
+        return self._status_steps
 
     def metrics(self, window: int) -> Metrics:
         """Every deployment's figures for one window, computed once per window."""

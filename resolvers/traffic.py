@@ -9,26 +9,30 @@ change started from, or its stored share when it never changed.
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
+
 from db.models import Deployment, DeploymentEvent
-from domain import DeploymentStatus, EventKind
+from domain import DEPLOYMENT_STATUSES, STATUS_CODE, DeploymentStatus, EventKind
 from resolvers.context import Context
 from resolvers.metric_records import resolve_as_of
+from resolvers.status_history import NOT_YET, statuses_at
 
 STANDBY_REASON = "standby: 0 % of model traffic"
 NOT_SERVING_REASON = "Not serving traffic"  # the simulator's reason for every version without traffic
 
 
 def status_at(row: Deployment, trail: Sequence[DeploymentEvent], at: datetime) -> str | None:
-    """Its status at `at`; None before it was created."""
-    if at < row.created_at:
-        return None
-    status: str | None = None
-    for event in trail:
-        if event.at > at:
-            break
-        if event.to_status is not None:  # DELETED keeps the status it had (rows are soft-deleted)
-            status = event.to_status
-    return status if status is not None else row.status
+    """Its status at `at`; None before it was created (the rule: resolvers/status_history.py)."""
+    steps = [e for e in trail if e.to_status is not None]  # DELETED keeps the status (soft delete)
+    code = statuses_at(
+        np.array([row.created_at.timestamp()]),
+        np.array([STATUS_CODE[row.status]], dtype=np.int8),
+        np.zeros(len(steps), dtype=np.int64),
+        np.array([e.at.timestamp() for e in steps], dtype=np.float64),
+        np.array([STATUS_CODE[str(e.to_status)] for e in steps], dtype=np.int8),
+        at.timestamp(),
+    )[0]
+    return None if code == NOT_YET else DEPLOYMENT_STATUSES[code]
 
 
 def share_at(row: Deployment, trail: Sequence[DeploymentEvent], at: datetime) -> float:

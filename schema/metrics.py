@@ -158,9 +158,15 @@ class HealthCount:
 
 @strawberry.type(description="Fleet-wide figures for the dashboard's summary cards.")
 class DeploymentStats(Window):
-    total: int = strawberry.field(description="Live deployments.")
-    by_status: list[StatusCount] = strawberry.field(description="Counts by status, every status listed.")
-    by_health: list[HealthCount] = strawberry.field(description="Counts by health, every state listed.")
+    total: int = strawberry.field(
+        description="Live deployments (at asOf: those created by then and not deleted since)."
+    )
+    by_status: list[StatusCount] = strawberry.field(
+        description="Counts by status (at asOf: each one's statusAt), every status listed."
+    )
+    by_health: list[HealthCount] = strawberry.field(
+        description="Counts by health over the deployments in total, every state listed."
+    )
     total_request_volume: float = strawberry.field(description="Sum over deployments, requests/second.")
     p95: float | None = strawberry.field(
         name="p95Latency",

@@ -58,7 +58,14 @@ _METRICS_AS_OF = Annotated[
     datetime | None, strawberry.argument(description="Instant the metrics are for; default: now.")
 ]
 _STATS_AS_OF = Annotated[
-    datetime | None, strawberry.argument(description="Instant the figures are for; default: now.")
+    datetime | None,
+    strawberry.argument(
+        description=(
+            "Instant the figures are for; default: now. A past instant counts the fleet as it was then:"
+            " the deployments created by then, by their statusAt then (deployments deleted since are"
+            " not counted, as deployments does not list them)."
+        )
+    ),
 ]
 
 

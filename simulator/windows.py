@@ -2,7 +2,9 @@
 
 import numpy as np
 
-WINDOW_SECONDS = 60
+from domain import WINDOW_SECONDS
+
+__all__ = ["NEVER", "WINDOW_SECONDS", "first_window_starting_at_or_after", "window_of"]
 # Stand-in for "never": beyond any window of a clipped instant (|t| <= 1e15 s),
 # yet far from int64 overflow when window differences are taken.
 NEVER = np.int64(2**50)
