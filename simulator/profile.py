@@ -20,7 +20,10 @@ from .traffic import ARCHETYPE_NOISE, ARCHETYPE_SHARES, NOISE_PERIOD, noise_inde
 P50_MS_BY_SIZE = np.array([50.0, 120.0, 300.0])  # median P50 at normal load
 VOLUME_BY_SIZE = np.array([40.0, 15.0, 4.0])  # req/s of a median deployment, weekday daily mean
 CAPACITY_BY_SIZE = np.array([60.0, 20.0, 5.0])  # req/s one replica serves at utilisation 1
-TOKENS_BY_SIZE = np.array([24.0, 60.0, 160.0])  # mean output tokens per request
+#: Time per output token at normal load, by size (ms): decoding a model of that size on one GPU
+#: (a <1B model ~650 tokens/s per stream, 1-7B ~330, 7B+ ~125). A request's time after its first
+#: token is its output tokens at this pace, so the output length follows from the latency.
+TPOT_MS_BY_SIZE = np.array([1.5, 3.0, 8.0])
 COLD_START_WINDOWS_BY_SIZE = np.array([2, 4, 7])  # minutes until loaded replicas serve normally
 
 # Latency quantiles of a log-normal with shape s: P95 = P50·e^(1.645 s), P99 = P50·e^(2.326 s).
@@ -47,7 +50,7 @@ _P50_TABLE = np.outer(P50_MS_BY_SIZE, np.exp(_P50_SPREAD * NORMAL)).ravel()  # i
 _VOLUME_TABLE = np.outer(VOLUME_BY_SIZE, np.exp(_POPULARITY_SPREAD * NORMAL)).ravel()
 _CAPACITY_SPREAD = np.exp(0.3 * (UNIFORM - 0.5))
 _TARGET_UTILISATION = 0.5 + 0.15 * UNIFORM  # the autoscaler's target, per deployment
-_TOKEN_SPREAD = np.exp(0.5 * NORMAL)
+_TPOT_SPREAD = np.exp(0.1 * NORMAL)  # between deployments of one size (builds, batch sizes)
 _PREFILL_SHARE = 0.15 + 0.2 * UNIFORM  # time to first token over request time at light load
 _ARCHETYPE_EDGES = np.cumsum(ARCHETYPE_SHARES)[:-1] * LEVELS
 _STREAM_TRAITS, _STREAM_MODEL = 0x7A175, 0x30DE1
@@ -105,13 +108,15 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
     row = size64 << SLOT_BITS
     tail = slot(key, 2)
     usual = _P50_TABLE.take(row + slot(key, 0))
+    base = usual / (1.0 + QUEUE_P50 * _TYPICAL_QUEUE)
+    prefill = _PREFILL_SHARE.take(slot(more, 4))
     archetype = np.searchsorted(_ARCHETYPE_EDGES, slot(model_bits, 0), side="right")
     period_mask = NOISE_PERIOD - 1
     return _float32(
         key=key,
         usual_p50=usual,
         usual_p95=usual * np.exp(Z95 * (_TAIL_SHAPE.take(tail) + QUEUE_SHAPE * np.sqrt(_TYPICAL_QUEUE))),
-        base_p50=usual / (1.0 + QUEUE_P50 * _TYPICAL_QUEUE),
+        base_p50=base,
         shape=_TAIL_SHAPE.take(tail),
         p99_bonus=_P99_BONUS.take(tail),  # wider tails also reach further
         volume=_VOLUME_TABLE.take(row + slot(offsets, 4)),
@@ -127,8 +132,10 @@ def traits(ids: np.ndarray, size: np.ndarray, model: np.ndarray) -> Traits:
         error_rate=_ERROR_RATE.take(slot(key, 3)),
         proneness=_PRONENESS.take(slot(key, 4)),
         pool=size64 * POOLS_PER_SIZE + ((nibble(more) * POOLS_PER_SIZE) >> 4),
-        tokens=TOKENS_BY_SIZE[size64] * _TOKEN_SPREAD.take(slot(more, 3)),
-        prefill=_PREFILL_SHARE.take(slot(more, 4)),
+        # The time after the first token (base P50 less its prefill share) at the deployment's pace:
+        # a P50 of 300 ms with 25 % before the first token is ~28 tokens at 8 ms each.
+        tokens=base * (1.0 - prefill) / (TPOT_MS_BY_SIZE[size64] * _TPOT_SPREAD.take(slot(more, 3))),
+        prefill=prefill,
         cold_windows=COLD_START_WINDOWS_BY_SIZE[size64],
         **rollout_traits(key),
     )

@@ -194,6 +194,32 @@ def test_llm_figures_follow_the_load_model() -> None:
     assert spearman(m.request_count[None].astype(float), m.utilization[None])[0] > 0.3
 
 
+def test_output_tokens_follow_from_the_latency_at_each_sizes_decoding_pace() -> None:
+    # given: the fleet in a weekday afternoon minute, its deployments with a hundred requests or more
+    fleet = make_fleet()
+    m = compute_metrics(fleet, np.arange(N), W0 + DAY + 14 * 60)
+    served = m.request_count - m.error_count
+    busy = served >= 100
+    # when: each one's output tokens per request, and its time per output token (its P50 after
+    # the first token, over those tokens)
+    tokens = m.tokens_per_second * 60 / np.maximum(served, 1)
+    per_token = (m.p50 - m.ttft_p50) / tokens
+    paces = [np.median(per_token[busy & (size == SIZES)]) for size in range(3)]
+    # then: each size decodes at a believable pace for its parameters, a larger model slower per token
+    assert busy.sum() > 900
+    assert 1.0 <= paces[0] <= 3.0 and 2.0 <= paces[1] <= 6.0 and 5.0 <= paces[2] <= 20.0
+    assert paces[0] < paces[1] < paces[2]
+    assert np.all((per_token[busy] > 0.5) & (per_token[busy] < 30.0))
+    # and two versions of one model of one size give answers of about the same length (the traffic's,
+    # not each version's own): tens of percent apart, not several times
+    first = np.arange(0, N, 4)  # versions 4k and 4k + 3 of model k share a size (simulated_week)
+    pairs = busy[first] & busy[first + 3]
+    apart = np.abs(np.log(tokens[first] / tokens[first + 3]))[pairs]
+    assert (MODELS[first] == MODELS[first + 3]).all() and (SIZES[first] == SIZES[first + 3]).all()
+    assert pairs.sum() > 200
+    assert np.exp(np.median(apart)) < 1.5 and np.exp(np.percentile(apart, 90)) < 2.5
+
+
 def _requests(p50: np.ndarray, quantile: np.ndarray, z: float, count: np.ndarray, seed: int) -> np.ndarray:
     """Latencies of every request of some windows, drawn from each window's fitted log-normal."""
     rng = np.random.default_rng(seed)
