@@ -2,7 +2,8 @@
 
 Each deployment runs replicas of a fixed capacity (req/s at utilisation 1). The
 autoscaler sizes them for the load it saw a few minutes ago (it scales up after
-traffic.LAG_UP windows and down only after traffic.LAG_DOWN), so a rise in traffic runs at a
+traffic.LAG_UP windows, and down only once every window from traffic.LAG_UP to traffic.LAG_DOWN
+ago saw less: a scale-down stabilisation window), so a rise in traffic runs at a
 higher utilisation ρ until replicas catch up. Latency follows ρ as in a queue:
 P50 ∝ 1 + a·ρ/(1−ρ), and the tail's log-sd grows by b·√(ρ/(1−ρ)), so tails widen
 before the median moves. Past ρ = 1 the excess is shed (fast errors) and the

@@ -88,9 +88,11 @@ WEEKLY_LOAD = WEEKLY_LOAD.astype(np.float32)
 # float32: the tables stay in the cache while a fleet-wide pass gathers from them.
 MINUTE_NOISE = (_ar1(0, _MINUTE_NOISE_SD, _MINUTE_NOISE_LAG1) + _spikes()).astype(np.float32)
 # What the autoscaler saw relative to now, as a log: it scales up to the noise of LAG_UP windows
-# ago and down only to the larger of that and LAG_DOWN windows ago. One gather instead of three.
+# ago and down only to the largest since LAG_DOWN windows ago (a scale-down stabilisation window,
+# as Kubernetes' HPA keeps: a minute's dip does not drop a replica that the next minute wants back).
+# A table, as the noise is: one gather per pair.
 SEEN_NOISE = (
-    np.maximum(np.roll(MINUTE_NOISE, LAG_UP), np.roll(MINUTE_NOISE, LAG_DOWN)) - MINUTE_NOISE
+    np.max([np.roll(MINUTE_NOISE, lag) for lag in range(LAG_UP, LAG_DOWN + 1)], axis=0) - MINUTE_NOISE
 ).astype(np.float32)
 DRIFT = _ar1(1, _DRIFT_SD, _DRIFT_LAG1).astype(np.float32)
 

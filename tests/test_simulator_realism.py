@@ -180,6 +180,19 @@ def test_the_autoscaler_follows_load_with_a_lag() -> None:
     assert np.mean(hourly[rows, busiest] >= hourly[rows, quietest]) > 0.95
 
 
+def test_the_autoscaler_does_not_flap() -> None:
+    # given: every deployment's replicas, minute by minute over the week
+    w = week()
+    step = np.sign(np.diff(w.replicas.astype(np.int16), axis=1))
+    hours = step.shape[1] / 60
+    # when: its changes, and the pairs of opposite changes within 5 minutes (up and straight back down)
+    changes = (step != 0).sum(axis=1) / hours
+    reversals = sum(((step[:, :-k] * step[:, k:]) < 0).sum(axis=1) for k in range(1, 6)) / hours
+    # then: a scale-down waits out its stabilisation window (LAG_DOWN), so reversals are rare
+    assert np.median(changes) < 2.5
+    assert np.median(reversals) < 1.5 and np.percentile(reversals, 90) < 5.0
+
+
 def test_llm_figures_follow_the_load_model() -> None:
     # given: one busy NANO deployment over a weekday
     fleet = make_fleet()
