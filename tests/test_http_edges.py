@@ -17,6 +17,16 @@ def code(response: httpx.Response) -> Any:
 
 
 @pytest.mark.parametrize(
+    "content_type", ["Application/JSON", "APPLICATION/JSON; Charset=UTF-8", "application/json; charset=utf-8"]
+)
+async def test_media_types_are_case_insensitive(api: Api, content_type: str) -> None:
+    response = await api.http.post(
+        "/graphql", content=b'{"query": "{ serverTime }"}', headers={"Content-Type": content_type}
+    )
+    assert response.status_code == 200 and "serverTime" in response.json()["data"]
+
+
+@pytest.mark.parametrize(
     ("if_none_match", "status"),
     [
         ("{etag}", 304),

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -58,7 +58,21 @@ class WebContext(Context):
     budget: RequestBudget | None = None  # the client's cost budget; None when budgets are off
 
 
+class _RequestAdapter(StarletteRequestAdapter):
+    @property
+    def content_type(self) -> str | None:
+        # Media types are case-insensitive (RFC 9110, 8.3.1), but strawberry looks for "application/json"
+        # as written: lower the type; parameters (charset) stay as sent.
+        value = super().content_type
+        if value is None:
+            return None
+        media, separator, parameters = value.partition(";")
+        return media.lower() + separator + parameters
+
+
 class GraphQLApp(GraphQL):  # type: ignore[type-arg]
+    request_adapter_class = _RequestAdapter
+
     def __init__(self, settings: Settings, clock: Clock) -> None:
         super().__init__(build_schema(settings.limits))
         self.settings = settings
