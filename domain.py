@@ -75,6 +75,8 @@ class Code(StrEnum):
     INVALID_SPLIT = "INVALID_SPLIT"
     PROTECTED = "PROTECTED"
     ROLLOUT_IN_PROGRESS = "ROLLOUT_IN_PROGRESS"
+    # GraphQL request errors (nothing ran), by Apollo Server's name for it.
+    OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
     # GraphQL errors: the query's arguments.
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_CURSOR = "INVALID_CURSOR"

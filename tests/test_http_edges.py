@@ -5,7 +5,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import Api
+from tests.support import Api, make_deployment, make_job
+from tests.test_api_mutations import gid
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -14,6 +15,57 @@ TWO_QUERIES = "query A { serverTime } query B { serverTime }"
 
 def code(response: httpx.Response) -> Any:
     return response.json()["errors"][0].get("extensions", {}).get("code")
+
+
+@pytest.mark.parametrize(("accept", "status"), [(JSON, 200), (GRAPHQL_RESPONSE, 400)])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_several_operations_without_an_operation_name_are_a_request_error(
+    api: Api, accept: str, status: int, method: str
+) -> None:
+    # GraphQL spec, GetOperation: "Must provide operation name if query contains multiple operations."
+    response = await api.http.request(
+        method,
+        "/graphql",
+        headers={"Accept": accept},
+        **({"params": {"query": TWO_QUERIES}} if method == "GET" else {"json": {"query": TWO_QUERIES}}),
+    )
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith(accept)
+    assert "data" not in response.json()
+    assert "Must provide operation name" in response.json()["errors"][0]["message"]
+    assert code(response) == "OPERATION_RESOLUTION_FAILURE"
+    # naming one runs it
+    named = await api.http.post("/graphql", json={"query": TWO_QUERIES, "operationName": "B"})
+    assert named.status_code == 200 and "serverTime" in named.json()["data"]
+
+
+async def test_a_first_operation_that_is_a_mutation_does_not_run_without_an_operation_name(api: Api) -> None:
+    async with api.db.write() as s:
+        dep = await make_deployment(s, make_job(s))
+    document = (
+        "mutation Pause($id: ID!) { pauseDeployment(input: {id: $id}) { errors { code } } } "
+        "query Look($id: ID!) { node(id: $id) { ... on Deployment { status } } }"
+    )
+    variables = {"id": gid("Deployment", dep.id)}
+    response = await api.http.post("/graphql", json={"query": document, "variables": variables})
+    assert response.status_code == 200 and "data" not in response.json()
+    assert code(response) == "OPERATION_RESOLUTION_FAILURE"
+    look = await api.http.post(
+        "/graphql", json={"query": document, "variables": variables, "operationName": "Look"}
+    )
+    assert look.json()["data"]["node"]["status"] == "ACTIVE"  # the mutation never ran
+
+
+@pytest.mark.parametrize(("accept", "status"), [(JSON, 200), (GRAPHQL_RESPONSE, 400)])
+async def test_an_operation_name_the_document_does_not_define_is_a_request_error(
+    api: Api, accept: str, status: int
+) -> None:
+    response = await api.http.post(
+        "/graphql", json={"query": TWO_QUERIES, "operationName": "C"}, headers={"Accept": accept}
+    )
+    assert response.status_code == status and "data" not in response.json()
+    assert "Unknown operation named" in response.json()["errors"][0]["message"]
+    assert code(response) == "OPERATION_RESOLUTION_FAILURE"
 
 
 @pytest.mark.parametrize(

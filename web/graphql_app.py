@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from db.engine import Database
@@ -44,6 +44,7 @@ from web.http_shapes import (
     logged_operation,
     prefers_html,
     response_media_type,
+    unknown_operation,
 )
 from web.persisted import PersistedQueries
 from web.ratelimit import RateLimiter, RequestBudget
@@ -204,6 +205,8 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError):
                 raise MutationOverGet from exc
+            if isinstance(exc.__cause__, CannotGetOperationTypeError):
+                return unknown_operation(exc.__cause__.operation_name)  # a request error, not a bad request
             raise
         if persisted is not None and not is_request_error(result):
             self.persisted.register(persisted, request_data.query)  # it parsed and passed validation

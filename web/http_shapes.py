@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.responses import Response
 from strawberry.types import ExecutionResult
 
@@ -33,6 +34,14 @@ class MutationOverGet(HTTPException):
 
 
 OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def unknown_operation(name: str | None) -> ExecutionResult:
+    """The request error for an operationName the document does not define, or a document of no operation."""
+    message = "The document defines no operation" if name is None else f'Unknown operation named "{name}".'
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": Code.OPERATION_RESOLUTION_FAILURE})]
+    )
 
 
 def checked_body(parsed: Any) -> Any:
