@@ -1,9 +1,10 @@
-"""Request errors (nothing ran) as the GraphQL spec wants them: the operation is chosen as the spec says."""
+"""Request errors (nothing ran) as the GraphQL spec and clients want them: the operation is chosen as the
+spec says, and each error carries an `extensions.code` (Apollo Server's names, which Apollo clients know)."""
 
 from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, VariableDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from domain import Code
@@ -11,8 +12,27 @@ from domain import Code
 SEVERAL_OPERATIONS = "Must provide operation name if query contains multiple operations."
 
 
+def with_code(error: GraphQLError, code: Code) -> GraphQLError:
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={**(error.extensions or {}), "code": code},
+    )
+
+
 class RequestErrors(SchemaExtension):
-    """Refuses a document of several operations sent without operationName."""
+    """Refuses a document of several operations sent without operationName; codes the request errors."""
+
+    def __init__(self) -> None:
+        self.invalid: list[GraphQLError] = []  # what validation found
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self.invalid = list(self.execution_context.pre_execution_errors or ())
 
     def on_execute(self) -> Iterator[None]:
         # GraphQL spec, GetOperation: several operations and no operationName is a request error. Strawberry
@@ -27,3 +47,21 @@ class RequestErrors(SchemaExtension):
             error = GraphQLError(SEVERAL_OPERATIONS, extensions={"code": Code.OPERATION_RESOLUTION_FAILURE})
             context.result = GraphQLExecutionResult(data=None, errors=[error])
         yield
+
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except GraphQLSyntaxError as error:  # ParserCache parses in its hook: the error skips the result
+            raise with_code(error, Code.GRAPHQL_PARSE_FAILED) from None
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [self._coded(error) for error in result.errors]
+
+    def _coded(self, error: GraphQLError) -> GraphQLError:
+        if (error.extensions or {}).get("code"):
+            return error
+        if any(error is found for found in self.invalid):  # the depth and alias limits' too
+            return with_code(error, Code.GRAPHQL_VALIDATION_FAILED)
+        if error.path is None and error.nodes and isinstance(error.nodes[0], VariableDefinitionNode):
+            return with_code(error, Code.BAD_USER_INPUT)  # graphql-core coercing the variables
+        return error

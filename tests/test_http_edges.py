@@ -69,6 +69,60 @@ async def test_an_operation_name_the_document_does_not_define_is_a_request_error
 
 
 @pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"query": "{ serverTime "}, "GRAPHQL_PARSE_FAILED"),
+        ({"query": "{" + " serverTime" * 5000 + " }"}, "GRAPHQL_PARSE_FAILED"),  # the token limit
+        ({"query": "{ nope }"}, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            {"query": "{" + " ".join(f"a{i}: serverTime" for i in range(31)) + " }"},
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            {"query": "query($n: Int) { deployments(first: $n) { totalCount } }", "variables": {"n": "x"}},
+            "BAD_USER_INPUT",
+        ),
+        ({"query": "query($n: Int!) { deployments(first: $n) { totalCount } }"}, "BAD_USER_INPUT"),
+    ],
+)
+async def test_request_errors_carry_a_code(api: Api, body: dict[str, Any], expected: str) -> None:
+    response = await api.http.post("/graphql", json=body)
+    assert response.status_code == 200 and "data" not in response.json()
+    assert {e["extensions"]["code"] for e in response.json()["errors"]} == {expected}
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "expected"),
+    [
+        (b"{not json", JSON, 400, "INVALID_JSON"),
+        (b"{ serverTime }", "text/plain", 400, "UNSUPPORTED_MEDIA_TYPE"),
+        (
+            b'[{"query": "{ serverTime }"}' + b', {"query": "{ serverTime }"}' * 10 + b"]",
+            JSON,
+            400,
+            "TOO_MANY_OPERATIONS",
+        ),
+        (b"{}", JSON, 400, "MISSING_QUERY"),
+        (b'{"query": 42}', JSON, 400, "INVALID_REQUEST"),
+        (b'{"query": "{ serverTime }", "operationName": {"x": 1}}', JSON, 400, "INVALID_REQUEST"),
+    ],
+)
+async def test_transport_errors_carry_a_code(
+    api: Api, content: bytes, content_type: str, status: int, expected: str
+) -> None:
+    response = await api.http.post("/graphql", content=content, headers={"Content-Type": content_type})
+    assert response.status_code == status
+    assert code(response) == expected
+
+
+async def test_a_mutation_over_get_carries_a_code(api: Api) -> None:
+    response = await api.http.get(
+        "/graphql", params={"query": 'mutation { deleteDeployment(input: {id: "x"}) { deletedId } }'}
+    )
+    assert response.status_code == 405 and code(response) == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
     "content_type", ["Application/JSON", "APPLICATION/JSON; Charset=UTF-8", "application/json; charset=utf-8"]
 )
 async def test_media_types_are_case_insensitive(api: Api, content_type: str) -> None:
