@@ -94,6 +94,7 @@ class Code(StrEnum):
     DATABASE_FULL = "DATABASE_FULL"
     # Limits, access and transport.
     COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"  # graphql-core's validation gave up on the document
     RATE_LIMITED = "RATE_LIMITED"
     TIMEOUT = "TIMEOUT"
     RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"

@@ -5,16 +5,22 @@ from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, VariableDefinitionNode
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
 from domain import Code
 
 SEVERAL_OPERATIONS = "Must provide operation name if query contains multiple operations."
+TOO_COMPLEX = (
+    "Validation gave up on this document: it has over 100 errors, or comparing the fields that share a "
+    "response name is too much work (each copy of a field is compared with every other: a field selected "
+    "hundreds of times in one selection set is enough). Fix the errors, or select each field once."
+)
 
 
-def with_code(error: GraphQLError, code: Code) -> GraphQLError:
+def with_code(error: GraphQLError, code: Code, message: str | None = None) -> GraphQLError:
     return GraphQLError(
-        error.message,
+        message or error.message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
@@ -60,6 +66,8 @@ class RequestErrors(SchemaExtension):
     def _coded(self, error: GraphQLError) -> GraphQLError:
         if (error.extensions or {}).get("code"):
             return error
+        if isinstance(error, ValidationAbortedError):  # graphql-core's "Validation aborted." says nothing
+            return with_code(error, Code.QUERY_TOO_COMPLEX, TOO_COMPLEX)
         if any(error is found for found in self.invalid):  # the depth and alias limits' too
             return with_code(error, Code.GRAPHQL_VALIDATION_FAILED)
         if error.path is None and error.nodes and isinstance(error.nodes[0], VariableDefinitionNode):

@@ -122,6 +122,19 @@ async def test_a_mutation_over_get_carries_a_code(api: Api) -> None:
     assert response.status_code == 405 and code(response) == "METHOD_NOT_ALLOWED"
 
 
+async def test_a_field_repeated_past_what_validation_compares_is_refused_with_a_code(api: Api) -> None:
+    # graphql-core's OverlappingFieldsCanBeMergedRule compares every pair of fields sharing a response
+    # name and gives up past its budget (500,000): ~700 copies of one leaf in one selection set.
+    fits = await api.http.post("/graphql", json={"query": "{" + " serverTime" * 700 + " }"})
+    assert "serverTime" in fits.json()["data"]
+    over = await api.http.post(
+        "/graphql", json={"query": "{" + " serverTime" * 1000 + " }"}, headers={"Accept": GRAPHQL_RESPONSE}
+    )
+    assert over.status_code == 400 and "data" not in over.json()
+    assert code(over) == "QUERY_TOO_COMPLEX"
+    assert "select each field once" in over.json()["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     "content_type", ["Application/JSON", "APPLICATION/JSON; Charset=UTF-8", "application/json; charset=utf-8"]
 )
