@@ -23,6 +23,7 @@ from resolvers.errors import ApiError
 from schema import yielding
 from schema.cost import operation_cost
 from schema.permissions import IntrospectionAccess
+from schema.request_errors import RequestErrors
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ class CostLimiter(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
+        if context.result is not None:  # refused already (RequestErrors): nothing to price or charge
+            yield
+            return
         assert context.graphql_document is not None
         fleet_cache = getattr(context.context, "fleet_cache", None)
         self.requested = operation_cost(
@@ -195,6 +199,7 @@ def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
+        RequestErrors,
         lambda: CostLimiter(limits.max_cost, limits.heavy_cost),
         IntrospectionAccess,
         _MaskUnexpected,

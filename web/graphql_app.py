@@ -13,14 +13,14 @@ from functools import partial
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from db.engine import Database
@@ -44,6 +44,7 @@ from web.http_shapes import (
     logged_operation,
     prefers_html,
     response_media_type,
+    unknown_operation,
 )
 from web.persisted import PersistedQueries
 from web.ratelimit import RateLimiter, RequestBudget
@@ -58,7 +59,21 @@ class WebContext(Context):
     budget: RequestBudget | None = None  # the client's cost budget; None when budgets are off
 
 
+class _RequestAdapter(StarletteRequestAdapter):
+    @property
+    def content_type(self) -> str | None:
+        # Media types are case-insensitive (RFC 9110, 8.3.1), but strawberry looks for "application/json"
+        # as written: lower the type; parameters (charset) stay as sent.
+        value = super().content_type
+        if value is None:
+            return None
+        media, separator, parameters = value.partition(";")
+        return media.lower() + separator + parameters
+
+
 class GraphQLApp(GraphQL):  # type: ignore[type-arg]
+    request_adapter_class = _RequestAdapter
+
     def __init__(self, settings: Settings, clock: Clock) -> None:
         super().__init__(build_schema(settings.limits))
         self.settings = settings
@@ -190,6 +205,8 @@ class GraphQLApp(GraphQL):  # type: ignore[type-arg]
         except HTTPException as exc:
             if isinstance(exc.__cause__, InvalidOperationTypeError):
                 raise MutationOverGet from exc
+            if isinstance(exc.__cause__, CannotGetOperationTypeError):
+                return unknown_operation(exc.__cause__.operation_name)  # a request error, not a bad request
             raise
         if persisted is not None and not is_request_error(result):
             self.persisted.register(persisted, request_data.query)  # it parsed and passed validation

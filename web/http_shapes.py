@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.responses import Response
 from strawberry.types import ExecutionResult
 
@@ -33,6 +34,14 @@ class MutationOverGet(HTTPException):
 
 
 OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def unknown_operation(name: str | None) -> ExecutionResult:
+    """The request error for an operationName the document does not define, or a document of no operation."""
+    message = "The document defines no operation" if name is None else f'Unknown operation named "{name}".'
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": Code.OPERATION_RESOLUTION_FAILURE})]
+    )
 
 
 def checked_body(parsed: Any) -> Any:
@@ -162,16 +171,38 @@ def json_response(data: Any, sub_response: Response, limit: int) -> Response:
     return response
 
 
+# Strawberry raises its transport errors with a status and one of these fixed messages only.
+_TRANSPORT_CODES = {
+    "Unable to parse request body as JSON": Code.INVALID_JSON,
+    "Unsupported content type": Code.UNSUPPORTED_MEDIA_TYPE,
+    "Too many operations": Code.TOO_MANY_OPERATIONS,
+    "No GraphQL query found in the request": Code.MISSING_QUERY,
+}
+
+
+def transport_code(status: int, reason: str) -> Code | None:
+    """The `extensions.code` of an HTTP error: any other 400 is a body that is no GraphQL request."""
+    if status == 405:
+        return Code.METHOD_NOT_ALLOWED
+    if status == 400:
+        return _TRANSPORT_CODES.get(reason, Code.INVALID_REQUEST)
+    return None
+
+
 def error_response(
     accept: str, status: int, reason: str, charge: Charge | None = None, allow: str = "GET, POST"
 ) -> Response:
-    """An HTTP error as a GraphQL-shaped JSON body; a 405 says which methods would do, a 429 when to retry."""
+    """An HTTP error as a GraphQL-shaped JSON body with its code; a 405 says which methods would do, a
+    429 when to retry."""
     headers = {"Allow": allow} if status == 405 else {}
-    body: dict[str, Any] = {"errors": [{"message": reason}]}
+    error: dict[str, Any] = {"message": reason}
+    body: dict[str, Any] = {"errors": [error]}
     if charge is not None:
         headers["Retry-After"] = str(charge.retry_after)
-        body["errors"][0]["extensions"] = {"code": Code.RATE_LIMITED, "retryAfter": charge.retry_after}
+        error["extensions"] = {"code": Code.RATE_LIMITED, "retryAfter": charge.retry_after}
         body["extensions"] = {"rateLimit": charge.extension()}
+    elif (code := transport_code(status, reason)) is not None:
+        error["extensions"] = {"code": code}
     return Response(
         orjson.dumps(body), status_code=status, media_type=response_media_type(accept), headers=headers
     )

@@ -118,7 +118,7 @@ class ETagMiddleware:
             headers["ETag"] = etag_of(body)
         etag = headers.get("etag")
         wanted = Headers(scope=scope).get("if-none-match", "")
-        if etag and start["status"] == 200 and etag in [t.strip() for t in wanted.split(",")]:
+        if etag and start["status"] == 200 and _none_match(wanted, etag):
             kept = {
                 k: v for k, v in headers.items() if k in ("etag", "cache-control", "x-request-id", "vary")
             }
@@ -134,6 +134,13 @@ class ETagMiddleware:
         headers["Content-Length"] = str(len(body))
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+def _none_match(wanted: str, etag: str) -> bool:
+    """Whether If-None-Match names the current tag: by weak comparison (RFC 9110, 13.1.2: `W/"x"`
+    matches `"x"`), and `*` matches any current representation."""
+    tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
 
 
 def _json_error(status: int, message: str, code: Code, **extra: str) -> tuple[Message, Message]:
