@@ -243,10 +243,17 @@ def _simulate(
     error_fraction[slow] += share
     np.minimum(error_fraction, 1.0, out=error_fraction)
     # The model's requests are one Poisson count, read from the model's slot (the same for each
-    # version); a version serves its fraction of them, rounded.
+    # version); a version serves its fraction of them, as a weighted router splits requests: a
+    # binomial draw (its normal approximation, from the pair's own slot), so two versions of one
+    # share differ minute to minute instead of repeating one rounded count.
     count = poisson(model_expected, COUNT_SLOTS.take(gather(t.count_at) + (w & (NOISE_PERIOD - 1))), out[0])
     if fraction is not None:
-        np.rint(count * fraction, out=count, casting="unsafe")
+        part = (fraction < 1.0).nonzero()[0]
+        share, whole = fraction[part], count[part]
+        drawn = whole * share
+        drawn += np.sqrt(drawn * (1.0 - share)) * NORMAL32.take(slot(noise[part], 0))
+        np.clip(np.rint(drawn), 0, whole, out=drawn)
+        count[part] = drawn
     count[idle] = 0
     requests = count.astype(np.float32)  # float32 arithmetic below: no float64 pass per figure
     # Of them, the failing ones: a Poisson count of the expected errors (a binomial's close

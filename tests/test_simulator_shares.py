@@ -1,5 +1,6 @@
 """A version serves its share of its model's traffic (simulator/fleet.py share steps): the model's
-requests are one count, and each version's is its share of it, rounded."""
+requests are one count, and each version's is a binomial draw of its share of it, as a weighted
+router splits requests."""
 
 import numpy as np
 import pytest
@@ -25,19 +26,28 @@ def _model(sizes: list[int], shares: list[list[tuple[float, float]]], activated:
     )
 
 
+def binomial_z(part: np.ndarray, whole: np.ndarray, share: float) -> np.ndarray:
+    """How far each count is from its share of the whole, in a binomial's standard deviations."""
+    return (part - share * whole) / np.sqrt(whole * share * (1.0 - share))
+
+
 def test_each_version_serves_its_share_of_the_models_count() -> None:
-    # given: a model's whole traffic on one version, and the same model split 30 / 70 over two others
-    steps = [[], [(T0, 0.3)], [(T0, 0.7)]]
-    fleet = _model([1, 1, 1], steps, [T0 - 10 * DAY] * 3)
+    # given: a model's whole traffic on one version, and the same model split 30 / 35 / 35 over others
+    steps = [[], [(T0, 0.3)], [(T0, 0.35)], [(T0, 0.35)]]
+    fleet = _model([1, 1, 1, 1], steps, [T0 - 10 * DAY] * 4)
     windows = W0 + np.arange(1440)
     # when
-    m = compute_metrics(fleet, np.arange(3)[:, None], windows[None, :])
-    whole, thirty, seventy = m.request_count
-    # then: outside its own incidents (a traffic drop cuts one version's slice) each is its share, rounded
-    rounded = (np.abs(thirty - 0.3 * whole) <= 1) & (np.abs(seventy - 0.7 * whole) <= 1)
+    m = compute_metrics(fleet, np.arange(4)[:, None], windows[None, :])
+    whole, thirty, one, other = m.request_count
+    # then: each version's count is a binomial draw of its share of the model's: centred on the
+    # share, spread as a binomial's (outside its own incidents: a traffic drop cuts one slice)
     assert whole.min() > 100
-    assert rounded.mean() > 0.95
-    assert np.all(thirty + seventy <= whole + 1)
+    for part, share in ((thirty, 0.3), (one, 0.35), (other, 0.35)):
+        z = binomial_z(part, whole, share)
+        assert abs(np.median(z)) < 0.15 and 0.7 < np.std(z[np.abs(z) < 5]) < 1.2
+        assert np.mean(np.abs(z) < 4) > 0.97
+    # and two versions of one share differ minute to minute, as a router's split does
+    assert np.mean(one == other) < 0.1
     # and errors and latency are each version's own
     assert np.all(m.error_count <= m.request_count)
     assert not np.allclose(m.p50[1], m.p50[2])
@@ -52,7 +62,7 @@ def test_a_share_takes_effect_at_the_next_window_start_and_scales_the_traffic_ba
     # then: windows 0 and 1 are whole, from window 2 (the first starting after the step) a quarter
     whole, quarter = m.request_count
     assert np.array_equal(quarter[:2], whole[:2])
-    assert np.all(np.abs(quarter[2:] - 0.25 * whole[2:]) <= 1)
+    assert np.all(np.abs(binomial_z(quarter[2:], whole[2:], 0.25)) < 4)
     # and the baseline the traffic rule compares with is the share's too: no "drop"
     assert trailing[1] == pytest.approx(0.25 * trailing[0], rel=1e-5)
 
