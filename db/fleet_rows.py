@@ -20,7 +20,6 @@ from domain import (
     RESTARTS_SERVING,
     STATUS_CODE,
     STOPS_SERVING,
-    WINDOW_SECONDS,
     EventKind,
 )
 
@@ -212,21 +211,13 @@ async def model_first_activation(session: AsyncSession, model_name: str) -> floa
     return float(_epoch([first])[0])
 
 
-def _next_window_start(t: float) -> float:
-    """The start (epoch s) of the first window starting at or after t, exactly: in whole
-    microseconds, the events' resolution (a window start is then a whole number of seconds)."""
-    window = WINDOW_SECONDS * 1_000_000
-    return -(-round(t * 1e6) // window) * window / 1e6
-
-
 async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
     """Not-serving intervals: paused, from each event that stops serving (PAUSED) to the next that
-    restarts it (RESUMED: the moves' `serving` in domain.py), or standing by at 0 % of the model's
-    traffic, from the window start at or after a TRAFFIC_CHANGED to 0 (a share step: see below) to
-    the next to more. A version with no traffic event yet (stored before the split existed) serves
-    whenever it is not paused, with all its model's traffic. And each TRAFFIC_CHANGED as a step of
-    the share: (owner, when, percent / 100), which the simulator starts at the next window start;
-    and each move in STATUS_STEPS as a step of the status: (owner, when, status code)."""
+    restarts it (RESUMED: the moves' `serving` in domain.py). And each TRAFFIC_CHANGED as a step of
+    the share: (owner, when, percent / 100), in force from the next window start (the simulator's
+    rule); a standby's step is 0, which leaves it warm, not off. A version with no traffic event yet
+    (stored before the split existed) serves whenever it is not paused, with all its model's
+    traffic. And each move in STATUS_STEPS as a step of the status: (owner, when, status code)."""
     stmt = select(
         DeploymentEvent.deployment_id,
         DeploymentEvent.kind,
@@ -247,34 +238,25 @@ async def _timelines(session: AsyncSession, changed: Any) -> Timelines:
     ends: list[float] = []
     steps: list[tuple[int, float, float]] = []
     moves: list[tuple[int, float, int]] = []
-    owner_now, paused, standby = None, False, False
+    owner_now, paused = None, False
     for owner, kind, at, _, traffic_to in events:
         if owner != owner_now:
-            owner_now, paused, standby = owner, False, False
-        was_off = paused or standby
+            owner_now, paused = owner, False
         t = at.timestamp()
         if kind in STATUS_STEPS:
             moves.append((owner, t, STATUS_STEPS[kind]))
-        if kind in STOPS_SERVING:
+        if kind in STOPS_SERVING and not paused:
             paused = True
-        elif kind in RESTARTS_SERVING:
-            paused = False
-        elif kind == EventKind.TRAFFIC_CHANGED:
-            standby = traffic_to == 0
-            steps.append((owner, t, min(max(float(traffic_to or 0.0) / 100.0, 0.0), 1.0)))
-        if (paused or standby) and not was_off:
-            # A pause stops serving at once; standing by is a share step like any other, in force
-            # from the next window start, as the versions taking the share over start there (else
-            # the minute of a deploy or a rollout step would show no one serving the model).
             owners.append(owner)
-            starts.append(t if paused else _next_window_start(t))
+            starts.append(t)
             ends.append(np.inf)
-        elif paused and starts[-1] > t:  # paused before a standby's start: off from the pause
-            starts[-1] = t
-        elif was_off and not (paused or standby):
+        elif kind in RESTARTS_SERVING and paused:
+            paused = False
             ends[-1] = t
+        elif kind == EventKind.TRAFFIC_CHANGED:
+            steps.append((owner, t, min(max(float(traffic_to or 0.0) / 100.0, 0.0), 1.0)))
     step_columns = list(zip(*steps, strict=True)) if steps else [(), (), ()]
-    kept = np.array(starts) < np.array(ends)  # a standby over within the minute it began never was
+    kept = np.array(starts) < np.array(ends)  # a pause resumed at its own instant never was
     move_columns = list(zip(*moves, strict=True)) if moves else [(), (), ()]
     return Timelines(
         np.array(owners, dtype=np.int64)[kept],

@@ -11,8 +11,9 @@ the next window start (a full window of traffic, not a partial one).
 (popularity, rhythm, noise) is the model's, ramping up from the model's first activation
 (`model_activated_at`), and each version serves its share of it. Shares are steps: from
 `share_at` (taking effect at the next window start, as a resume does) the version's share is
-`share_value` (a fraction); before its first step, 1. Traits (simulator/profile.py) are
-derived once here.
+`share_value` (a fraction); before its first step, 1. A serving version at a share of 0 is a
+standby: no requests, but its minimum replicas stay loaded (warm: taking a share back is no
+cold start). Traits (simulator/profile.py) are derived once here.
 """
 
 from collections.abc import Callable, Sequence
@@ -51,7 +52,7 @@ class Fleet:
     paused_ever: np.ndarray = field(init=False, repr=False, compare=False)  # bool: has intervals
     model_act_window: np.ndarray = field(init=False, repr=False, compare=False)  # the model's ramp
     share_window: np.ndarray = field(init=False, repr=False, compare=False)  # a step's first window
-    partial: np.ndarray = field(init=False, repr=False, compare=False)  # bool: a share not 0 or 1
+    partial: np.ndarray = field(init=False, repr=False, compare=False)  # bool: a share below 1
     any_partial: bool = field(init=False, repr=False, compare=False)
     share_steps: int = field(init=False, repr=False, compare=False)
     # Derived from ids, size and model unless given (a caller that merges fleets keeps the
@@ -96,10 +97,10 @@ class Fleet:
         model_act = self.act_window if own else first_window_starting_at_or_after(self.model_activated_at)
         object.__setattr__(self, "model_act_window", model_act)
         object.__setattr__(self, "share_window", first_window_starting_at_or_after(self.share_at))
-        # Only a share strictly between 0 and 1 changes a serving window's traffic: 0 is also a
-        # not-serving interval, 1 the default. Other deployments skip the lookup.
-        between = np.concatenate(([0], np.cumsum((self.share_value > 0) & (self.share_value < 1))))
-        object.__setattr__(self, "partial", between[self.share_ptr[1:]] > between[self.share_ptr[:-1]])
+        # Only a share below 1 (0 included: a standby) changes a serving window's traffic; 1 is the
+        # default. Other deployments skip the lookup.
+        below = np.concatenate(([0], np.cumsum(self.share_value < 1)))
+        object.__setattr__(self, "partial", below[self.share_ptr[1:]] > below[self.share_ptr[:-1]])
         object.__setattr__(self, "any_partial", bool(self.partial.any()))
         steps = int(np.diff(self.share_ptr).max(initial=0))
         object.__setattr__(self, "share_steps", steps.bit_length())

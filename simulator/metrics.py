@@ -184,8 +184,10 @@ def _simulate(
     model_expected = rate * np.float32(WINDOW_SECONDS)  # the model's requests in the window
     # The version's share of them (share × any traffic drop below), None while it is all of them.
     fraction = share_of(fleet, position, w, gather)
+    warm = serving  # replicas loaded: serving, or standing by at a share of 0 (no requests)
     if fraction is not None:
         rate *= fraction
+        serving = serving & (fraction > 0)
     seen *= rate
     per_replica = gather(t.capacity)
     n_replicas = replicas(seen, per_replica, gather(t.target), gather(t.min_replicas))
@@ -291,8 +293,10 @@ def _simulate(
     out[7][...] = serving
     np.multiply(p50, ttft_share, out=out[8])
     np.multiply(p95, ttft_share, out=out[9])
+    # No replicas where none are loaded; a standby's are, idle (utilisation 0 %).
+    unloaded = idle if warm is serving else (~warm).nonzero()[0]
     out[11][...] = n_replicas
-    out[11][idle] = 0.0
+    out[11][unloaded] = 0.0
     utilisation = np.minimum(rho, 1.0, out=out[12])
     utilisation *= 100.0
-    utilisation[idle] = np.nan
+    utilisation[unloaded] = np.nan

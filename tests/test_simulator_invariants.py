@@ -45,10 +45,16 @@ windows = st.one_of(st.integers(W0 - 45 * 1440, W0 + 3 * 1440), st.integers(-(2*
 
 
 def _edges(fleet: Fleet, position: int) -> list[int]:
-    """Windows around a deployment's activation, pauses and resumes: where off-by-ones hide."""
+    """Windows around a deployment's activation, pauses, resumes and share steps: where off-by-ones hide."""
     pauses = slice(fleet.off_ptr[position], fleet.off_ptr[position + 1])
+    steps = slice(fleet.share_ptr[position], fleet.share_ptr[position + 1])
     instants = np.concatenate(
-        ([fleet.activated_at[position]], fleet.off_start[pauses], fleet.off_end[pauses])
+        (
+            [fleet.activated_at[position]],
+            fleet.off_start[pauses],
+            fleet.off_end[pauses],
+            fleet.share_at[steps],
+        )
     )
     instants = instants[np.isfinite(instants)]
     near = np.floor(instants / WINDOW_SECONDS).astype(np.int64)[:, None] + np.arange(-1, 3)
@@ -69,16 +75,20 @@ def fleet_and_pairs(draw: st.DrawFn) -> tuple[Fleet, np.ndarray, np.ndarray]:
 
 
 def _serves(fleet: Fleet, position: int, window: int) -> bool:
-    """The definition of serving, pair by pair: activated by the window start, and no pause
-    covering the window start or beginning inside the window."""
+    """The definition of serving, pair by pair: activated by the window start, no pause covering
+    the window start or beginning inside the window, and a share in force at the window start (its
+    last step at or before it; 1 before any) above 0: at 0 it stands by."""
     start = window * WINDOW_SECONDS
     if not fleet.activated_at[position] <= start:
         return False
     pauses = slice(fleet.off_ptr[position], fleet.off_ptr[position + 1])
-    return not any(
+    paused = any(
         s < start + WINDOW_SECONDS and start < e
         for s, e in zip(fleet.off_start[pauses], fleet.off_end[pauses], strict=True)
     )
+    steps = slice(fleet.share_ptr[position], fleet.share_ptr[position + 1])
+    in_force = [v for a, v in zip(fleet.share_at[steps], fleet.share_value[steps], strict=True) if a <= start]
+    return not paused and (in_force[-1] if in_force else 1.0) > 0
 
 
 def test_no_pairs_give_empty_figures() -> None:
@@ -124,15 +134,18 @@ def test_metrics_are_consistent_for_any_fleet_and_window(case: tuple[Fleet, np.n
     assert np.all((m.ttft_p50[traffic] > 0) & (m.ttft_p50[traffic] <= m.ttft_p95[traffic]))
     assert np.all((m.ttft_p50[traffic] <= m.p50[traffic]) & (m.ttft_p95[traffic] <= m.p95[traffic]))
     assert np.all(m.tokens_per_second >= 0) and np.all(m.tokens_per_second[~m.serving] == 0)
-    assert np.all(m.replicas[m.serving] >= 1) and np.all(m.replicas[~m.serving] == 0)
+    # replicas where it serves or stands by (loaded, idle at 0 %), none elsewhere (utilisation null)
+    loaded = m.replicas > 0
+    assert np.all(loaded[m.serving]) and np.all(m.replicas[loaded] >= 1)
     assert np.array_equal(m.replicas, np.rint(m.replicas))
-    assert np.array_equal(np.isnan(m.utilization), ~m.serving)
+    assert np.array_equal(np.isnan(m.utilization), ~loaded)
     assert np.all((m.utilization[m.serving] >= 0) & (m.utilization[m.serving] <= 100))
+    assert np.all(m.utilization[loaded & ~m.serving] == 0)
 
 
 @settings(max_examples=150, deadline=None)
 @given(fleet_and_pairs())
-def test_serving_follows_activation_and_pauses(case: tuple[Fleet, np.ndarray, np.ndarray]) -> None:
+def test_serving_follows_activation_pauses_and_shares(case: tuple[Fleet, np.ndarray, np.ndarray]) -> None:
     # given
     fleet, index, window = case
     # when

@@ -100,3 +100,31 @@ def test_a_new_version_of_an_established_model_takes_its_full_traffic_at_once() 
 def test_bad_share_steps_are_refused(shares: list[list[tuple[float, float]]], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Fleet.build(ids=[1], size=[0], activated_at=[T0], shares=shares)
+
+
+def test_a_standby_stays_warm_and_takes_traffic_back_without_a_cold_start() -> None:
+    # given: two LARGE deployments of two models; for the hour from T0 one stands by at 0 % of its
+    # model's traffic, the other is paused
+    hour = 3_600.0
+    fleet = Fleet.build(
+        ids=[11, 12],
+        size=[2, 2],
+        activated_at=[T0 - 10 * DAY] * 2,
+        off_intervals=[[], [(T0, T0 + hour)]],
+        model=[MODEL, MODEL + 1],
+        shares=[[(T0, 0.0), (T0 + hour, 1.0)], []],
+    )
+    windows = W0 - 60 + np.arange(180)  # the hour before, the hour off, the hour after
+    # when
+    m = compute_metrics(fleet, np.arange(2)[:, None], windows[None, :])
+    off = slice(60, 120)
+    # then: standing by, it serves no requests but keeps its replicas loaded, idle; paused, it has none
+    assert not m.serving[:, off].any() and (m.request_count[:, off] == 0).all()
+    assert (m.replicas[0, off] >= 1).all() and (m.utilization[0, off] == 0).all()
+    assert (m.replicas[1, off] == 0).all() and np.isnan(m.utilization[1, off]).all()
+    # and taking its traffic back its first minutes are as fast as before (warm), while the paused
+    # one's replicas load first (a cold start: slower and failing more)
+    usual = np.nanmedian(m.p50[:, :60], axis=1)
+    first = m.p50[:, 120:122].mean(axis=1)
+    assert first[0] < 1.5 * usual[0]
+    assert first[1] > 2 * usual[1]
