@@ -5,7 +5,7 @@ router splits requests."""
 import numpy as np
 import pytest
 
-from simulator import WINDOW_SECONDS, Fleet, compute_metrics, trailing_mean_volume
+from simulator import WINDOW_SECONDS, Fleet, compute_metrics, together, trailing_mean_volume
 
 T0 = 1_704_067_200.0  # Monday 2024-01-01 00:00 UTC
 W0 = int(T0 // WINDOW_SECONDS)
@@ -128,3 +128,15 @@ def test_a_standby_stays_warm_and_takes_traffic_back_without_a_cold_start() -> N
     first = m.p50[:, 120:122].mean(axis=1)
     assert first[0] < 1.5 * usual[0]
     assert first[1] > 2 * usual[1]
+
+
+def test_a_models_replicas_count_its_standbys_idle_ones_but_its_utilisation_does_not() -> None:
+    # given: a model's two versions, one with all the traffic, one standing by at 0 %
+    fleet = _model([1, 1], [[(T0, 1.0)], [(T0, 0.0)]], [T0 - 10 * DAY] * 2)
+    m = compute_metrics(fleet, np.arange(2)[None, :], W0 + 10 + np.arange(30)[:, None])
+    # when
+    model = together(m)
+    # then: the standby's replicas run (and count), its idle 0 % does not dilute the serving one's
+    assert (m.replicas[:, 1] >= 1).all() and not m.serving[:, 1].any()
+    assert np.array_equal(model.replicas, m.replicas.sum(axis=1))
+    assert np.allclose(model.utilization, m.utilization[:, 0])
