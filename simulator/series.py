@@ -3,9 +3,9 @@
 A step of up to 15 windows is computed window by window; a longer step is
 estimated from 15 evenly spread sample windows, so a 30-day chart costs 1,800
 windows, not 43,200. Per point: volume, tokens/s and replicas are means over the
-step, utilisation the mean over its serving windows, error rate from summed
-counts; counts are scaled from the samples to the whole step (exact when every
-window is sampled), and `window` is the step's first window.
+step, utilisation the mean over its windows with replicas (a standby's idle at 0 %),
+error rate from summed counts; counts are scaled from the samples to the whole step
+(exact when every window is sampled), and `window` is the step's first window.
 
 Percentiles aggregate as the step's requests would: each window's latency is a
 log-normal fitted to its own P50 and P95 (or P99), and a point's percentile is the
@@ -233,8 +233,9 @@ def compute_series(
         s = Metrics(*(getattr(sampled, f.name).reshape(-1, offsets.size) for f in fields(Metrics)))
 
     figures, counts = combined_figures(s)
-    with np.errstate(invalid="ignore"):  # NaN where no sample was serving (0 / 0)
-        utilisation = np.where(s.serving, s.utilization, 0.0).sum(axis=1) / s.serving.sum(axis=1)
+    loaded = s.replicas > 0  # serving, or standing by (idle replicas: 0 %)
+    with np.errstate(invalid="ignore"):  # NaN where no sample had replicas (0 / 0)
+        utilisation = np.where(loaded, s.utilization, 0.0).sum(axis=1) / loaded.sum(axis=1)
     samples = offsets.size  # means as sum / count: what .mean computes, without its Python layer
     scale = step_windows / samples  # counts: from the samples to the whole step
     figures["error_count"] = np.rint(figures["error_count"] * scale).astype(np.int64)
@@ -244,7 +245,7 @@ def compute_series(
         request_volume=np.add.reduce(s.request_volume, axis=1) / samples,
         tokens_per_second=np.add.reduce(s.tokens_per_second, axis=1) / samples,
         replicas=np.add.reduce(s.replicas, axis=1) / samples,
-        utilization=np.where(figures["serving"], utilisation, np.nan),
+        utilization=utilisation,
         **figures,
     )
     if positions.ndim == 0:

@@ -3,7 +3,7 @@
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simulator import (
@@ -195,6 +195,9 @@ def test_health_is_no_traffic_exactly_when_not_serving(case: tuple[Fleet, np.nda
     st.sampled_from([1, 7, 15, 60, 360]),
     st.integers(1, 40),
 )
+# A standby since its activation (a share of 0): idle replicas, utilisation 0 %, in one window and in a step.
+@example(_fleet([(0, 0, T0 - 86_400.0, [], [(T0 - 86_400.0, 0.0)])]), W0, 1, 1)
+@example(_fleet([(0, 0, T0 - 86_400.0, [], [(T0 - 86_400.0, 0.0)])]), W0, 60, 3)
 def test_series_points_are_consistent(fleet: Fleet, end_window: int, step: int, points: int) -> None:
     # when
     s = compute_series(fleet, fleet.n - 1, end_window, step, points)
@@ -213,7 +216,7 @@ def test_series_points_are_consistent(fleet: Fleet, end_window: int, step: int, 
     assert np.all(s.p99[traffic] <= TIMEOUT_MS)
     assert np.all(s.ttft_p50[traffic] <= s.p50[traffic])
     assert np.all((s.replicas >= 0) & (s.replicas <= 64))
-    assert np.array_equal(np.isnan(s.utilization), ~s.serving)
+    assert np.array_equal(np.isnan(s.utilization), s.replicas == 0)  # a standby's replicas idle at 0 %
 
 
 def test_a_chart_points_percentile_is_the_exact_quantile_of_its_mixture() -> None:
